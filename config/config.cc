@@ -1,0 +1,322 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+namespace yuqing::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Converts "a.b" to the JSON pointer "/a/b"; a value that already is a pointer stays.
+std::string to_pointer(const std::string& dotted) {
+  if (dotted.empty() || dotted[0] == '/') return dotted;
+  std::string p = "/";
+  for (char c : dotted) p += (c == '.') ? '/' : c;
+  return p;
+}
+
+struct load_context {
+  fs::path base_dir;
+  std::vector<std::string> problems;
+};
+
+using apply_fn = std::function<std::string(daemon_config&, const YAML::Node&, load_context&)>;
+
+struct binding {
+  key_spec spec;
+  apply_fn apply;  // returns "" or what is wrong
+};
+
+apply_fn bind_string(std::string daemon_config::*m) {
+  return [m](daemon_config& c, const YAML::Node& n, load_context&) -> std::string {
+    if (!n.IsScalar()) return "expected a string";
+    c.*m = n.as<std::string>();
+    return "";
+  };
+}
+
+apply_fn bind_path(fs::path daemon_config::*m) {
+  return [m](daemon_config& c, const YAML::Node& n, load_context& ctx) -> std::string {
+    if (!n.IsScalar()) return "expected a path";
+    fs::path p = n.as<std::string>();
+    c.*m = p.is_absolute() ? p : (ctx.base_dir / p).lexically_normal();
+    return "";
+  };
+}
+
+template <class Int>
+apply_fn bind_int(Int daemon_config::*m, int64_t lo, int64_t hi) {
+  return [m, lo, hi](daemon_config& c, const YAML::Node& n, load_context&) -> std::string {
+    int64_t v = 0;
+    if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v)) return "expected an integer";
+    if (v < lo || v > hi) {
+      return "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", is " +
+             std::to_string(v);
+    }
+    c.*m = static_cast<Int>(v);
+    return "";
+  };
+}
+
+apply_fn bind_bool(bool daemon_config::*m) {
+  return [m](daemon_config& c, const YAML::Node& n, load_context&) -> std::string {
+    bool v = false;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) return "expected true or false";
+    c.*m = v;
+    return "";
+  };
+}
+
+std::string apply_properties(daemon_config& c, const YAML::Node& n, load_context&) {
+  if (n.IsNull()) return "";
+  if (!n.IsMap()) return "expected a map of librdkafka properties";
+  for (const auto& kv : n) {
+    if (!kv.second.IsScalar()) return "property " + kv.first.as<std::string>() + " is not a scalar";
+    c.kafka_properties[kv.first.as<std::string>()] = kv.second.as<std::string>();
+  }
+  return "";
+}
+
+std::string parse_fields(field_map& f, const YAML::Node& n) {
+  if (!n) return "";
+  if (!n.IsMap()) return "fields: expected a map";
+  static const std::set<std::string> known = {"id",  "text", "time",   "author",
+                                              "source", "url", "region", "title"};
+  for (const auto& kv : n) {
+    const auto k = kv.first.as<std::string>();
+    if (!known.count(k)) return "fields: unknown field '" + k + "'";
+  }
+  auto one = [&](const char* key, std::string& out) {
+    if (n[key]) out = to_pointer(n[key].as<std::string>());
+  };
+  one("id", f.id);
+  one("time", f.time);
+  one("author", f.author);
+  one("source", f.source);
+  one("url", f.url);
+  one("region", f.region);
+  one("title", f.title);
+  if (const auto t = n["text"]) {
+    f.text.clear();
+    if (t.IsScalar()) f.text.push_back(to_pointer(t.as<std::string>()));
+    else
+      for (const auto& e : t) f.text.push_back(to_pointer(e.as<std::string>()));
+    if (f.text.empty()) return "fields.text: at least one text field is needed";
+  }
+  return "";
+}
+
+std::string apply_channels(daemon_config& c, const YAML::Node& n, load_context&) {
+  if (!n.IsSequence()) return "expected a list of channels";
+  c.channels.clear();
+  std::set<std::string> names, topics;
+  for (const auto& e : n) {
+    const auto where = "line " + std::to_string(e.Mark().line + 1) + ": ";
+    if (!e.IsMap()) return where + "a channel is a map";
+    static const std::set<std::string> known = {"name", "topic", "kind", "format", "fields"};
+    for (const auto& kv : e) {
+      if (!known.count(kv.first.as<std::string>()))
+        return where + "unknown channel key '" + kv.first.as<std::string>() + "'";
+    }
+    channel ch;
+    if (!e["topic"]) return where + "a channel needs a topic";
+    ch.topic = e["topic"].as<std::string>();
+    ch.name = e["name"] ? e["name"].as<std::string>() : ch.topic;
+    const auto kind = e["kind"] ? e["kind"].as<std::string>() : "post";
+    if (kind == "post") ch.kind = channel_kind::post;
+    else if (kind == "news") ch.kind = channel_kind::news;
+    else if (kind == "mailbox") ch.kind = channel_kind::mailbox;
+    else if (kind == "mailbox-reply") ch.kind = channel_kind::mailbox_reply;
+    else return where + "kind must be post, news, mailbox or mailbox-reply, is '" + kind + "'";
+    const auto format = e["format"] ? e["format"].as<std::string>() : "json";
+    if (format == "json") ch.format = channel_format::json;
+    else if (format == "text") ch.format = channel_format::text;
+    else return where + "format must be json or text, is '" + format + "'";
+    if (auto err = parse_fields(ch.fields, e["fields"]); !err.empty()) return where + err;
+    if (!names.insert(ch.name).second) return where + "duplicate channel name '" + ch.name + "'";
+    if (!topics.insert(ch.topic).second) return where + "duplicate topic '" + ch.topic + "'";
+    c.channels.push_back(std::move(ch));
+  }
+  if (c.channels.empty()) return "at least one channel is needed";
+  return "";
+}
+
+const std::vector<binding>& bindings() {
+  using dc = daemon_config;
+  static const std::vector<binding> table = {
+      {{"kafka.brokers", "string", "embedded",
+        "Bootstrap servers (host:port,...) of the Kafka cluster, or 'embedded' to start "
+        "librdkafka's mock cluster inside the daemon and create the channel topics"},
+       bind_string(&dc::kafka_brokers)},
+      {{"kafka.group_id", "string", "yuqing",
+        "Consumer group shared by every yuqing instance that splits the same topics"},
+       bind_string(&dc::kafka_group_id)},
+      {{"kafka.embedded.brokers", "integer", "1", "Brokers of the embedded mock cluster", 1, 9},
+       bind_int(&dc::embedded_brokers, 1, 9)},
+      {{"kafka.embedded.partitions", "integer", "4",
+        "Partitions of each topic the embedded cluster creates", 1, 256},
+       bind_int(&dc::embedded_partitions, 1, 256)},
+      {{"kafka.properties", "map", "{}",
+        "librdkafka properties passed through unchanged (security.protocol, sasl.*, ...)"},
+       apply_properties},
+      {{"kafka.dead_letter_topic", "string", "yuqing.deadletter",
+        "Topic that receives input that cannot be decoded, with the reason in a header"},
+       bind_string(&dc::dead_letter_topic)},
+      {{"channels", "channels", "",
+        "Topics to read: name, topic, kind (post|news|mailbox|mailbox-reply), format "
+        "(json|text) and fields (id, text, time, author, source, url, region, title as "
+        "dotted JSON paths)"},
+       apply_channels},
+      {{"ingest.batch_max_messages", "integer", "1000",
+        "Most messages in one batch (one RocksDB write, one offset commit)", 1, 100000},
+       bind_int(&dc::batch_max_messages, 1, 100000)},
+      {{"ingest.batch_max_wait_ms", "integer", "50",
+        "Longest time a batch waits to fill before it is written", 1, 10000},
+       bind_int(&dc::batch_max_wait_ms, 1, 10000)},
+      {{"ingest.max_message_bytes", "integer", "1048576",
+        "Larger messages are dead-lettered as oversize", 1024, 64 << 20},
+       bind_int(&dc::max_message_bytes, 1024, 64 << 20)},
+      {{"storage.path", "path", "/var/lib/yuqing", "RocksDB directory"},
+       bind_path(&dc::storage_path)},
+      {{"storage.sync", "boolean", "true",
+        "fsync the write-ahead log with every batch (offsets move only after this)"},
+       bind_bool(&dc::storage_sync)},
+      {{"keyword_sets.dir", "path", "/etc/yuqing/keyword-sets",
+        "Directory of keyword-set files (*.yaml, one set per file)", 0, 0, false},
+       bind_path(&dc::keyword_sets_dir)},
+      {{"plan.path", "path", "/usr/share/yuqing/seeds/plan.yaml",
+        "The plan as data: items, lead and cooperating units"},
+       bind_path(&dc::plan_path)},
+      {{"http.listen", "string", "127.0.0.1:9464",
+        "Address and port of /metrics, /healthz and /api/v1 (port 0 picks a free one)"},
+       bind_string(&dc::http_listen)},
+      {{"log.level", "string", "info", "trace, debug, info, warn, error", 0, 0, false},
+       bind_string(&dc::log_level)},
+  };
+  return table;
+}
+
+YAML::Node find(const YAML::Node& n, std::string_view dotted) {
+  const auto dot = dotted.find('.');
+  const std::string part(dotted.substr(0, dot));
+  if (!n.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  const YAML::Node next = n[part];  // const access: never inserts
+  if (!next || dot == std::string_view::npos) return next;
+  return find(next, dotted.substr(dot + 1));
+}
+
+// Reports every key in the file that the table does not declare.
+void check_unknown(const YAML::Node& n, const std::string& prefix, const std::string& name,
+                   load_context& ctx) {
+  if (!n.IsMap()) return;
+  for (const auto& kv : n) {
+    const auto key = prefix.empty() ? kv.first.as<std::string>()
+                                    : prefix + "." + kv.first.as<std::string>();
+    bool declared = false, parent = false;
+    for (const auto& b : bindings()) {
+      if (b.spec.name == key) declared = true;
+      if (b.spec.name.rfind(key + ".", 0) == 0) parent = true;
+    }
+    if (declared) continue;
+    if (parent) {
+      check_unknown(kv.second, key, name, ctx);
+      continue;
+    }
+    ctx.problems.push_back(name + ":" + std::to_string(kv.first.Mark().line + 1) + ": " + key +
+                           ": unknown key");
+  }
+}
+
+std::string validate(const daemon_config& c) {
+  if (c.kafka_brokers.empty()) return "kafka.brokers: must not be empty";
+  if (c.http_listen.find(':') == std::string::npos) return "http.listen: expected HOST:PORT";
+  static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
+  if (!levels.count(c.log_level)) return "log.level: must be one of trace, debug, info, warn, error";
+  for (const auto& ch : c.channels) {
+    if (ch.topic == c.dead_letter_topic)
+      return "channels: topic '" + ch.topic + "' is also the dead-letter topic";
+  }
+  return "";
+}
+
+}  // namespace
+
+const char* to_string(channel_kind k) {
+  switch (k) {
+    case channel_kind::post: return "post";
+    case channel_kind::news: return "news";
+    case channel_kind::mailbox: return "mailbox";
+    case channel_kind::mailbox_reply: return "mailbox-reply";
+  }
+  return "?";
+}
+
+const std::vector<key_spec>& keys() {
+  static const std::vector<key_spec> specs = [] {
+    std::vector<key_spec> v;
+    for (const auto& b : bindings()) v.push_back(b.spec);
+    return v;
+  }();
+  return specs;
+}
+
+result<daemon_config> load_string(const std::string& yaml, const std::string& name,
+                                  const fs::path& base_dir) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return error{name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                 std::to_string(e.mark.column + 1) + ": " + e.msg};
+  }
+  load_context ctx{base_dir, {}};
+  daemon_config c;
+  if (!root.IsNull() && !root.IsMap()) return error{name + ": the configuration must be a map"};
+  check_unknown(root, "", name, ctx);
+  for (const auto& b : bindings()) {
+    const YAML::Node n = find(root, b.spec.name);
+    if (!n) {
+      if (b.spec.type == "path") {  // defaults that are relative resolve like file values
+        b.apply(c, YAML::Node(b.spec.default_value), ctx);
+      }
+      continue;
+    }
+    std::string err;
+    try {
+      err = b.apply(c, n, ctx);
+    } catch (const YAML::Exception& e) {
+      err = e.msg;
+    }
+    if (!err.empty()) {
+      ctx.problems.push_back(name + ":" + std::to_string(n.Mark().line + 1) + ": " + b.spec.name +
+                             ": " + err);
+    }
+  }
+  if (c.channels.empty() && !find(root, "channels")) {
+    ctx.problems.push_back(name + ": channels: at least one channel is needed");
+  }
+  if (ctx.problems.empty()) {
+    if (auto err = validate(c); !err.empty()) ctx.problems.push_back(name + ": " + err);
+  }
+  if (!ctx.problems.empty()) {
+    std::string all;
+    for (const auto& p : ctx.problems) all += (all.empty() ? "" : "\n") + p;
+    return error{all};
+  }
+  return c;
+}
+
+result<daemon_config> load_file(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) return error{file.string() + ": cannot open"};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load_string(ss.str(), file.string(), fs::absolute(file).parent_path());
+}
+
+}  // namespace yuqing::config

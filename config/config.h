@@ -1,0 +1,97 @@
+// The daemon's configuration: model, the one table that declares every key, and the
+// loader. Loading throws nothing: it returns the config or every problem found, each
+// naming the key (and line) it is about.
+//
+// Every key is declared once in keys() with its description, default, bounds and whether
+// a change needs a restart; the loader, the validation and `yuqingctl config-keys` all
+// read that table. Unknown keys are errors (a typo must not silently become a default).
+//
+// Relative paths in the file are resolved against the directory of the file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/result.h"
+
+namespace yuqing::config {
+
+enum class channel_kind { post, news, mailbox, mailbox_reply };
+enum class channel_format { json, text };
+
+const char* to_string(channel_kind k);
+
+// Where the fields of a message are found in its JSON, as JSON pointers ("/a/b").
+// The config writes them as dotted paths ("a.b"); `text` lists the fields that are matched.
+struct field_map {
+  std::string id = "/id";
+  std::vector<std::string> text = {"/title", "/content"};
+  std::string time = "/published_at";
+  std::string author = "/author";
+  std::string source = "/source";
+  std::string url = "/url";
+  std::string region = "/region";
+  std::string title = "/title";
+};
+
+// One Kafka topic that yuqing reads.
+struct channel {
+  std::string name;   // label on metrics and stored hits
+  std::string topic;  // Kafka topic
+  channel_kind kind = channel_kind::post;
+  channel_format format = channel_format::json;
+  field_map fields;
+};
+
+struct daemon_config {
+  // kafka
+  std::string kafka_brokers = "embedded";
+  std::string kafka_group_id = "yuqing";
+  int embedded_brokers = 1;
+  int embedded_partitions = 4;
+  std::map<std::string, std::string> kafka_properties;
+  std::string dead_letter_topic = "yuqing.deadletter";
+  std::vector<channel> channels;
+  // ingest
+  int batch_max_messages = 1000;
+  int batch_max_wait_ms = 50;
+  int64_t max_message_bytes = 1 << 20;
+  // storage
+  std::filesystem::path storage_path = "/var/lib/yuqing";
+  bool storage_sync = true;
+  // matching
+  std::filesystem::path keyword_sets_dir = "/etc/yuqing/keyword-sets";
+  std::filesystem::path plan_path = "/usr/share/yuqing/seeds/plan.yaml";
+  // http
+  std::string http_listen = "127.0.0.1:9464";
+  // log
+  std::string log_level = "info";
+
+  bool embedded_kafka() const { return kafka_brokers == "embedded"; }
+};
+
+// One declared key.
+struct key_spec {
+  std::string name;           // dotted path in the YAML file
+  std::string type;           // string | integer | boolean | path | map | channels
+  std::string default_value;  // as written in YAML
+  std::string description;
+  int64_t min = 0, max = 0;   // bounds of integer keys
+  bool needs_restart = true;
+};
+
+// The table of every key, in the order of the sample configuration.
+const std::vector<key_spec>& keys();
+
+// Loads and validates a configuration file. On failure the error lists every problem,
+// one per line, as "FILE:LINE: key: what is wrong".
+result<daemon_config> load_file(const std::filesystem::path& file);
+
+// Same, from text; relative paths resolve against base_dir.
+result<daemon_config> load_string(const std::string& yaml, const std::string& name,
+                                  const std::filesystem::path& base_dir);
+
+}  // namespace yuqing::config

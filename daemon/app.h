@@ -1,0 +1,44 @@
+// app: the daemon's lifecycle.
+//
+// Operation: start-up is an ordered list of steps (logging, plan, keyword sets, store,
+// Kafka, metrics, HTTP, ingest); each step that succeeds pushes its teardown, and the
+// teardowns always run in reverse order. Shutdown therefore stops consuming, drains and
+// commits, stops HTTP, flushes RocksDB and stops the embedded broker last.
+//
+// Signals: SIGTERM and SIGINT stop the daemon, SIGHUP reloads the keyword sets. They are
+// blocked in every thread and taken synchronously by run() (sigtimedwait), so no code runs
+// in a signal handler.
+//
+// Reload: the keyword-set directory is loaded and compiled with the same code as
+// `yuqingctl check`; a file that fails keeps its previous compiled set, with one log line
+// per error; the new matcher is swapped in between ingest batches.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "config/config.h"
+
+namespace yuqing::daemon {
+
+extern const char* const version;
+
+class app {
+ public:
+  explicit app(config::daemon_config cfg);
+  ~app();
+  app(const app&) = delete;
+  app& operator=(const app&) = delete;
+
+  // Runs until SIGTERM or SIGINT; returns the process exit code.
+  int run();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (call before any thread starts).
+void block_signals();
+
+}  // namespace yuqing::daemon

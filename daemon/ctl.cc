@@ -1,0 +1,297 @@
+// yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "config/clock.h"
+#include "daemon/app.h"
+#include "daemon/decoder.h"
+#include "daemon/kafka.h"
+#include "matchers/matcher.h"
+#include "storage/store.h"
+
+namespace {
+
+using nlohmann::json;
+using namespace yuqing;
+
+int produce(const std::string& brokers, const std::string& topic, const std::string& file,
+            const std::string& key_field) {
+  std::ifstream in(file);
+  if (!in) {
+    std::cerr << file << ": cannot open\n";
+    return 1;
+  }
+  auto p = daemon::sync_producer::create(brokers, {});
+  if (!p) {
+    std::cerr << p.error_message() << "\n";
+    return 1;
+  }
+  std::string line;
+  size_t n = 0, lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.empty()) continue;
+    std::string key;
+    if (!key_field.empty()) {
+      const auto j = json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains(key_field)) {
+        key = j[key_field].is_string() ? j[key_field].get<std::string>() : j[key_field].dump();
+      }
+    }
+    if (auto st = (*p)->produce(topic, key, line); !st) {
+      std::cerr << file << ":" << lineno << ": " << st.error_message() << "\n";
+      return 1;
+    }
+    if (++n % 10000 == 0) {
+      std::cerr << "\rproduced " << n << " messages" << std::flush;
+      if (const size_t failed = (*p)->flush(60000); failed) {
+        std::cerr << "\n" << failed << " messages not delivered: " << (*p)->last_error() << "\n";
+        return 1;
+      }
+    }
+  }
+  if (const size_t failed = (*p)->flush(60000); failed) {
+    std::cerr << failed << " messages not delivered: " << (*p)->last_error() << "\n";
+    return 1;
+  }
+  std::cerr << (n >= 10000 ? "\r" : "") << "produced " << n << " messages to " << topic << "\n";
+  return 0;
+}
+
+int64_t parse_time(const std::string& s) {
+  if (s.empty()) return 0;
+  int64_t ms;
+  if (daemon::parse_rfc3339(s, ms)) return ms;
+  // 7d, 12h, 30m: that long before now
+  const char unit = s.back();
+  const int64_t n = std::stoll(s.substr(0, s.size() - 1));
+  const int64_t mult = unit == 'd' ? 86400000 : unit == 'h' ? 3600000 : unit == 'm' ? 60000 : 0;
+  if (mult == 0) throw std::invalid_argument("time: RFC 3339 or a duration like 7d, 12h, 30m");
+  return yuqing::system_clock().now_ms() - n * mult;
+}
+
+int hits(const std::string& db, const std::string& topic, const std::string& set,
+         const std::string& since, size_t limit, bool as_json) {
+  auto s = storage::store::open({db, false, true});
+  if (!s) {
+    std::cerr << s.error_message() << "\n";
+    return 1;
+  }
+  storage::hit_query q;
+  q.topic = topic;
+  q.set = set;
+  q.limit = limit;
+  try {
+    q.since_ms = parse_time(since);
+  } catch (const std::exception& e) {
+    std::cerr << "--since: " << e.what() << "\n";
+    return 2;
+  }
+  auto found = (*s)->hits(q);
+  if (!found) {
+    std::cerr << found.error_message() << "\n";
+    return 1;
+  }
+  for (const auto& h : *found) {
+    if (as_json) {
+      std::cout << h.encode() << "\n";
+      continue;
+    }
+    std::string words;
+    for (const auto& sp : h.spans) words += (words.empty() ? "" : " ") + sp.text;
+    std::cout << daemon::format_rfc3339(h.time_ms) << "  " << h.topic << "  " << h.set_id << "/"
+              << h.rule_id << "  " << h.severity << "  " << h.message_key << "  [" << words
+              << "]  " << h.title << "\n";
+  }
+  if (!as_json) std::cerr << found->size() << " hits\n";
+  return 0;
+}
+
+int check(const std::string& path, bool as_json) {
+  const auto r = matchers::load_directory(path);
+  if (as_json) {
+    json out = json::array();
+    for (const auto& c : r.results) {
+      json diags = json::array();
+      for (const auto& d : c.diagnostics)
+        diags.push_back({{"file", d.file}, {"line", d.pos.line}, {"column", d.pos.column},
+                         {"rule", d.rule}, {"message", d.message},
+                         {"severity", d.warning ? "warning" : "error"}});
+      json e = {{"ok", c.ok()}, {"diagnostics", diags}};
+      if (c.set) {
+        e["set"] = c.set->definition().id;
+        e["file"] = c.set->definition().file;
+        e["version"] = c.set->definition().version;
+      }
+      out.push_back(e);
+    }
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << r.to_text();
+    for (const auto& c : r.results) {
+      if (!c.set) continue;
+      const auto& d = c.set->definition();
+      std::printf("ok: %s (%s) version %s: %zu rules, %zu literals, compiled in %.1f ms\n",
+                  d.id.c_str(), d.file.c_str(), d.version.c_str(), d.rules.size(),
+                  c.set->literal_count(), c.compile_seconds * 1000);
+    }
+  }
+  return r.error_count() == 0 ? 0 : 1;
+}
+
+std::string highlight(const std::string& text, std::vector<matchers::span> spans, bool color) {
+  std::string out;
+  size_t at = 0;
+  for (const auto& s : spans) {
+    if (s.begin < at) continue;
+    out += text.substr(at, s.begin - at);
+    out += color ? "\033[1;31m" : "【";
+    out += text.substr(s.begin, s.end - s.begin);
+    out += color ? "\033[0m" : "】";
+    at = s.end;
+  }
+  return out + text.substr(at);
+}
+
+int test(const std::string& set_file, const std::string& text, const std::string& file,
+         bool as_json) {
+  auto c = matchers::compiled_set::load(set_file);
+  if (!c.set) {
+    std::cerr << c.to_text();
+    return 1;
+  }
+  std::vector<std::string> inputs;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) {
+      std::cerr << file << ": cannot open\n";
+      return 1;
+    }
+    for (std::string line; std::getline(in, line);) inputs.push_back(line);
+  } else {
+    inputs.push_back(text);
+  }
+  const bool color = !as_json && isatty(STDOUT_FILENO);
+  std::vector<matchers::hit> found;
+  size_t total = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    found.clear();
+    c.set->match({inputs[i]}, found);
+    total += found.size();
+    for (const auto& h : found) {
+      if (as_json) {
+        json spans = json::array();
+        for (const auto& s : h.spans)
+          spans.push_back({{"begin", s.begin}, {"end", s.end},
+                           {"text", inputs[i].substr(s.begin, s.end - s.begin)}});
+        std::cout << json{{"line", i + 1}, {"set", h.set_id}, {"rule", h.rule_id},
+                          {"severity", matchers::to_string(h.level)}, {"spans", spans}}
+                         .dump()
+                  << "\n";
+      } else {
+        std::string where;
+        for (const auto& s : h.spans)
+          where += (where.empty() ? "" : ",") + std::to_string(s.begin) + "-" + std::to_string(s.end);
+        std::cout << (inputs.size() > 1 ? std::to_string(i + 1) + ": " : "") << h.set_id << "/"
+                  << h.rule_id << " " << matchers::to_string(h.level) << " bytes " << where << "  "
+                  << highlight(inputs[i], h.spans, color) << "\n";
+      }
+    }
+  }
+  if (!as_json) std::cerr << total << " hits\n";
+  return 0;
+}
+
+int broker(int brokers, const std::vector<std::string>& topics, int partitions) {
+  daemon::block_signals();
+  auto k = daemon::embedded_kafka::start(brokers);
+  if (!k) {
+    std::cerr << k.error_message() << "\n";
+    return 1;
+  }
+  for (const auto& t : topics) {
+    if (auto st = (*k)->create_topic(t, partitions); !st) {
+      std::cerr << st.error_message() << "\n";
+      return 1;
+    }
+  }
+  std::cout << (*k)->bootstrap() << std::endl;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"yuqingctl: operate yuqing"};
+  cli.require_subcommand(1);
+
+  auto* p = cli.add_subcommand("produce", "feed a file of JSON lines into a Kafka topic");
+  std::string brokers, topic, file, key_field = "id";
+  p->add_option("--brokers", brokers, "bootstrap servers")->required();
+  p->add_option("--topic", topic, "topic")->required();
+  p->add_option("--key-field", key_field, "JSON field used as the message key ('' for none)")
+      ->capture_default_str();
+  p->add_option("file", file, "JSON lines file")->required();
+
+  auto* h = cli.add_subcommand("hits", "list stored hits");
+  std::string db, htopic, hset, since;
+  size_t limit = 1000;
+  bool as_json = false;
+  h->add_option("--db", db, "RocksDB directory (storage.path)")->required();
+  h->add_option("--topic", htopic, "policy topic");
+  h->add_option("--set", hset, "keyword set id");
+  h->add_option("--since", since, "RFC 3339 time or a duration back from now (7d, 12h, 30m)");
+  h->add_option("--limit", limit, "most hits to print")->capture_default_str();
+  h->add_flag("--json", as_json, "one JSON object per line");
+
+  auto* c = cli.add_subcommand("check", "validate keyword sets (exit 0: all good, 1: errors)");
+  std::string check_path;
+  c->add_option("path", check_path, "keyword-set directory or file")->required();
+  c->add_flag("--json", as_json, "JSON output");
+
+  auto* t = cli.add_subcommand("test", "match text against a keyword set, with highlights");
+  std::string set_file, text, text_file;
+  t->add_option("--set", set_file, "keyword-set file")->required();
+  auto* text_opt = t->add_option("--text", text, "text to match");
+  auto* file_opt = t->add_option("--file", text_file, "file to match, one message per line");
+  text_opt->excludes(file_opt);
+  t->add_flag("--json", as_json, "one JSON object per hit");
+
+  auto* b = cli.add_subcommand("broker", "run a standalone mock Kafka cluster (for tests and demos)");
+  int nbrokers = 1, partitions = 4;
+  std::vector<std::string> topics;
+  b->add_option("--brokers", nbrokers, "brokers")->capture_default_str();
+  b->add_option("--partitions", partitions, "partitions per topic")->capture_default_str();
+  b->add_option("--topic", topics, "topic to create (repeatable)");
+
+  CLI11_PARSE(cli, argc, argv);
+  try {
+    if (*p) return produce(brokers, topic, file, key_field);
+    if (*h) return hits(db, htopic, hset, since, limit, as_json);
+    if (*c) return check(check_path, as_json);
+    if (*t) {
+      if (!*text_opt && !*file_opt) {
+        std::cerr << "test: give --text or --file\n";
+        return 2;
+      }
+      return test(set_file, text, text_file, as_json);
+    }
+    if (*b) return broker(nbrokers, topics, partitions);
+  } catch (const std::exception& e) {
+    std::cerr << "yuqingctl: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

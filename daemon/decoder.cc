@@ -1,0 +1,175 @@
+#include "daemon/decoder.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include "matchers/normalizer.h"
+
+namespace yuqing::daemon {
+namespace {
+
+// "/a/b" -> "a.b": the field name stored with the text.
+std::string field_name(const std::string& pointer) {
+  std::string s = pointer.substr(pointer.empty() || pointer[0] != '/' ? 0 : 1);
+  for (char& c : s)
+    if (c == '/') c = '.';
+  return s;
+}
+
+// A scalar at a JSON pointer as text; false when absent, null or not a scalar.
+bool scalar_at(const simdjson::dom::element& doc, const std::string& pointer, std::string& out) {
+  if (pointer.empty()) return false;
+  simdjson::dom::element e;
+  if (doc.at_pointer(pointer).get(e) != simdjson::SUCCESS) return false;
+  std::string_view sv;
+  int64_t i;
+  uint64_t u;
+  double d;
+  switch (e.type()) {
+    case simdjson::dom::element_type::STRING:
+      if (e.get_string().get(sv) != simdjson::SUCCESS) return false;
+      out.assign(sv);
+      return true;
+    case simdjson::dom::element_type::INT64:
+      if (e.get_int64().get(i) != simdjson::SUCCESS) return false;
+      out = std::to_string(i);
+      return true;
+    case simdjson::dom::element_type::UINT64:
+      if (e.get_uint64().get(u) != simdjson::SUCCESS) return false;
+      out = std::to_string(u);
+      return true;
+    case simdjson::dom::element_type::DOUBLE:
+      if (e.get_double().get(d) != simdjson::SUCCESS) return false;
+      out = std::to_string(d);
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool digits(std::string_view s, size_t at, size_t n, int& v) {
+  if (at + n > s.size()) return false;
+  v = 0;
+  for (size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* to_string(decode_error e) {
+  switch (e) {
+    case decode_error::none: return "none";
+    case decode_error::empty: return "empty";
+    case decode_error::oversize: return "oversize";
+    case decode_error::invalid_json: return "invalid_json";
+    case decode_error::invalid_utf8: return "invalid_utf8";
+    case decode_error::missing_text: return "missing_text";
+  }
+  return "?";
+}
+
+bool parse_rfc3339(std::string_view s, int64_t& ms) {
+  int Y, M, D, h, m, sec;
+  if (!digits(s, 0, 4, Y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, M) || s[7] != '-' ||
+      !digits(s, 8, 2, D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, m) || s[16] != ':' ||
+      !digits(s, 17, 2, sec)) {
+    return false;
+  }
+  if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return false;
+  size_t i = 19;
+  int frac_ms = 0;
+  if (i < s.size() && s[i] == '.') {
+    int scale = 100;
+    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+      frac_ms += (s[i] - '0') * scale;
+      scale /= 10;
+    }
+  }
+  int offset_min = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(s, i + 4, 2, om))
+      return false;
+    offset_min = (s[i] == '-' ? -1 : 1) * (oh * 60 + om);
+    i += 6;
+  } else {
+    return false;
+  }
+  if (i != s.size()) return false;
+  // Days from civil (Howard Hinnant's algorithm).
+  const int y = Y - (M <= 2);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (M + (M > 2 ? -3 : 9)) + 2) / 5 + D - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const int64_t days = static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
+  ms = ((days * 86400 + h * 3600 + m * 60 + sec) - offset_min * 60) * 1000 + frac_ms;
+  return true;
+}
+
+std::string format_rfc3339(int64_t ms) {
+  const time_t secs = static_cast<time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string message_key(const storage::kafka_position& pos, std::string_view id) {
+  if (!id.empty()) return pos.topic + "/" + std::string(id);
+  return pos.topic + "@" + std::to_string(pos.partition) + ":" + std::to_string(pos.offset);
+}
+
+decode_error decoder::decode(std::string_view payload, const storage::kafka_position& pos,
+                             int64_t kafka_time_ms, storage::message_record& out) {
+  out = storage::message_record{};
+  out.channel = channel_.name;
+  out.kind = config::to_string(channel_.kind);
+  out.source = pos;
+  out.time_ms = kafka_time_ms;
+  if (payload.empty()) return decode_error::empty;
+  if (static_cast<int64_t>(payload.size()) > max_bytes_) return decode_error::oversize;
+
+  if (channel_.format == config::channel_format::text) {
+    if (!matchers::is_valid_utf8(payload)) return decode_error::invalid_utf8;
+    out.key = message_key(pos, {});
+    out.text.emplace_back("content", std::string(payload));
+    return decode_error::none;
+  }
+
+  simdjson::dom::element doc;
+  const auto err = parser_.parse(payload.data(), payload.size()).get(doc);
+  if (err == simdjson::UTF8_ERROR) return decode_error::invalid_utf8;
+  if (err != simdjson::SUCCESS || !doc.is_object()) return decode_error::invalid_json;
+
+  const auto& f = channel_.fields;
+  scalar_at(doc, f.id, out.id);
+  scalar_at(doc, f.author, out.author);
+  scalar_at(doc, f.source, out.source_name);
+  scalar_at(doc, f.url, out.url);
+  scalar_at(doc, f.region, out.region);
+  scalar_at(doc, f.title, out.title);
+  std::string t;
+  if (scalar_at(doc, f.time, t)) {
+    int64_t ms;
+    if (parse_rfc3339(t, ms)) out.time_ms = ms;
+  }
+  for (const auto& p : f.text) {
+    std::string text;
+    if (scalar_at(doc, p, text)) out.text.emplace_back(field_name(p), std::move(text));
+  }
+  if (out.text.empty()) return decode_error::missing_text;
+  out.key = message_key(pos, out.id);
+  return decode_error::none;
+}
+
+}  // namespace yuqing::daemon

@@ -1,0 +1,217 @@
+#include "daemon/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace yuqing::daemon {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(s[i + 1]) && std::isxdigit(s[i + 2])) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i] == '+' ? ' ' : s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+http_response json_error(int status, const std::string& message) {
+  return {status, "application/json", nlohmann::json{{"error", message}}.dump()};
+}
+
+struct http_server::impl {
+  struct route_entry {
+    std::string method, path;
+    http_handler handler;
+  };
+  std::vector<route_entry> routes;
+  http_limits limits;
+  asio::io_context io{1};
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::thread thread;
+  std::atomic<int> connections{0};
+  uint16_t bound_port = 0;
+
+  http_response dispatch(const http_request& req) {
+    bool path_known = false;
+    for (const auto& r : routes) {
+      const bool match = r.path.back() == '/' ? req.path.rfind(r.path, 0) == 0 : req.path == r.path;
+      if (!match) continue;
+      path_known = true;
+      if (r.method == req.method) return r.handler(req);
+    }
+    return path_known ? json_error(405, "method not allowed") : json_error(404, "not found");
+  }
+
+  class session : public std::enable_shared_from_this<session> {
+   public:
+    session(impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {}
+    ~session() { --server_.connections; }
+    void start() { read(); }
+
+   private:
+    void read() {
+      parser_.emplace();
+      parser_->body_limit(server_.limits.max_body_bytes);
+      parser_->header_limit(static_cast<uint32_t>(server_.limits.max_header_bytes));
+      stream_.expires_after(std::chrono::milliseconds(server_.limits.request_timeout_ms));
+      bhttp::async_read(stream_, buffer_, *parser_,
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          self->on_read(ec);
+                        });
+    }
+
+    void on_read(beast::error_code ec) {
+      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout) return close();
+      if (ec == bhttp::error::body_limit) return reply_error(413, "request body too large");
+      if (ec == bhttp::error::header_limit) return reply_error(431, "request headers too large");
+      if (ec) return close();
+      const auto& r = parser_->get();
+      http_request req;
+      req.method = std::string(r.method_string());
+      const std::string_view target(r.target().data(), r.target().size());
+      const auto q = target.find('?');
+      req.path = url_decode(target.substr(0, q));
+      if (q != std::string_view::npos) {
+        std::string_view rest = target.substr(q + 1);
+        while (!rest.empty()) {
+          const auto amp = rest.find('&');
+          const auto part = rest.substr(0, amp);
+          const auto eq = part.find('=');
+          req.query[url_decode(part.substr(0, eq))] =
+              eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1));
+          if (amp == std::string_view::npos) break;
+          rest = rest.substr(amp + 1);
+        }
+      }
+      for (const auto& f : r) {
+        std::string name(f.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers[name] = std::string(f.value());
+      }
+      req.body = r.body();
+      http_response res;
+      try {
+        res = server_.dispatch(req);
+      } catch (const std::exception& e) {
+        spdlog::error("event=http_handler_failed path={} error=\"{}\"", req.path, e.what());
+        res = json_error(500, "internal error");
+      }
+      write(res, r.keep_alive());
+    }
+
+    void reply_error(int status, const std::string& message) {
+      write(json_error(status, message), false);
+    }
+
+    void write(const http_response& res, bool keep_alive) {
+      auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
+      msg->version(11);
+      msg->result(static_cast<unsigned>(res.status));
+      msg->set(bhttp::field::server, "yuqing");
+      msg->set(bhttp::field::content_type, res.content_type);
+      msg->keep_alive(keep_alive);
+      msg->body() = res.body;
+      msg->prepare_payload();
+      bhttp::async_write(stream_, *msg,
+                         [self = shared_from_this(), msg, keep_alive](beast::error_code ec, size_t) {
+                           if (ec || !keep_alive) return self->close();
+                           self->read();
+                         });
+    }
+
+    void close() {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+
+    impl& server_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  };
+
+  void accept() {
+    acceptor->async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted) return;
+      } else if (connections.load() >= limits.max_connections) {
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        ++connections;
+        std::make_shared<session>(*this, std::move(socket))->start();
+      }
+      accept();
+    });
+  }
+};
+
+http_server::http_server() : impl_(std::make_unique<impl>()) {}
+http_server::~http_server() { stop(); }
+
+void http_server::route(const std::string& method, const std::string& path, http_handler h) {
+  impl_->routes.push_back({method, path, std::move(h)});
+}
+
+void http_server::set_limits(const http_limits& l) { impl_->limits = l; }
+
+status http_server::start(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return error{"http.listen: expected HOST:PORT, is " + listen};
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  beast::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec) return error{"http.listen: bad address " + host};
+  int port = 0;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+    return error{"http.listen: bad port in " + listen};
+  }
+  tcp::endpoint ep(addr, static_cast<uint16_t>(port));
+  auto acc = std::make_unique<tcp::acceptor>(impl_->io);
+  acc->open(ep.protocol(), ec);
+  if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc->bind(ep, ec);
+  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return error{"http: cannot listen on " + listen + ": " + ec.message()};
+  impl_->bound_port = acc->local_endpoint().port();
+  impl_->acceptor = std::move(acc);
+  impl_->accept();
+  impl_->thread = std::thread([this] { impl_->io.run(); });
+  return ok_status();
+}
+
+uint16_t http_server::port() const { return impl_->bound_port; }
+
+void http_server::stop() {
+  if (!impl_->thread.joinable()) return;
+  asio::post(impl_->io, [this] {
+    beast::error_code ec;
+    impl_->acceptor->close(ec);
+  });
+  impl_->io.stop();
+  impl_->thread.join();
+}
+
+}  // namespace yuqing::daemon

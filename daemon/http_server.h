@@ -1,0 +1,67 @@
+// http_server: the one HTTP port of the daemon (/metrics, /healthz, /readyz, /api/v1/...).
+//
+// Operation: Boost.Beast on its own thread and io_context. Requests are routed by method
+// and path to handlers registered before start(). Bounded: request bodies (1 MiB),
+// headers (16 KiB), a deadline per request (10 s, against slow clients), and a cap on
+// open connections (further ones are closed at once). Binds 127.0.0.1 unless configured.
+//
+// Concurrency: handlers run on the server thread, one at a time; they must not block for
+// long. start()/stop() from the controlling thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/result.h"
+
+namespace yuqing::daemon {
+
+struct http_request {
+  std::string method;  // GET, POST, ...
+  std::string path;    // without the query
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+struct http_response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+using http_handler = std::function<http_response(const http_request&)>;
+
+struct http_limits {
+  size_t max_body_bytes = 1 << 20;
+  size_t max_header_bytes = 16 << 10;
+  int request_timeout_ms = 10000;
+  int max_connections = 256;
+};
+
+class http_server {
+ public:
+  http_server();
+  ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  // Exact path match ("/api/v1/status") or, ending in '/', a prefix ("/api/v1/alerts/").
+  void route(const std::string& method, const std::string& path, http_handler h);
+  void set_limits(const http_limits& l);
+
+  // Binds "HOST:PORT" (port 0: any free port) and starts serving.
+  status start(const std::string& listen);
+  uint16_t port() const;
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+http_response json_error(int status, const std::string& message);
+
+}  // namespace yuqing::daemon

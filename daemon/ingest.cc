@@ -1,0 +1,397 @@
+#include "daemon/ingest.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include "daemon/kafka.h"
+
+namespace yuqing::daemon {
+namespace {
+
+using steady = std::chrono::steady_clock;
+using tp_key = std::pair<std::string, int32_t>;  // topic, partition
+
+void log_from_kafka(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  if (level <= 3) spdlog::error("event=kafka_log facility={} message=\"{}\"", fac, buf);
+  else if (level <= 4) spdlog::warn("event=kafka_log facility={} message=\"{}\"", fac, buf);
+  else spdlog::debug("event=kafka_log facility={} message=\"{}\"", fac, buf);
+}
+
+}  // namespace
+
+struct ingest::impl {
+  impl(ingest& owner, const config::daemon_config& c, std::string b, storage::store& s,
+       matcher_source m, ingest_probe& p, const clock& k)
+      : self(owner), cfg(c), bootstrap(std::move(b)), store(s), matchers(std::move(m)), probe(p),
+        clk(k) {
+    for (size_t i = 0; i < cfg.channels.size(); ++i) {
+      channel_of[cfg.channels[i].topic] = i;
+      decoders.emplace_back(cfg.channels[i], cfg.max_message_bytes);
+    }
+  }
+
+  ingest& self;
+  const config::daemon_config& cfg;
+  std::string bootstrap;
+  storage::store& store;
+  matcher_source matchers;
+  ingest_probe& probe;
+  const clock& clk;
+
+  kafka_handle consumer;
+  std::unique_ptr<sync_producer> dead_letters;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  bool started = false;
+
+  std::map<std::string, size_t> channel_of;
+  std::vector<decoder> decoders;
+  std::vector<rd_kafka_message_t*> pending;
+  std::map<tp_key, int64_t> positions;  // next offset of every assigned partition
+  bool retrying = false;                // a batch is being retried (store or DLQ failing)
+  bool abandoned = false;               // the retried batch was given up on revocation
+  std::atomic<bool> paused{false};
+
+  std::atomic<uint64_t> consumed{0}, invalid{0}, dead_lettered{0}, hits{0}, batches{0};
+
+  struct dead_letter {
+    const rd_kafka_message_t* msg;
+    decode_error reason;
+    size_t channel;
+  };
+
+  // ---- rebalance -------------------------------------------------------------------------
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    auto* d = static_cast<impl*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) d->assign(rk, parts);
+    else d->revoke(rk, parts);
+  }
+
+  void assign(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts) {
+    rd_kafka_topic_partition_list_t* committed = rd_kafka_topic_partition_list_copy(parts);
+    const auto cerr = rd_kafka_committed(rk, committed, 10000);
+    std::string summary;
+    for (int i = 0; i < parts->cnt; ++i) {
+      auto& p = parts->elems[i];
+      int64_t offset = RD_KAFKA_OFFSET_INVALID;
+      if (cerr == RD_KAFKA_RESP_ERR_NO_ERROR && committed->elems[i].offset >= 0)
+        offset = committed->elems[i].offset;
+      auto local = store.next_offset(p.topic, p.partition);
+      if (!local) spdlog::error("event=offset_read_failed error=\"{}\"", local.error_message());
+      else if (local->has_value() && **local > offset) offset = **local;
+      p.offset = offset;
+      if (offset >= 0) positions[{p.topic, p.partition}] = offset;
+      summary += fmt::format("{}{}[{}]@{}", summary.empty() ? "" : ",", p.topic, p.partition,
+                             offset >= 0 ? std::to_string(offset) : "reset");
+    }
+    rd_kafka_topic_partition_list_destroy(committed);
+    if (cerr) spdlog::warn("event=committed_offsets_unavailable error=\"{}\"", rd_kafka_err2str(cerr));
+    rd_kafka_assign(rk, parts);
+    spdlog::info("event=partitions_assigned count={} partitions={}", parts->cnt, summary);
+    self.ready_ = true;
+  }
+
+  void revoke(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts) {
+    if (retrying) {
+      abandoned = true;  // the new owner reads these messages again from the committed offset
+    } else {
+      flush_pending();
+      commit(true);
+    }
+    spdlog::info("event=partitions_revoked count={}", parts->cnt);
+    positions.clear();
+    paused = false;
+    probe.paused(false);
+    rd_kafka_assign(rk, nullptr);
+  }
+
+  // ---- offsets -----------------------------------------------------------------------------
+
+  rd_kafka_topic_partition_list_t* position_list() const {
+    auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(positions.size()));
+    for (const auto& [tp, off] : positions)
+      rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = off;
+    return list;
+  }
+
+  void commit(bool sync) {
+    if (positions.empty()) return;
+    auto* list = position_list();
+    const auto e = rd_kafka_commit(consumer.get(), list, sync ? 0 : 1);
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      spdlog::warn("event=kafka_commit_failed error=\"{}\"", rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+
+  void set_paused(bool p) {
+    if (p == paused || positions.empty()) return;
+    auto* list = position_list();
+    if (p) {
+      rd_kafka_pause_partitions(consumer.get(), list);
+    } else {
+      // Messages fetched while paused were dropped: go back to what is stored.
+      if (auto* e = rd_kafka_seek_partitions(consumer.get(), list, 10000))
+        spdlog::warn("event=seek_failed error=\"{}\"", rd_kafka_error_string(e)), rd_kafka_error_destroy(e);
+      rd_kafka_resume_partitions(consumer.get(), list);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    paused = p;
+    probe.paused(p);
+  }
+
+  // ---- batches -----------------------------------------------------------------------------
+
+  void build(storage::batch& b, std::vector<dead_letter>& dead) {
+    const auto m = matchers();
+    std::vector<matchers::hit> found;
+    std::vector<std::string_view> fields;
+    std::map<tp_key, int64_t> next;
+    const int64_t now = clk.now_ms();
+    for (const rd_kafka_message_t* msg : pending) {
+      const std::string topic = rd_kafka_topic_name(msg->rkt);
+      next[{topic, msg->partition}] = msg->offset + 1;
+      const auto ch = channel_of.find(topic);
+      if (ch == channel_of.end()) continue;  // not subscribed: cannot happen
+      auto& counters = probe.channel(ch->second);
+      counters.consumed->Increment();
+      counters.bytes->Increment(static_cast<double>(msg->len));
+      ++consumed;
+      int64_t ts = rd_kafka_message_timestamp(msg, nullptr);
+      if (ts < 0) ts = now;
+      storage::message_record rec;
+      const auto err = decoders[ch->second].decode(
+          std::string_view(static_cast<const char*>(msg->payload), msg->len),
+          {topic, msg->partition, msg->offset}, ts, rec);
+      if (err != decode_error::none) {
+        counters.invalid[err]->Increment();
+        ++invalid;
+        dead.push_back({msg, err, ch->second});
+        continue;
+      }
+      probe.end_to_end(static_cast<double>(now - ts) / 1000.0);
+      fields.clear();
+      for (const auto& [name, text] : rec.text) fields.push_back(text);
+      m->match(fields, found);
+      for (const auto& h : found) {
+        storage::hit_record r;
+        r.topic = h.topic;
+        r.time_ms = rec.time_ms;
+        r.message_key = rec.key;
+        r.set_id = h.set_id;
+        r.set_version = h.set_version;
+        r.rule_id = h.rule_id;
+        r.severity = matchers::to_string(h.level);
+        r.plan_item = h.plan_item;
+        r.channel = rec.channel;
+        r.source = rec.source;
+        r.author = rec.author;
+        r.title = rec.title;
+        for (const auto& s : h.spans) {
+          const auto& [name, text] = rec.text[s.field];
+          r.spans.push_back({name, s.begin, s.end, text.substr(s.begin, s.end - s.begin)});
+        }
+        b.hits.push_back(std::move(r));
+      }
+      b.messages.push_back(std::move(rec));
+    }
+    for (const auto& [tp, off] : next) b.offsets.push_back({tp.first, tp.second, off});
+  }
+
+  bool deliver(const std::vector<dead_letter>& dead) {
+    if (dead.empty()) return true;
+    for (const auto& d : dead) {
+      const auto& msg = *d.msg;
+      const auto len = std::min<size_t>(msg.len, static_cast<size_t>(cfg.max_message_bytes));
+      const std::string topic = rd_kafka_topic_name(msg.rkt);
+      auto st = dead_letters->produce(
+          cfg.dead_letter_topic,
+          std::string_view(static_cast<const char*>(msg.key), msg.key ? msg.key_len : 0),
+          std::string_view(static_cast<const char*>(msg.payload), len),
+          {{"yuqing.reason", to_string(d.reason)},
+           {"yuqing.channel", cfg.channels[d.channel].name},
+           {"yuqing.source", topic + "/" + std::to_string(msg.partition) + "/" +
+                                 std::to_string(msg.offset)},
+           {"yuqing.truncated", len < msg.len ? "true" : "false"}});
+      if (!st) {
+        spdlog::error("event=dead_letter_failed error=\"{}\"", st.error_message());
+        dead_letters->flush(1000);
+        return false;
+      }
+    }
+    if (const size_t failed = dead_letters->flush(30000); failed > 0) {
+      spdlog::error("event=dead_letter_failed undelivered={} error=\"{}\"", failed,
+                    dead_letters->last_error());
+      return false;
+    }
+    for (const auto& d : dead) probe.channel(d.channel).dead_lettered->Increment();
+    dead_lettered += dead.size();
+    return true;
+  }
+
+  // Decodes, matches and stores the pending messages; false when they were not stored.
+  bool flush_pending() {
+    if (pending.empty()) return true;
+    storage::batch b;
+    std::vector<dead_letter> dead;
+    build(b, dead);
+    bool dead_done = false;
+    std::chrono::milliseconds backoff(100);
+    retrying = false;
+    abandoned = false;
+    while (true) {
+      const auto t0 = steady::now();
+      dead_done = dead_done || deliver(dead);
+      status written = dead_done ? store.write(b) : status(error{"dead-letter delivery failed"});
+      if (written) {
+        probe.batch(pending.size(), std::chrono::duration<double>(steady::now() - t0).count());
+        break;
+      }
+      if (dead_done) probe.write_error();
+      if (!retrying) {
+        spdlog::error("event=batch_failed messages={} action=pause error=\"{}\"", pending.size(),
+                      written.error_message());
+        retrying = true;
+        set_paused(true);
+      }
+      // Keep polling so that the group keeps this member; anything fetched is dropped and
+      // read again after the seek on resume.
+      const auto until = steady::now() + backoff;
+      while (steady::now() < until && !abandoned) {
+        if (auto* m = rd_kafka_consumer_poll(consumer.get(), 50)) rd_kafka_message_destroy(m);
+      }
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      if (abandoned || stopping) {
+        spdlog::warn("event=batch_abandoned messages={} reason={}", pending.size(),
+                     abandoned ? "partitions_revoked" : "shutdown");
+        retrying = false;
+        release_pending();
+        return false;
+      }
+    }
+    for (const auto& o : b.offsets) {
+      if (positions.count({o.topic, o.partition})) positions[{o.topic, o.partition}] = o.next_offset;
+    }
+    if (retrying) {
+      spdlog::info("event=batch_recovered messages={} action=resume", pending.size());
+      retrying = false;
+      set_paused(false);
+    }
+    hits += b.hits.size();
+    for (const auto& h : b.hits) probe.hits(h.set_id, h.topic).Increment();
+    ++batches;
+    release_pending();
+    commit(false);
+    return true;
+  }
+
+  void release_pending() {
+    for (auto* m : pending) rd_kafka_message_destroy(m);
+    pending.clear();
+  }
+
+  void run() {
+    auto batch_started = steady::now();
+    const auto wait = std::chrono::milliseconds(cfg.batch_max_wait_ms);
+    while (!stopping) {
+      int timeout = 100;
+      if (!pending.empty()) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            batch_started + wait - steady::now());
+        timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
+      }
+      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), timeout)) {
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          if (pending.empty()) batch_started = steady::now();
+          pending.push_back(m);
+        } else {
+          if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            spdlog::warn("event=consume_error error=\"{}\"", rd_kafka_message_errstr(m));
+          rd_kafka_message_destroy(m);
+        }
+      }
+      if (!pending.empty() &&
+          (pending.size() >= static_cast<size_t>(cfg.batch_max_messages) ||
+           steady::now() - batch_started >= wait)) {
+        flush_pending();
+      }
+    }
+    flush_pending();
+    commit(true);
+    rd_kafka_consumer_close(consumer.get());
+  }
+};
+
+ingest::ingest(const config::daemon_config& cfg, std::string bootstrap, storage::store& store,
+               matcher_source matchers, ingest_probe& probe, const clock& clk)
+    : impl_(std::make_unique<impl>(*this, cfg, std::move(bootstrap), store, std::move(matchers),
+                                   probe, clk)) {}
+
+ingest::~ingest() { stop(); }
+
+status ingest::start() {
+  auto& d = *impl_;
+  auto producer = sync_producer::create(d.bootstrap, d.cfg.kafka_properties);
+  if (!producer) return error{producer.error_message()};
+  d.dead_letters = std::move(producer.value());
+
+  auto conf = make_kafka_conf(d.bootstrap, d.cfg.kafka_properties);
+  if (!conf) return error{conf.error_message()};
+  char err[512];
+  const std::map<std::string, std::string> fixed = {
+      {"group.id", d.cfg.kafka_group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"partition.assignment.strategy", "range,roundrobin"},  // eager: see README
+  };
+  for (const auto& [k, v] : fixed) {
+    if (rd_kafka_conf_set(*conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(*conf);
+      return error{"kafka: " + k + ": " + err};
+    }
+  }
+  if (!d.cfg.kafka_properties.count("auto.offset.reset"))
+    rd_kafka_conf_set(*conf, "auto.offset.reset", "earliest", err, sizeof err);
+  rd_kafka_conf_set_opaque(*conf, impl_.get());
+  rd_kafka_conf_set_rebalance_cb(*conf, &impl::on_rebalance);
+  rd_kafka_conf_set_log_cb(*conf, log_from_kafka);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(*conf);
+    return error{std::string("kafka consumer: ") + err};
+  }
+  d.consumer.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+  auto* topics = rd_kafka_topic_partition_list_new(static_cast<int>(d.cfg.channels.size()));
+  for (const auto& ch : d.cfg.channels)
+    rd_kafka_topic_partition_list_add(topics, ch.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  const auto e = rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (e) return error{std::string("kafka subscribe: ") + rd_kafka_err2str(e)};
+  d.started = true;
+  d.thread = std::thread([&d] { d.run(); });
+  return ok_status();
+}
+
+void ingest::stop() {
+  auto& d = *impl_;
+  if (!d.started) return;
+  d.started = false;
+  d.stopping = true;
+  if (d.thread.joinable()) d.thread.join();
+  d.consumer.reset();
+  d.dead_letters.reset();
+}
+
+ingest_counters ingest::counters() const {
+  const auto& d = *impl_;
+  return {d.consumed.load(), d.invalid.load(), d.dead_lettered.load(), d.hits.load(),
+          d.batches.load(), d.paused.load()};
+}
+
+}  // namespace yuqing::daemon

@@ -1,0 +1,73 @@
+// ingest: the path Kafka -> decode -> match -> RocksDB -> offsets.
+//
+// Operation: one thread polls the consumer group (rd_kafka_consumer_poll; librdkafka
+// 2.0.2's batch APIs can lose messages around pause/rebalance) and gathers a batch of at
+// most ingest.batch_max_messages or ingest.batch_max_wait_ms. Each batch is decoded and
+// matched against the matcher in force when the batch started; undecodable messages go to
+// the dead-letter topic and must be confirmed delivered; then the hits, the messages and
+// the next offset of every partition are written in one synced RocksDB batch; only then
+// are the offsets committed to Kafka (for lag views). On assignment a partition resumes at
+// the larger of the offset stored in RocksDB and the one committed to Kafka. Partition
+// assignment is eager (range/roundrobin): on revocation the pending batch is written and
+// committed synchronously before the partitions go.
+//
+// When the store or the dead-letter topic fails, the assigned partitions are paused (the
+// loop keeps polling so the group keeps the member), the batch is retried with backoff,
+// and on success the partitions seek back to the stored positions and resume.
+//
+// Concurrency: start() and stop() from one controlling thread; counters() from any
+// thread. The matcher is read through matcher_source at each batch start, so a reload
+// takes effect between batches.
+//
+// Limitations: one consuming thread per daemon; scale out with more daemons in the group.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "config/clock.h"
+#include "config/config.h"
+#include "daemon/probe.h"
+#include "matchers/matcher.h"
+#include "storage/store.h"
+
+namespace yuqing::daemon {
+
+using matcher_source = std::function<std::shared_ptr<const matchers::matcher>()>;
+
+struct ingest_counters {
+  uint64_t consumed = 0;
+  uint64_t invalid = 0;
+  uint64_t dead_lettered = 0;
+  uint64_t hits = 0;
+  uint64_t batches = 0;
+  bool paused = false;
+};
+
+class ingest {
+ public:
+  ingest(const config::daemon_config& cfg, std::string bootstrap, storage::store& store,
+         matcher_source matchers, ingest_probe& probe, const clock& clk);
+  ~ingest();
+  ingest(const ingest&) = delete;
+  ingest& operator=(const ingest&) = delete;
+
+  // Creates the consumer and the dead-letter producer, subscribes, starts the thread.
+  status start();
+  // Stops polling, writes and commits the pending batch, leaves the group. Idempotent.
+  void stop();
+
+  ingest_counters counters() const;
+  // True once the group has assigned partitions (or assigned none) at least once.
+  bool ready() const { return ready_.load(); }
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace yuqing::daemon

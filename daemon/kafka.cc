@@ -1,0 +1,122 @@
+#include "daemon/kafka.h"
+
+namespace yuqing::daemon {
+
+void kafka_handle_deleter::operator()(rd_kafka_t* rk) const {
+  if (rk) rd_kafka_destroy(rk);
+}
+
+result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
+                                         const std::map<std::string, std::string>& properties) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  auto set = [&](const std::string& k, const std::string& v) -> bool {
+    return rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) == RD_KAFKA_CONF_OK;
+  };
+  if (!set("bootstrap.servers", bootstrap)) {
+    rd_kafka_conf_destroy(conf);
+    return error{std::string("kafka: bootstrap.servers: ") + err};
+  }
+  for (const auto& [k, v] : properties) {
+    if (!set(k, v)) {
+      rd_kafka_conf_destroy(conf);
+      return error{"kafka.properties: " + k + ": " + err};  // never the value
+    }
+  }
+  return conf;
+}
+
+result<std::unique_ptr<embedded_kafka>> embedded_kafka::start(int brokers) {
+  std::unique_ptr<embedded_kafka> k(new embedded_kafka());
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) return error{std::string("embedded kafka: ") + err};
+  k->owner_.reset(rk);
+  k->cluster_ = rd_kafka_mock_cluster_new(rk, brokers);
+  if (!k->cluster_) return error{"embedded kafka: cannot start the mock cluster"};
+  k->bootstrap_ = rd_kafka_mock_cluster_bootstraps(k->cluster_);
+  return k;
+}
+
+embedded_kafka::~embedded_kafka() {
+  if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
+}
+
+status embedded_kafka::create_topic(const std::string& topic, int partitions) {
+  const auto e = rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return error{"embedded kafka: create topic " + topic + ": " + rd_kafka_err2str(e)};
+  }
+  return ok_status();
+}
+
+result<std::unique_ptr<sync_producer>> sync_producer::create(
+    const std::string& bootstrap, const std::map<std::string, std::string>& properties) {
+  auto conf = make_kafka_conf(bootstrap, properties);
+  if (!conf) return error{conf.error_message()};
+  std::unique_ptr<sync_producer> p(new sync_producer());
+  char err[512];
+  rd_kafka_conf_set(*conf, "acks", "all", err, sizeof err);
+  rd_kafka_conf_set(*conf, "message.max.bytes", "16777216", err, sizeof err);
+  rd_kafka_conf_set_opaque(*conf, p.get());
+  rd_kafka_conf_set_dr_msg_cb(*conf, &sync_producer::on_delivery);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(*conf);
+    return error{std::string("kafka producer: ") + err};
+  }
+  p->rk_.reset(rk);
+  return p;
+}
+
+void sync_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* self = static_cast<sync_producer*>(opaque);
+  if (m->err) {
+    ++self->failed_;
+    self->last_error_ = rd_kafka_err2str(m->err);
+  } else {
+    ++self->delivered_;
+  }
+}
+
+status sync_producer::produce(const std::string& topic, std::string_view key,
+                              std::string_view value, const std::vector<header>& headers) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (!headers.empty()) {
+    hdrs = rd_kafka_headers_new(headers.size());
+    for (const auto& h : headers)
+      rd_kafka_header_add(hdrs, h.name.data(), h.name.size(), h.value.data(), h.value.size());
+  }
+  while (true) {
+    const auto e = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADERS(hdrs ? rd_kafka_headers_copy(hdrs) : nullptr), RD_KAFKA_V_END);
+    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk_.get(), 100);
+      continue;
+    }
+    if (hdrs) rd_kafka_headers_destroy(hdrs);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return error{std::string("produce: ") + rd_kafka_err2str(e)};
+    ++queued_;
+    rd_kafka_poll(rk_.get(), 0);
+    return ok_status();
+  }
+}
+
+size_t sync_producer::flush(int timeout_ms) {
+  rd_kafka_flush(rk_.get(), timeout_ms);
+  const size_t undelivered = queued_ - delivered_;
+  if (undelivered > 0) {  // give up on what is left, so the next round counts afresh
+    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(rk_.get(), 1000);
+  }
+  queued_ = delivered_ = failed_ = 0;
+  return undelivered;
+}
+
+}  // namespace yuqing::daemon

@@ -1,0 +1,79 @@
+// Kafka plumbing shared by the daemon and yuqingctl: client configuration, the embedded
+// mock cluster and a producer that waits for delivery.
+//
+// embedded_kafka: librdkafka's mock cluster (rdkafka_mock.h) inside this process. It
+// listens on 127.0.0.1 (ports chosen by the OS), speaks the Kafka protocol to any client
+// (kcat included) and keeps a few MB per partition. Lives until destroyed; destroy it
+// after every client that uses it.
+//
+// Errors: no exceptions; configuration errors name the property (never its value, which
+// may be a secret).
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/result.h"
+
+namespace yuqing::daemon {
+
+struct kafka_handle_deleter {
+  void operator()(rd_kafka_t* rk) const;
+};
+using kafka_handle = std::unique_ptr<rd_kafka_t, kafka_handle_deleter>;
+
+// A configuration with bootstrap.servers and `properties` set; the caller owns it.
+result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
+                                         const std::map<std::string, std::string>& properties);
+
+class embedded_kafka {
+ public:
+  static result<std::unique_ptr<embedded_kafka>> start(int brokers);
+  ~embedded_kafka();
+  embedded_kafka(const embedded_kafka&) = delete;
+  embedded_kafka& operator=(const embedded_kafka&) = delete;
+
+  status create_topic(const std::string& topic, int partitions);
+  const std::string& bootstrap() const { return bootstrap_; }
+  rd_kafka_mock_cluster_t* cluster() const { return cluster_; }
+
+ private:
+  embedded_kafka() = default;
+  kafka_handle owner_;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  std::string bootstrap_;
+};
+
+// A producer that reports, per flush, how many messages were not delivered.
+// Thread-compatible: one thread produces and flushes.
+class sync_producer {
+ public:
+  static result<std::unique_ptr<sync_producer>> create(
+      const std::string& bootstrap, const std::map<std::string, std::string>& properties);
+
+  struct header {
+    std::string name, value;
+  };
+  // Queues one message (partition chosen by key hash).
+  status produce(const std::string& topic, std::string_view key, std::string_view value,
+                 const std::vector<header>& headers = {});
+  // Waits up to timeout_ms for every queued message; returns the number that failed or
+  // did not finish in time (0: all delivered) and clears the count.
+  size_t flush(int timeout_ms);
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
+  kafka_handle rk_;
+  size_t queued_ = 0;
+  size_t failed_ = 0;
+  size_t delivered_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace yuqing::daemon

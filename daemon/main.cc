@@ -1,0 +1,31 @@
+// yuqingd: the daemon. Everything it does lives in yuqing::daemon (app.h).
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "config/config.h"
+#include "daemon/app.h"
+
+int main(int argc, char** argv) {
+  CLI::App cli{"yuqingd: public-opinion monitoring daemon"};
+  std::string config_file = "config/yuqing.yaml";
+  cli.add_option("-c,--config", config_file, "configuration file")->capture_default_str();
+  bool check = false;
+  cli.add_flag("--check-config", check, "validate the configuration and exit");
+  CLI11_PARSE(cli, argc, argv);
+
+  yuqing::daemon::block_signals();
+  auto cfg = yuqing::config::load_file(config_file);
+  if (!cfg) {
+    std::cerr << cfg.error_message() << "\n";
+    return 2;
+  }
+  if (check) {
+    std::cout << config_file << ": ok\n";
+    return 0;
+  }
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z level=%l %v");
+  spdlog::set_level(spdlog::level::from_str(cfg->log_level));
+  return yuqing::daemon::app(std::move(cfg.value())).run();
+}

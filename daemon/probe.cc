@@ -1,0 +1,78 @@
+#include "daemon/probe.h"
+
+#include <prometheus/text_serializer.h>
+
+namespace yuqing::daemon {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {}
+
+std::string metrics::expose() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+app_probe::app_probe(metrics& m, const std::string& version, int64_t start_time_ms) {
+  auto& r = m.registry();
+  BuildGauge().Name("yuqing_build_info").Help("Version of the running yuqingd (value 1)")
+      .Register(r).Add({{"version", version}}).Set(1);
+  BuildGauge().Name("yuqing_start_time_seconds").Help("Start time of yuqingd, Unix seconds")
+      .Register(r).Add({}).Set(static_cast<double>(start_time_ms) / 1000.0);
+  sets_ = &BuildGauge().Name("yuqing_keyword_sets_loaded").Help("Keyword sets in force")
+               .Register(r).Add({});
+  auto& reloads = BuildCounter().Name("yuqing_keyword_set_reloads_total")
+                      .Help("Keyword-set reloads by result").Register(r);
+  reload_ok_ = &reloads.Add({{"result", "ok"}});
+  reload_failed_ = &reloads.Add({{"result", "failed"}});
+}
+
+ingest_probe::ingest_probe(metrics& m, const std::vector<config::channel>& channels)
+    : hits_family_(BuildCounter().Name("yuqing_hits_total")
+                       .Help("Messages matched, by keyword set and policy topic")
+                       .Register(m.registry())) {
+  auto& r = m.registry();
+  auto& consumed = BuildCounter().Name("yuqing_messages_consumed_total")
+                       .Help("Kafka messages consumed, by channel").Register(r);
+  auto& bytes = BuildCounter().Name("yuqing_message_bytes_total")
+                    .Help("Payload bytes consumed, by channel").Register(r);
+  auto& invalid = BuildCounter().Name("yuqing_messages_invalid_total")
+                      .Help("Messages that could not be decoded, by channel and reason")
+                      .Register(r);
+  auto& dead = BuildCounter().Name("yuqing_dead_letters_total")
+                   .Help("Messages delivered to the dead-letter topic, by channel").Register(r);
+  for (const auto& ch : channels) {
+    channel_counters c{&consumed.Add({{"channel", ch.name}}), &bytes.Add({{"channel", ch.name}}),
+                       &dead.Add({{"channel", ch.name}}), {}};
+    for (auto e : all_decode_errors)
+      c.invalid[e] = &invalid.Add({{"channel", ch.name}, {"reason", to_string(e)}});
+    channels_.push_back(std::move(c));
+  }
+  batches_ = &BuildCounter().Name("yuqing_ingest_batches_total")
+                  .Help("Batches written to the store").Register(r).Add({});
+  batch_size_ = &BuildHistogram().Name("yuqing_ingest_batch_messages")
+                     .Help("Messages per batch").Register(r)
+                     .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 100, 500, 1000, 5000, 20000});
+  write_seconds_ = &BuildHistogram().Name("yuqing_storage_write_seconds")
+                        .Help("Time to write and sync one batch").Register(r)
+                        .Add({}, prometheus::Histogram::BucketBoundaries{
+                                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+  write_errors_ = &BuildCounter().Name("yuqing_storage_write_errors_total")
+                       .Help("Failed batch writes (the batch is retried)").Register(r).Add({});
+  paused_ = &BuildGauge().Name("yuqing_ingest_paused")
+                 .Help("1 while consumption is paused because the store or the dead-letter "
+                       "topic fails").Register(r).Add({});
+  e2e_ = &BuildHistogram().Name("yuqing_ingest_end_to_end_seconds")
+              .Help("Kafka message timestamp to stored").Register(r)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60});
+}
+
+prometheus::Counter& ingest_probe::hits(const std::string& set, const std::string& topic) {
+  std::lock_guard lock(mu_);
+  auto& slot = hits_[{set, topic}];
+  if (!slot) slot = &hits_family_.Add({{"set", set}, {"topic", topic}});
+  return *slot;
+}
+
+}  // namespace yuqing::daemon

@@ -1,0 +1,86 @@
+// Metrics. One registry per daemon; one probe per component owns its families, named
+// yuqing_<component>_... (STYLE.md habit 12). Label values come from bounded sets: channel
+// names, set ids, topics, decode reasons.
+//
+// Concurrency: prometheus-cpp metrics are thread-safe; a probe caches label children so
+// the per-message path does no map lookup under a lock.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/decoder.h"
+
+namespace yuqing::daemon {
+
+class metrics {
+ public:
+  metrics();
+  prometheus::Registry& registry() { return *registry_; }
+  // Prometheus text exposition of everything registered.
+  std::string expose() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+};
+
+// Build info, start time and the keyword sets in force.
+class app_probe {
+ public:
+  app_probe(metrics& m, const std::string& version, int64_t start_time_ms);
+  void keyword_sets_loaded(size_t n) { sets_->Set(static_cast<double>(n)); }
+  void reload(bool ok) { (ok ? reload_ok_ : reload_failed_)->Increment(); }
+
+ private:
+  prometheus::Gauge* sets_;
+  prometheus::Counter* reload_ok_;
+  prometheus::Counter* reload_failed_;
+};
+
+class ingest_probe {
+ public:
+  ingest_probe(metrics& m, const std::vector<config::channel>& channels);
+
+  struct channel_counters {
+    prometheus::Counter* consumed;
+    prometheus::Counter* bytes;
+    prometheus::Counter* dead_lettered;
+    std::map<decode_error, prometheus::Counter*> invalid;
+  };
+  channel_counters& channel(size_t index) { return channels_[index]; }
+
+  // The yuqing_hits_total child of a set (thread-safe; created on first use).
+  prometheus::Counter& hits(const std::string& set, const std::string& topic);
+
+  void batch(size_t messages, double write_seconds) {
+    batches_->Increment();
+    batch_size_->Observe(static_cast<double>(messages));
+    write_seconds_->Observe(write_seconds);
+  }
+  void write_error() { write_errors_->Increment(); }
+  void paused(bool p) { paused_->Set(p ? 1 : 0); }
+  void end_to_end(double seconds) { e2e_->Observe(seconds); }
+
+ private:
+  prometheus::Family<prometheus::Counter>& hits_family_;
+  std::vector<channel_counters> channels_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, prometheus::Counter*> hits_;
+  prometheus::Counter* batches_;
+  prometheus::Histogram* batch_size_;
+  prometheus::Histogram* write_seconds_;
+  prometheus::Counter* write_errors_;
+  prometheus::Gauge* paused_;
+  prometheus::Histogram* e2e_;
+};
+
+}  // namespace yuqing::daemon

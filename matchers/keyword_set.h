@@ -1,0 +1,94 @@
+// keyword_set: the model of one keyword-set file and its parser.
+//
+// A set is one YAML file (schema in matchers/README.md): id, name, topic, plan_item,
+// normalize, whole_words, allow, rules (id, any, all, none, within, regex, severity, tags)
+// and alerts. Only `id` and `rules` are required.
+//
+// Errors: parsing never throws. It returns a load_result in the manner of Falco's: every
+// error and warning with file, line, column and rule id, printable as text or JSON. A
+// result with errors has no set.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace yuqing::matchers {
+
+enum class severity { info = 0, warning = 1, critical = 2 };
+const char* to_string(severity s);
+
+struct source_pos {
+  int line = 0;  // 1-based; 0 when unknown
+  int column = 0;
+};
+
+// A keyword as written, with its position in the file.
+struct term {
+  std::string text;
+  source_pos pos;
+};
+
+struct rule {
+  std::string id;
+  source_pos pos;
+  std::vector<term> any;                // at least one must occur (when not empty)
+  std::vector<std::vector<term>> all;   // each group must occur somewhere
+  std::vector<term> none;               // any occurrence suppresses the rule
+  int within = 0;                       // >0: the parts lie within this many characters
+  std::optional<term> regex;            // Hyperscan expression over the normalized text
+  severity level = severity::warning;
+  std::vector<std::string> tags;
+};
+
+// An alert rule of the set, kept as written; the alerting component interprets it.
+struct alert_spec {
+  std::string kind;
+  std::map<std::string, std::string> params;
+  source_pos pos;
+};
+
+struct keyword_set {
+  std::string id;
+  std::string name;
+  std::string topic;     // defaults to id
+  int plan_item = 0;     // 0: none
+  uint32_t normalize = 0;
+  bool whole_words = true;  // Latin keywords match whole words
+  std::vector<term> allow;
+  std::vector<rule> rules;
+  std::vector<alert_spec> alerts;
+  std::string file;
+  std::string version;   // content hash (16 hex digits)
+};
+
+struct diagnostic {
+  std::string file;
+  source_pos pos;
+  std::string rule;  // rule id, empty for set-level problems
+  std::string message;
+  bool warning = false;
+
+  std::string to_text() const;  // "FILE:LINE:COL: error: [rule R] MESSAGE"
+};
+
+struct load_result {
+  std::optional<keyword_set> set;
+  std::vector<diagnostic> diagnostics;
+
+  bool ok() const;  // a set and no error
+  size_t error_count() const;
+  std::string to_text() const;
+  std::string to_json() const;
+};
+
+load_result parse_keyword_set(const std::string& yaml, const std::string& file);
+load_result load_keyword_set_file(const std::filesystem::path& file);
+
+// The *.yaml and *.yml files of a directory, sorted; a file path gives itself.
+std::vector<std::filesystem::path> keyword_set_files(const std::filesystem::path& dir_or_file);
+
+}  // namespace yuqing::matchers

@@ -1,0 +1,458 @@
+#include "matchers/matcher.h"
+
+#include <hs/hs.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+
+namespace yuqing::matchers {
+
+namespace {
+
+constexpr int part_none = -1;
+constexpr int part_allow = -2;
+constexpr size_t max_parts = 62;
+
+// Where a literal is used: a rule and the part of it (0: any, 1..: all groups).
+struct pattern_ref {
+  uint32_t rule;
+  int part;
+};
+
+struct occurrence {
+  uint32_t rule;
+  uint32_t field;
+  uint32_t nb, ne;  // normalized byte span
+  int part;
+};
+
+struct raw_match {
+  uint32_t id;
+  uint32_t from, to;
+};
+
+int on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
+             void* ctx) {
+  static_cast<std::vector<raw_match>*>(ctx)->push_back(
+      {id, static_cast<uint32_t>(from), static_cast<uint32_t>(to)});
+  return 0;
+}
+
+// A literal whose end is 8 or more repeats of one byte can slow scanning a lot
+// (Hyperscan issue 253).
+bool ends_in_long_run(const std::string& s) {
+  if (s.size() < 8) return false;
+  const char last = s.back();
+  size_t run = 0;
+  for (auto it = s.rbegin(); it != s.rend() && *it == last; ++it) ++run;
+  return run >= 8;
+}
+
+bool is_ascii_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+}  // namespace
+
+struct compiled_set::pattern {
+  std::string text;  // normalized
+  bool check_left = false, check_right = false;
+  std::vector<pattern_ref> refs;
+  const term* first = nullptr;  // where it was first written, for errors
+  uint32_t first_rule = 0;
+};
+
+struct compiled_set::impl {
+  hs_database_t* literals = nullptr;
+  hs_database_t* regexes = nullptr;
+  hs_scratch_t* prototype = nullptr;
+  std::vector<uint64_t> required;  // per rule: mask of the parts it needs
+  mutable std::mutex mu;
+  mutable std::vector<hs_scratch_t*> free_scratch;
+
+  ~impl() {
+    for (auto* s : free_scratch) hs_free_scratch(s);
+    if (prototype) hs_free_scratch(prototype);
+    if (literals) hs_free_database(literals);
+    if (regexes) hs_free_database(regexes);
+  }
+
+  hs_scratch_t* acquire() const {
+    {
+      std::lock_guard lock(mu);
+      if (!free_scratch.empty()) {
+        auto* s = free_scratch.back();
+        free_scratch.pop_back();
+        return s;
+      }
+    }
+    hs_scratch_t* s = nullptr;
+    if (hs_clone_scratch(prototype, &s) != HS_SUCCESS) return nullptr;
+    return s;
+  }
+  void release(hs_scratch_t* s) const {
+    std::lock_guard lock(mu);
+    free_scratch.push_back(s);
+  }
+};
+
+compiled_set::~compiled_set() = default;
+
+std::string compile_result::to_text() const {
+  std::string s;
+  for (const auto& d : diagnostics) s += d.to_text() + "\n";
+  return s;
+}
+
+compile_result compiled_set::load(const std::filesystem::path& file) {
+  auto parsed = load_keyword_set_file(file);
+  if (!parsed.ok()) {
+    compile_result r;
+    r.diagnostics = std::move(parsed.diagnostics);
+    return r;
+  }
+  auto r = compile(std::move(*parsed.set));
+  r.diagnostics.insert(r.diagnostics.begin(), parsed.diagnostics.begin(),
+                       parsed.diagnostics.end());
+  return r;
+}
+
+compile_result compiled_set::compile(keyword_set def) {
+  const auto started = std::chrono::steady_clock::now();
+  compile_result res;
+  std::unique_ptr<compiled_set> cs(new compiled_set());
+  cs->set_ = std::move(def);
+  cs->impl_ = std::make_unique<impl>();
+  const keyword_set& set = cs->set_;
+  auto fail = [&](const source_pos& pos, const std::string& rule, const std::string& msg) {
+    res.diagnostics.push_back({set.file, pos, rule, msg, false});
+  };
+  try {
+    cs->norm_ = normalizer::get(set.normalize);
+  } catch (const std::exception& e) {
+    fail({}, "", std::string("cannot build the normalizer: ") + e.what());
+    return res;
+  }
+
+  // Literals, deduplicated by their normalized form.
+  std::map<std::string, uint32_t> index;
+  auto add = [&](const term& t, uint32_t rule, const std::string& rule_id, int part) {
+    std::string n = cs->norm_->normalize(t.text);
+    if (n.empty()) {
+      fail(t.pos, rule_id, "keyword '" + t.text + "' is empty after normalization");
+      return;
+    }
+    auto [it, fresh] = index.emplace(n, static_cast<uint32_t>(cs->patterns_.size()));
+    if (fresh) {
+      pattern p;
+      p.check_left = set.whole_words && is_ascii_alnum(n.front());
+      p.check_right = set.whole_words && is_ascii_alnum(n.back());
+      p.first = &t;
+      p.first_rule = rule;
+      if (ends_in_long_run(n)) {
+        res.diagnostics.push_back({set.file, t.pos, rule_id,
+                                   "keyword '" + t.text +
+                                       "' ends in 8 or more repeated bytes, which can slow "
+                                       "scanning (Hyperscan issue 253)",
+                                   true});
+      }
+      p.text = std::move(n);
+      cs->patterns_.push_back(std::move(p));
+    }
+    cs->patterns_[it->second].refs.push_back({rule, part});
+  };
+  for (const auto& t : set.allow) add(t, 0, "", part_allow);
+  for (uint32_t r = 0; r < set.rules.size(); ++r) {
+    const auto& rule = set.rules[r];
+    if (rule.all.size() + 2 > max_parts) {
+      fail(rule.pos, rule.id, "too many all groups (at most " + std::to_string(max_parts - 2) + ")");
+      continue;
+    }
+    uint64_t required = 0;
+    if (!rule.any.empty()) required |= 1;
+    for (const auto& t : rule.any) add(t, r, rule.id, 0);
+    for (size_t g = 0; g < rule.all.size(); ++g) {
+      required |= uint64_t{1} << (g + 1);
+      for (const auto& t : rule.all[g]) add(t, r, rule.id, static_cast<int>(g + 1));
+    }
+    for (const auto& t : rule.none) add(t, r, rule.id, part_none);
+    if (rule.regex) required |= uint64_t{1} << (rule.all.size() + 1);
+    cs->impl_->required.push_back(required);
+  }
+  if (!res.diagnostics.empty() &&
+      std::any_of(res.diagnostics.begin(), res.diagnostics.end(),
+                  [](const diagnostic& d) { return !d.warning; })) {
+    return res;
+  }
+
+  hs_compile_error_t* err = nullptr;
+  if (!cs->patterns_.empty()) {
+    std::vector<const char*> exprs;
+    std::vector<size_t> lens;
+    std::vector<unsigned> flags(cs->patterns_.size(), 0), ids;
+    for (uint32_t i = 0; i < cs->patterns_.size(); ++i) {
+      exprs.push_back(cs->patterns_[i].text.data());
+      lens.push_back(cs->patterns_[i].text.size());
+      ids.push_back(i);
+    }
+    if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
+                             static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr,
+                             &cs->impl_->literals, &err) != HS_SUCCESS) {
+      const int e = err->expression;
+      const auto& p = cs->patterns_[e >= 0 ? e : 0];
+      fail(e >= 0 ? p.first->pos : source_pos{},
+           e >= 0 && p.first_rule < set.rules.size() ? set.rules[p.first_rule].id : "",
+           std::string("Hyperscan: ") + err->message);
+      hs_free_compile_error(err);
+      return res;
+    }
+  }
+
+  std::vector<uint32_t> regex_rules;
+  std::vector<const char*> regex_exprs;
+  for (uint32_t r = 0; r < set.rules.size(); ++r) {
+    const auto& rule = set.rules[r];
+    if (!rule.regex) continue;
+    const unsigned f = HS_FLAG_UTF8 | HS_FLAG_UCP | HS_FLAG_SOM_LEFTMOST | HS_FLAG_DOTALL;
+    hs_expr_info_t* info = nullptr;
+    if (hs_expression_info(rule.regex->text.c_str(), f, &info, &err) != HS_SUCCESS) {
+      fail(rule.regex->pos, rule.id, std::string("regex: ") + err->message);
+      hs_free_compile_error(err);
+      continue;
+    }
+    if (info->min_width == 0) fail(rule.regex->pos, rule.id, "regex can match empty text");
+    std::free(info);
+    regex_rules.push_back(r);
+    regex_exprs.push_back(rule.regex->text.c_str());
+  }
+  if (res.diagnostics.end() != std::find_if(res.diagnostics.begin(), res.diagnostics.end(),
+                                            [](const diagnostic& d) { return !d.warning; })) {
+    return res;
+  }
+  if (!regex_exprs.empty()) {
+    std::vector<unsigned> flags(regex_exprs.size(), HS_FLAG_UTF8 | HS_FLAG_UCP |
+                                                        HS_FLAG_SOM_LEFTMOST | HS_FLAG_DOTALL);
+    if (hs_compile_multi(regex_exprs.data(), flags.data(), regex_rules.data(),
+                         static_cast<unsigned>(regex_exprs.size()), HS_MODE_BLOCK,
+                         nullptr, &cs->impl_->regexes,
+                         &err) != HS_SUCCESS) {
+      const int e = err->expression;
+      const auto& rule = set.rules[e >= 0 ? regex_rules[e] : 0];
+      fail(e >= 0 ? rule.regex->pos : source_pos{}, e >= 0 ? rule.id : "",
+           std::string("Hyperscan: ") + err->message);
+      hs_free_compile_error(err);
+      return res;
+    }
+  }
+  for (auto* db : {cs->impl_->literals, cs->impl_->regexes}) {
+    if (db && hs_alloc_scratch(db, &cs->impl_->prototype) != HS_SUCCESS) {
+      fail({}, "", "Hyperscan: cannot allocate scratch");
+      return res;
+    }
+  }
+  res.compile_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  res.set = std::shared_ptr<const compiled_set>(cs.release());
+  return res;
+}
+
+size_t compiled_set::literal_count() const { return patterns_.size(); }
+
+size_t compiled_set::database_bytes() const {
+  size_t total = 0, n = 0;
+  for (auto* db : {impl_->literals, impl_->regexes})
+    if (db && hs_database_size(db, &n) == HS_SUCCESS) total += n;
+  return total;
+}
+
+void compiled_set::match(const std::vector<std::string_view>& fields,
+                         std::vector<hit>& out) const {
+  hs_scratch_t* scratch = impl_->acquire();
+  if (scratch == nullptr) return;
+  std::vector<occurrence> occ;
+  std::vector<char> suppressed(set_.rules.size(), 0);
+  std::vector<normalized_text> norm(fields.size());
+  std::vector<raw_match> raw;
+  std::vector<std::pair<uint32_t, uint32_t>> allowed;
+
+  for (uint32_t f = 0; f < fields.size(); ++f) {
+    const std::string_view orig = fields[f];
+    normalized_text& nt = norm[f];
+    norm_->normalize(orig, nt);
+    if (nt.text.empty()) continue;
+    raw.clear();
+    if (impl_->literals) {
+      hs_scan(impl_->literals, nt.text.data(), static_cast<unsigned>(nt.text.size()), 0, scratch,
+              on_match, &raw);
+    }
+    const size_t literal_matches = raw.size();
+    if (impl_->regexes) {
+      hs_scan(impl_->regexes, nt.text.data(), static_cast<unsigned>(nt.text.size()), 0, scratch,
+              on_match, &raw);
+    }
+    if (raw.empty()) continue;
+    allowed.clear();
+    for (size_t k = 0; k < literal_matches; ++k) {
+      const pattern& p = patterns_[raw[k].id];
+      raw[k].from = raw[k].to - static_cast<uint32_t>(p.text.size());
+      for (const auto& ref : p.refs)
+        if (ref.part == part_allow) allowed.emplace_back(raw[k].from, raw[k].to);
+    }
+    auto inside_allowed = [&](uint32_t b, uint32_t e) {
+      for (const auto& [ab, ae] : allowed)
+        if (ab <= b && e <= ae) return true;
+      return false;
+    };
+    for (size_t k = 0; k < raw.size(); ++k) {
+      const auto& m = raw[k];
+      if (inside_allowed(m.from, m.to)) continue;
+      if (k >= literal_matches) {  // regex: id is the rule
+        occ.push_back({m.id, f, m.from, m.to,
+                       static_cast<int>(set_.rules[m.id].all.size() + 1)});
+        continue;
+      }
+      const pattern& p = patterns_[m.id];
+      if (p.check_left || p.check_right) {
+        const auto [ob, oe] = normalizer::original_span(nt, orig, m.from, m.to);
+        if (p.check_left && norm_->is_word_char_before(orig, ob)) continue;
+        if (p.check_right && norm_->is_word_char_at(orig, oe)) continue;
+      }
+      for (const auto& ref : p.refs) {
+        if (ref.part == part_none) suppressed[ref.rule] = 1;
+        else if (ref.part >= 0) occ.push_back({ref.rule, f, m.from, m.to, ref.part});
+      }
+    }
+  }
+  impl_->release(scratch);
+  if (occ.empty()) return;
+
+  std::sort(occ.begin(), occ.end(), [](const occurrence& a, const occurrence& b) {
+    return std::tie(a.rule, a.field, a.nb, a.ne) < std::tie(b.rule, b.field, b.nb, b.ne);
+  });
+  std::vector<std::vector<uint32_t>> charpos(fields.size());  // built when `within` needs it
+  auto chars_at = [&](uint32_t f, uint32_t byte) {
+    auto& cp = charpos[f];
+    if (cp.empty()) {
+      const auto& t = norm[f].text;
+      cp.resize(t.size() + 1);
+      uint32_t c = 0;
+      for (size_t i = 0; i < t.size(); ++i) {
+        cp[i] = c;
+        if ((static_cast<unsigned char>(t[i]) & 0xC0) != 0x80) ++c;
+      }
+      cp[t.size()] = c;
+    }
+    return cp[byte];
+  };
+
+  for (size_t i = 0; i < occ.size();) {
+    const uint32_t r = occ[i].rule;
+    size_t j = i;
+    uint64_t mask = 0;
+    while (j < occ.size() && occ[j].rule == r) mask |= uint64_t{1} << occ[j++].part;
+    const rule& rl = set_.rules[r];
+    const uint64_t required = impl_->required[r];
+    size_t first = i, last = j;  // the occurrences that make the hit
+    bool matched = !suppressed[r] && (mask & required) == required;
+    if (matched && rl.within > 0) {
+      matched = false;
+      for (size_t a = i; a < j && !matched; ++a) {
+        const uint32_t start = chars_at(occ[a].field, occ[a].nb);
+        uint64_t m = 0;
+        uint32_t end = 0;
+        for (size_t b = a; b < j && occ[b].field == occ[a].field; ++b) {
+          if (chars_at(occ[b].field, occ[b].nb) - start > static_cast<uint32_t>(rl.within)) break;
+          m |= uint64_t{1} << occ[b].part;
+          end = std::max(end, chars_at(occ[b].field, occ[b].ne));
+          if ((m & required) == required && end - start <= static_cast<uint32_t>(rl.within)) {
+            matched = true;
+            first = a;
+            last = b + 1;
+            break;
+          }
+        }
+      }
+    }
+    if (matched) {
+      hit h;
+      h.set_id = set_.id;
+      h.set_version = set_.version;
+      h.topic = set_.topic;
+      h.plan_item = set_.plan_item;
+      h.rule_id = rl.id;
+      h.level = rl.level;
+      for (size_t k = first; k < last; ++k) {
+        const auto [b, e] =
+            normalizer::original_span(norm[occ[k].field], fields[occ[k].field], occ[k].nb, occ[k].ne);
+        h.spans.push_back({occ[k].field, b, e});
+      }
+      std::sort(h.spans.begin(), h.spans.end(), [](const span& a, const span& b) {
+        return std::tie(a.field, a.begin, a.end) < std::tie(b.field, b.begin, b.end);
+      });
+      // Merge overlapping spans (a regex reports several ends for one start).
+      size_t w = 0;
+      for (size_t k = 1; k < h.spans.size(); ++k) {
+        auto& cur = h.spans[w];
+        if (h.spans[k].field == cur.field && h.spans[k].begin < cur.end) {
+          cur.end = std::max(cur.end, h.spans[k].end);
+        } else {
+          h.spans[++w] = h.spans[k];
+        }
+      }
+      if (!h.spans.empty()) h.spans.resize(w + 1);
+      if (h.spans.size() > max_spans) h.spans.resize(max_spans);
+      out.push_back(std::move(h));
+    }
+    i = j;
+  }
+}
+
+void matcher::match(const std::vector<std::string_view>& fields, std::vector<hit>& out) const {
+  out.clear();
+  for (const auto& s : sets_) s->match(fields, out);
+}
+
+size_t directory_result::error_count() const {
+  size_t n = 0;
+  for (const auto& r : results)
+    for (const auto& d : r.diagnostics) n += d.warning ? 0 : 1;
+  return n;
+}
+
+std::string directory_result::to_text() const {
+  std::string s;
+  for (const auto& r : results) s += r.to_text();
+  return s;
+}
+
+directory_result load_directory(const std::filesystem::path& dir) {
+  directory_result out;
+  std::vector<std::shared_ptr<const compiled_set>> sets;
+  std::map<std::string, std::string> ids;  // id -> file
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) {
+    compile_result r;
+    r.diagnostics.push_back({dir.string(), {}, "", "no such file or directory", false});
+    out.results.push_back(std::move(r));
+  }
+  for (const auto& file : keyword_set_files(dir)) {
+    if (ec) break;
+    auto r = compiled_set::load(file);
+    if (r.set) {
+      const auto& id = r.set->definition().id;
+      if (auto [it, fresh] = ids.emplace(id, file.string()); !fresh) {
+        r.diagnostics.push_back(
+            {file.string(), {}, "", "set id '" + id + "' is also used by " + it->second, false});
+        r.set.reset();
+      } else {
+        sets.push_back(r.set);
+      }
+    }
+    out.results.push_back(std::move(r));
+  }
+  out.sets = std::make_shared<const matcher>(std::move(sets));
+  return out;
+}
+
+}  // namespace yuqing::matchers

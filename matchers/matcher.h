@@ -1,0 +1,111 @@
+// matcher: keyword sets compiled into Hyperscan databases, and the scanning of messages.
+//
+// compiled_set: one set version. Its literals (any/all/none/allow, normalized with the
+// set's options) form one database built with hs_compile_lit_multi; its regexes form a
+// second (hs_compile_multi, UTF-8). Rule logic (all groups, none, within, allow phrases,
+// whole Latin words) is decided in our code after the scan, over the whole message.
+//
+// matcher: an immutable snapshot of the compiled sets in force. Reload builds a new one
+// and swaps a shared_ptr; a scan in progress keeps the snapshot it started with.
+//
+// Concurrency: compiled_set and matcher are immutable after construction and safe to use
+// from any number of threads: each scan takes a Hyperscan scratch from the set's pool (one
+// per concurrent scanner, allocated on first use, kept for reuse).
+//
+// Errors: compile() never throws. A keyword that normalizes to nothing, a regex that
+// Hyperscan refuses or any other failure comes back as diagnostics with file, line,
+// column and rule; such a set is not built.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "matchers/keyword_set.h"
+#include "matchers/normalizer.h"
+
+namespace yuqing::matchers {
+
+// A stretch of the original text of one field: bytes [begin, end).
+struct span {
+  uint32_t field = 0;  // index into the fields passed to match()
+  uint32_t begin = 0;
+  uint32_t end = 0;
+  bool operator==(const span&) const = default;
+};
+
+struct hit {
+  std::string set_id;
+  std::string set_version;
+  std::string topic;
+  int plan_item = 0;
+  std::string rule_id;
+  severity level = severity::warning;
+  std::vector<span> spans;  // sorted, at most max_spans
+};
+
+constexpr size_t max_spans = 16;
+
+class compiled_set;
+
+struct compile_result {
+  std::shared_ptr<const compiled_set> set;  // null when there are errors
+  std::vector<diagnostic> diagnostics;      // errors and warnings of parsing and compiling
+  double compile_seconds = 0;
+  bool ok() const { return set != nullptr; }
+  std::string to_text() const;
+};
+
+class compiled_set {
+ public:
+  static compile_result compile(keyword_set set);
+  // Parse and compile one file (the work of `yuqingctl check`).
+  static compile_result load(const std::filesystem::path& file);
+
+  const keyword_set& definition() const { return set_; }
+  size_t literal_count() const;
+  size_t database_bytes() const;
+
+  // Appends the hits of this set on a message made of `fields` (e.g. title, content).
+  void match(const std::vector<std::string_view>& fields, std::vector<hit>& out) const;
+
+  ~compiled_set();
+  compiled_set(const compiled_set&) = delete;
+  compiled_set& operator=(const compiled_set&) = delete;
+
+ private:
+  compiled_set() = default;
+  struct impl;
+  struct pattern;
+  keyword_set set_;
+  std::shared_ptr<const normalizer> norm_;
+  std::vector<pattern> patterns_;
+  std::unique_ptr<impl> impl_;
+};
+
+class matcher {
+ public:
+  explicit matcher(std::vector<std::shared_ptr<const compiled_set>> sets)
+      : sets_(std::move(sets)) {}
+
+  const std::vector<std::shared_ptr<const compiled_set>>& sets() const { return sets_; }
+
+  // The hits of every set on one message; `out` is cleared first.
+  void match(const std::vector<std::string_view>& fields, std::vector<hit>& out) const;
+
+ private:
+  std::vector<std::shared_ptr<const compiled_set>> sets_;
+};
+
+// Loads every set file of a directory. Sets with errors are left out and their
+// diagnostics returned; duplicate set ids are errors.
+struct directory_result {
+  std::shared_ptr<const class matcher> sets;  // the sets without errors
+  std::vector<compile_result> results;  // one per file, in file order
+  size_t error_count() const;
+  std::string to_text() const;
+};
+directory_result load_directory(const std::filesystem::path& dir);
+
+}  // namespace yuqing::matchers

@@ -1,0 +1,103 @@
+// normalizer: folds text so that evasions match the keywords they hide, and keeps the way
+// back to the original bytes.
+//
+// Options (a set's `normalize` list): width (NFKC: full-width, circled, enclosed and other
+// compatibility forms), case (Unicode case folding), t2s (traditional -> simplified, from
+// OpenCC's character table), noise (drop spaces, punctuation, symbols, emoji, marks and
+// zero-width characters), repeat (collapse runs of one character), numerals (Chinese and
+// financial numerals -> ASCII digits).
+//
+// Operation: the folding of every code point of planes 0 and 1 is computed once per option
+// set at start-up from ICU and OpenCC; normalize() is then one pass of table lookups, with
+// an ASCII fast path. Planes 2+ pass through unchanged (plane 14 tags and selectors are noise).
+// Invalid UTF-8 never crashes: each bad byte becomes the byte 0xFF in the output (which no
+// valid keyword contains, so nothing matches across it), or is dropped when noise is on.
+//
+// Concurrency: a normalizer is immutable; share it freely. get() is thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/result.h"
+
+namespace yuqing::matchers {
+
+enum normalize_flag : uint32_t {
+  norm_width = 1,
+  norm_case = 2,
+  norm_t2s = 4,
+  norm_noise = 8,
+  norm_repeat = 16,
+  norm_numerals = 32,
+};
+constexpr uint32_t norm_default = norm_width | norm_case | norm_t2s | norm_noise;
+
+// "width" -> norm_width, ...; an error names the unknown option.
+result<uint32_t> parse_normalize_option(std::string_view name);
+std::vector<std::string> normalize_option_names(uint32_t flags);
+
+// Normalized text and the map back to the original bytes.
+struct normalized_text {
+  std::string text;
+  // origin[i]: offset in the original of the code point that produced text[i];
+  // origin[text.size()] == original size.
+  std::vector<uint32_t> origin;
+
+  void clear() {
+    text.clear();
+    origin.clear();
+  }
+};
+
+class normalizer {
+ public:
+  // The shared normalizer for these flags; the first call per flag set builds its tables.
+  static std::shared_ptr<const normalizer> get(uint32_t flags);
+
+  uint32_t flags() const { return flags_; }
+
+  // Replaces `out` with the normalization of `in`.
+  void normalize(std::string_view in, normalized_text& out) const;
+  std::string normalize(std::string_view in) const;
+
+  // The original byte span [begin, end) of the normalized bytes [nb, ne), ne > nb.
+  static std::pair<uint32_t, uint32_t> original_span(const normalized_text& n, std::string_view original,
+                                                     size_t nb, size_t ne);
+
+  // True when the code point that starts at `original[pos]` folds to an ASCII letter or
+  // digit: used for whole-word checks of Latin keywords.
+  bool is_word_char_at(std::string_view original, size_t pos) const;
+  // Same for the code point that ends just before `original[pos]`.
+  bool is_word_char_before(std::string_view original, size_t pos) const;
+
+  explicit normalizer(uint32_t flags);  // use get()
+  normalizer(const normalizer&) = delete;
+  normalizer& operator=(const normalizer&) = delete;
+
+ private:
+  struct entry {
+    uint32_t offset;   // into pool_
+    uint8_t length;    // 0: the code point is dropped (noise)
+    uint8_t word;      // 1 when the folded form starts with an ASCII letter or digit
+    uint16_t unused;
+  };
+  const entry& lookup(uint32_t cp) const;
+
+  uint32_t flags_;
+  uint8_t ascii_[128];            // folded ASCII byte, 0 = dropped
+  std::vector<entry> table_;      // planes 0 and 1
+  std::string pool_;              // folded UTF-8 of every entry
+  entry identity_{0, 0, 0, 0};    // marker for code points beyond the table
+};
+
+// Decodes one UTF-8 code point at s[i]; returns its length (1..4), or 0 when the bytes
+// at i are not valid UTF-8 (then cp is unspecified).
+int decode_utf8(std::string_view s, size_t i, uint32_t& cp);
+void append_utf8(std::string& out, uint32_t cp);
+bool is_valid_utf8(std::string_view s);
+
+}  // namespace yuqing::matchers

@@ -1,0 +1,67 @@
+// The records yuqing keeps, and their stored encoding (JSON values; keys in store.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace yuqing::storage {
+
+// Where a stored thing came from in Kafka.
+struct kafka_position {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
+// A stretch of a message field that a rule matched, in bytes of the original text.
+struct matched_span {
+  std::string field;  // e.g. "content"
+  uint32_t begin = 0;
+  uint32_t end = 0;
+  std::string text;   // the original bytes [begin, end)
+};
+
+// One rule of one set that matched one message.
+struct hit_record {
+  std::string topic;        // policy topic of the set
+  int64_t time_ms = 0;      // message time (published_at, else Kafka timestamp)
+  std::string message_key;  // "<kafka topic>/<id>", or "<kafka topic>@<partition>:<offset>"
+  std::string set_id;
+  std::string set_version;
+  std::string rule_id;
+  std::string severity;
+  int plan_item = 0;
+  std::string channel;
+  kafka_position source;
+  std::string author;
+  std::string title;
+  std::vector<matched_span> spans;
+
+  std::string encode() const;
+  static std::optional<hit_record> decode(const std::string& value);
+};
+
+// A decoded message, kept for backtests and for the HTTP API.
+struct message_record {
+  std::string key;
+  std::string channel;
+  std::string kind;
+  kafka_position source;
+  int64_t time_ms = 0;
+  std::string id, author, source_name, url, region, title;
+  std::vector<std::pair<std::string, std::string>> text;  // matched fields: name, text
+
+  std::string encode() const;
+  static std::optional<message_record> decode(const std::string& value);
+};
+
+// The next offset to read from one partition.
+struct partition_offset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+};
+
+}  // namespace yuqing::storage

@@ -1,0 +1,201 @@
+#include "storage/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+namespace yuqing::storage {
+namespace {
+
+const char* const cf_names[] = {rocksdb::kDefaultColumnFamilyName.c_str(), "hits", "messages",
+                                "offsets", "meta"};
+enum cf_index { cf_default = 0, cf_hits, cf_messages, cf_offsets, cf_meta, cf_count };
+
+void put_be64(std::string& s, uint64_t v) {
+  for (int i = 7; i >= 0; --i) s += static_cast<char>((v >> (i * 8)) & 0xFF);
+}
+void put_be32(std::string& s, uint32_t v) {
+  for (int i = 3; i >= 0; --i) s += static_cast<char>((v >> (i * 8)) & 0xFF);
+}
+// Times are stored offset by 2^63 so that negative times sort before positive ones.
+uint64_t time_bits(int64_t t) { return static_cast<uint64_t>(t) ^ (uint64_t{1} << 63); }
+
+// Prefix of a hits key: the topic and its terminating \0.
+class topic_prefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "yuqing.topic_prefix.v1"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const void* z = memchr(key.data(), '\0', key.size());
+    return rocksdb::Slice(key.data(), static_cast<const char*>(z) - key.data() + 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return memchr(key.data(), '\0', key.size()) != nullptr;
+  }
+};
+
+std::string describe(const std::filesystem::path& p, const rocksdb::Status& s) {
+  return "rocksdb " + p.string() + ": " + s.ToString();
+}
+
+}  // namespace
+
+std::string hit_key(const hit_record& h) {
+  std::string k;
+  k.reserve(h.topic.size() + h.message_key.size() + h.set_id.size() + h.rule_id.size() + 12);
+  k += h.topic;
+  k += '\0';
+  put_be64(k, time_bits(h.time_ms));
+  k += h.message_key;
+  k += '\0';
+  k += h.set_id;
+  k += '\0';
+  k += h.rule_id;
+  return k;
+}
+
+std::string offset_key(const std::string& topic, int32_t partition) {
+  std::string k = topic;
+  k += '\0';
+  put_be32(k, static_cast<uint32_t>(partition));
+  return k;
+}
+
+struct store::impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cf;
+  ~impl() {
+    for (auto* h : cf)
+      if (h && db) db->DestroyColumnFamilyHandle(h);
+  }
+};
+
+store::store(store_options o) : options_(std::move(o)), impl_(std::make_unique<impl>()) {}
+store::~store() = default;
+
+result<std::unique_ptr<store>> store::open(const store_options& options) {
+  std::unique_ptr<store> s(new store(options));
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = !options.read_only;
+  db_opts.create_missing_column_families = !options.read_only;
+  db_opts.keep_log_file_num = 5;
+  db_opts.max_background_jobs = 2;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (int i = 0; i < cf_count; ++i) {
+    rocksdb::ColumnFamilyOptions o;
+    o.compression = rocksdb::kLZ4Compression;
+    if (i == cf_hits) {
+      o.prefix_extractor = std::make_shared<topic_prefix>();
+      rocksdb::BlockBasedTableOptions t;
+      o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    }
+    if (i == cf_messages) o.OptimizeForPointLookup(64);
+    cfs.emplace_back(cf_names[i], o);
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status st;
+  if (options.read_only) {
+    st = rocksdb::DB::OpenForReadOnly(db_opts, options.path.string(), cfs, &s->impl_->cf, &raw);
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(options.path, ec);
+    st = rocksdb::DB::Open(db_opts, options.path.string(), cfs, &s->impl_->cf, &raw);
+  }
+  if (!st.ok()) return error{describe(options.path, st)};
+  s->impl_->db.reset(raw);
+
+  std::string version;
+  st = raw->Get(rocksdb::ReadOptions(), s->impl_->cf[cf_meta], "schema_version", &version);
+  if (st.IsNotFound()) {
+    if (options.read_only) return error{options.path.string() + ": not a yuqing database"};
+    rocksdb::WriteOptions w;
+    w.sync = true;
+    st = raw->Put(w, s->impl_->cf[cf_meta], "schema_version", std::to_string(schema_version));
+    if (!st.ok()) return error{describe(options.path, st)};
+  } else if (!st.ok()) {
+    return error{describe(options.path, st)};
+  } else if (version != std::to_string(schema_version)) {
+    return error{options.path.string() + ": schema version " + version + ", this build reads " +
+                 std::to_string(schema_version)};
+  }
+  return s;
+}
+
+status store::write(const batch& b) {
+  rocksdb::WriteBatch wb;
+  for (const auto& h : b.hits) wb.Put(impl_->cf[cf_hits], hit_key(h), h.encode());
+  for (const auto& m : b.messages) wb.Put(impl_->cf[cf_messages], m.key, m.encode());
+  for (const auto& o : b.offsets) {
+    std::string v;
+    put_be64(v, static_cast<uint64_t>(o.next_offset));
+    wb.Put(impl_->cf[cf_offsets], offset_key(o.topic, o.partition), v);
+  }
+  rocksdb::WriteOptions w;
+  w.sync = options_.sync;
+  const auto st = impl_->db->Write(w, &wb);
+  if (!st.ok()) return error{describe(options_.path, st)};
+  return ok_status();
+}
+
+result<std::optional<int64_t>> store::next_offset(const std::string& topic,
+                                                  int32_t partition) const {
+  std::string v;
+  const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_offsets],
+                                 offset_key(topic, partition), &v);
+  if (st.IsNotFound()) return std::optional<int64_t>{};
+  if (!st.ok()) return error{describe(options_.path, st)};
+  if (v.size() != 8) return error{options_.path.string() + ": corrupt offset record"};
+  uint64_t x = 0;
+  for (unsigned char c : v) x = (x << 8) | c;
+  return std::optional<int64_t>{static_cast<int64_t>(x)};
+}
+
+result<std::vector<hit_record>> store::hits(const hit_query& q) const {
+  std::vector<hit_record> out;
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = q.topic.empty();
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[cf_hits]));
+  std::string start;
+  if (!q.topic.empty()) {
+    start = q.topic;
+    start += '\0';
+    put_be64(start, time_bits(q.since_ms));
+  }
+  const std::string prefix = q.topic.empty() ? "" : q.topic + std::string(1, '\0');
+  for (it->Seek(start); it->Valid() && out.size() < q.limit; it->Next()) {
+    const auto key = it->key();
+    if (!prefix.empty() && !key.starts_with(prefix)) break;
+    const char* z = static_cast<const char*>(memchr(key.data(), '\0', key.size()));
+    if (z == nullptr || key.data() + key.size() - z < 9) continue;
+    uint64_t bits = 0;
+    for (int i = 1; i <= 8; ++i) bits = (bits << 8) | static_cast<unsigned char>(z[i]);
+    const auto t = static_cast<int64_t>(bits ^ (uint64_t{1} << 63));
+    if (t < q.since_ms || t >= q.until_ms) continue;
+    auto h = hit_record::decode(it->value().ToString());
+    if (!h) return error{options_.path.string() + ": corrupt hit record"};
+    if (!q.set.empty() && h->set_id != q.set) continue;
+    out.push_back(std::move(*h));
+  }
+  if (!it->status().ok()) return error{describe(options_.path, it->status())};
+  return out;
+}
+
+result<std::optional<message_record>> store::message(const std::string& key) const {
+  std::string v;
+  const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_messages], key, &v);
+  if (st.IsNotFound()) return std::optional<message_record>{};
+  if (!st.ok()) return error{describe(options_.path, st)};
+  auto m = message_record::decode(v);
+  if (!m) return error{options_.path.string() + ": corrupt message record " + key};
+  return std::optional<message_record>{std::move(*m)};
+}
+
+status store::flush() {
+  if (options_.read_only) return ok_status();
+  const auto st = impl_->db->Flush(rocksdb::FlushOptions(), impl_->cf);
+  if (!st.ok()) return error{describe(options_.path, st)};
+  return ok_status();
+}
+
+}  // namespace yuqing::storage

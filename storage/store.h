@@ -1,0 +1,89 @@
+// store: yuqing's RocksDB database.
+//
+// Operation: column families
+//   hits      key: topic \0 be64(time_ms) message_key \0 set \0 rule   (prefix: topic \0)
+//   messages  key: message_key                                          value: message_record
+//   offsets   key: kafka topic \0 be32(partition)                      value: next offset (8 bytes)
+//   meta      schema_version and other single values
+// A batch (hits, messages and the next offsets of the partitions it read) is one
+// WriteBatch, synced when options.sync: the offsets move only together with the data they
+// cover. Keys are deterministic, so a replay rewrites the same keys (no duplicates).
+//
+// Concurrency: all methods are thread-safe (RocksDB's guarantees). One process may open a
+// directory read-write; others may open it read-only (a snapshot as of open).
+//
+// Errors: nothing throws; rocksdb::Status becomes a result/status with the path in the
+// message. open() refuses a database whose schema version is not this build's.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/result.h"
+#include "storage/records.h"
+
+namespace yuqing::storage {
+
+constexpr int schema_version = 1;
+
+struct store_options {
+  std::filesystem::path path;
+  bool sync = true;
+  bool read_only = false;
+};
+
+struct batch {
+  std::vector<hit_record> hits;
+  std::vector<message_record> messages;
+  std::vector<partition_offset> offsets;
+  bool empty() const { return hits.empty() && messages.empty() && offsets.empty(); }
+};
+
+struct hit_query {
+  std::string topic;  // empty: every topic
+  std::string set;    // empty: every set
+  int64_t since_ms = 0;
+  int64_t until_ms = std::numeric_limits<int64_t>::max();  // exclusive
+  size_t limit = 1000;
+};
+
+class store {
+ public:
+  static result<std::unique_ptr<store>> open(const store_options& options);
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  // Writes the batch atomically (and durably when options.sync).
+  status write(const batch& b);
+
+  // The stored next offset of a partition; nullopt when none was stored.
+  result<std::optional<int64_t>> next_offset(const std::string& topic, int32_t partition) const;
+
+  // Hits ordered by topic, then time.
+  result<std::vector<hit_record>> hits(const hit_query& q) const;
+
+  result<std::optional<message_record>> message(const std::string& key) const;
+
+  // Flushes memtables to disk (used at shutdown).
+  status flush();
+
+  const std::filesystem::path& path() const { return options_.path; }
+
+ private:
+  struct impl;
+  explicit store(store_options o);
+  store_options options_;
+  std::unique_ptr<impl> impl_;
+};
+
+// Key encodings, exposed for tests and tools.
+std::string hit_key(const hit_record& h);
+std::string offset_key(const std::string& topic, int32_t partition);
+
+}  // namespace yuqing::storage
