@@ -160,7 +160,6 @@ struct ingest::impl {
       auto& counters = probe.channel(ch->second);
       counters.consumed->Increment();
       counters.bytes->Increment(static_cast<double>(msg->len));
-      ++consumed;
       int64_t ts = rd_kafka_message_timestamp(msg, nullptr);
       if (ts < 0) ts = now;
       storage::message_record rec;
@@ -281,7 +280,9 @@ struct ingest::impl {
       retrying = false;
       set_paused(false);
     }
+    // The status counters move only once the batch is stored, hits and messages together.
     hits += b.hits.size();
+    consumed += pending.size();
     for (const auto& h : b.hits) probe.hits(h.set_id, h.topic).Increment();
     ++batches;
     release_pending();

@@ -30,7 +30,7 @@ app_probe::app_probe(metrics& m, const std::string& version, int64_t start_time_
 
 ingest_probe::ingest_probe(metrics& m, const std::vector<config::channel>& channels)
     : hits_family_(BuildCounter().Name("yuqing_hits_total")
-                       .Help("Messages matched, by keyword set and policy topic")
+                       .Help("Hits (a rule of a keyword set matching a message), by set and policy topic")
                        .Register(m.registry())) {
   auto& r = m.registry();
   auto& consumed = BuildCounter().Name("yuqing_messages_consumed_total")

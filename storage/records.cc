@@ -61,7 +61,8 @@ std::optional<hit_record> hit_record::decode(const std::string& value) {
     h.source = position_from(j);
     h.author = j.value("author", "");
     h.title = j.value("title", "");
-    for (const auto& s : j.value("spans", json::array()))
+    const json spans = j.value("spans", json::array());
+    for (const auto& s : spans)
       h.spans.push_back({s.value("field", ""), s.value("begin", 0u), s.value("end", 0u),
                          s.value("text", "")});
     return h;
@@ -103,7 +104,8 @@ std::optional<message_record> message_record::decode(const std::string& value) {
     m.url = j.value("url", "");
     m.region = j.value("region", "");
     m.title = j.value("title", "");
-    for (const auto& [k, v] : j.value("text", json::object()).items()) m.text.emplace_back(k, v);
+    const json text = j.value("text", json::object());
+    for (const auto& [k, v] : text.items()) m.text.emplace_back(k, v);
     return m;
   } catch (const json::exception&) {
     return std::nullopt;

@@ -1,0 +1,143 @@
+// The walking skeleton end to end: yuqingd on its embedded broker, fed by kcat (a real
+// outside Kafka client), checked through RocksDB and /metrics.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "storage/store.h"
+#include "tests/support/process.h"
+
+using namespace yuqing;
+using namespace yuqing::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+void write_file(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
+
+// The value of one sample in Prometheus text format, or -1 when absent.
+double metric(const std::string& exposition, const std::string& series) {
+  std::istringstream in(exposition);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("kcat -> yuqingd (embedded Kafka) -> RocksDB hits and /metrics counters",
+          "[integration]") {
+  temp_dir dir;
+  std::filesystem::create_directories(dir.path / "sets");
+  write_file(dir.path / "sets" / "itest.yaml", R"(
+id: itest
+topic: incident
+plan_item: 12
+rules:
+  - id: outbreak
+    any: [疫情]
+    all: [[江门]]
+  - id: gathering
+    any: [聚集]
+    severity: critical
+)");
+  const uint16_t port = free_port();
+  write_file(dir.path / "yuqing.yaml", R"(
+kafka:
+  brokers: embedded
+  embedded: {partitions: 2}
+channels:
+  - {name: posts, topic: yuqing.posts}
+  - {name: news, topic: yuqing.news, kind: news}
+storage: {path: data}
+keyword_sets: {dir: sets}
+plan: {path: )" + std::string(YUQING_SOURCE_DIR) + R"(/seeds/plan.yaml}
+http: {listen: "127.0.0.1:)" + std::to_string(port) + R"("}
+ingest: {batch_max_wait_ms: 20}
+)");
+
+  child daemon({YUQINGD, "--config", (dir.path / "yuqing.yaml").string()}, dir.path / "yuqingd.log");
+  REQUIRE(eventually([&] { return http_get(port, "/readyz").status == 200; }, 60s));
+  CHECK(http_get(port, "/healthz").status == 200);
+  const auto status = nlohmann::json::parse(http_get(port, "/api/v1/status").body);
+  const std::string bootstrap = status["kafka"]["bootstrap"];
+  CHECK(status["kafka"]["embedded"] == true);
+  CHECK(status["keyword_sets"][0]["id"] == "itest");
+  CHECK(!bootstrap.empty());
+
+  write_file(dir.path / "posts.txt",
+             "a1\t{\"id\":\"a1\",\"content\":\"江门疫情通报\",\"published_at\":\"2022-11-21T08:00:00+08:00\"}\n"
+             "a2\t{\"id\":\"a2\",\"title\":\"江門\",\"content\":\"疫 情又來了\"}\n"
+             "a3\t{\"id\":\"a3\",\"content\":\"有人在派出所门口聚集\"}\n"
+             "a4\t{\"id\":\"a4\",\"content\":\"今天天气很好\"}\n"
+             "a5\t{\"id\":\"a5\",\"content\":\"疫情\"}\n"
+             "a6\t{\"id\":\"a6\",\n");
+  write_file(dir.path / "news.txt", "n1\t{\"id\":\"n1\",\"title\":\"江门聚集\",\"content\":\"疫情\"}\n");
+  for (const auto& [topic, file] : {std::pair{"yuqing.posts", "posts.txt"}, {"yuqing.news", "news.txt"}}) {
+    const auto [rc, out] = shell("kcat -P -b " + bootstrap + " -t " + topic + " -K '\t' -l " +
+                                 (dir.path / file).string() + " 2>&1");
+    INFO(out);
+    REQUIRE(rc == 0);
+  }
+
+  REQUIRE(eventually(
+      [&] {
+        const auto s = nlohmann::json::parse(http_get(port, "/api/v1/status").body);
+        return s["counters"]["consumed"] == 7 && s["counters"]["dead_lettered"] == 1;
+      },
+      60s));
+
+  const auto m = http_get(port, "/metrics").body;
+  CHECK(metric(m, R"(yuqing_messages_consumed_total{channel="posts"})") == 6);
+  CHECK(metric(m, R"(yuqing_messages_consumed_total{channel="news"})") == 1);
+  CHECK(metric(m, R"(yuqing_hits_total{set="itest",topic="incident"})") == 5);
+  CHECK(metric(m, R"(yuqing_messages_invalid_total{channel="posts",reason="invalid_json"})") == 1);
+  CHECK(metric(m, R"(yuqing_messages_invalid_total{channel="posts",reason="missing_text"})") == 0);
+  CHECK(metric(m, R"(yuqing_dead_letters_total{channel="posts"})") == 1);
+
+  // The dead letter carries the reason and the source position.
+  const auto [rc, dead] = shell("kcat -C -b " + bootstrap +
+                                " -t yuqing.deadletter -e -q -f '%k|%h|%s\\n' 2>&1");
+  CHECK(rc == 0);
+  CHECK(dead.find("a6|yuqing.reason=invalid_json,yuqing.channel=posts,yuqing.source=yuqing.posts/") == 0);
+
+  // The HTTP API serves the stored hits.
+  const auto api = nlohmann::json::parse(http_get(port, "/api/v1/hits?topic=incident").body);
+  CHECK(api["hits"].size() == 5);
+
+  // SIGTERM drains, commits and exits cleanly.
+  daemon.signal(SIGTERM);
+  REQUIRE(daemon.wait(30s) == 0);
+
+  auto store = storage::store::open({dir.path / "data", true, true});
+  REQUIRE(store.ok());
+  auto hits = (*store)->hits({});
+  REQUIRE(hits.ok());
+  std::set<std::string> got;
+  for (const auto& h : *hits) {
+    std::string spans;
+    for (const auto& s : h.spans) spans += "|" + s.field + ":" + s.text;
+    got.insert(h.message_key + " " + h.rule_id + " " + h.severity + spans);
+    CHECK(h.topic == "incident");
+    CHECK(h.plan_item == 12);
+  }
+  CHECK(got == std::set<std::string>{
+                   "yuqing.posts/a1 outbreak warning|content:江门|content:疫情",
+                   "yuqing.posts/a2 outbreak warning|title:江門|content:疫 情",
+                   "yuqing.posts/a3 gathering critical|content:聚集",
+                   "yuqing.news/n1 outbreak warning|title:江门|content:疫情",
+                   "yuqing.news/n1 gathering critical|title:聚集",
+               });
+  // The stored offsets cover every message, the dead-lettered one included.
+  int64_t posts = 0;
+  for (int p = 0; p < 2; ++p) posts += (*store)->next_offset("yuqing.posts", p)->value_or(0);
+  CHECK(posts == 6);
+  CHECK(**(*store)->next_offset("yuqing.news", 0) + (*store)->next_offset("yuqing.news", 1)->value_or(0) == 1);
+}

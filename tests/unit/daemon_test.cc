@@ -1,0 +1,62 @@
+#include <catch2/catch.hpp>
+
+#include "daemon/decoder.h"
+
+using namespace yuqing;
+using namespace yuqing::daemon;
+
+TEST_CASE("RFC 3339 times", "[decoder]") {
+  int64_t ms = 0;
+  REQUIRE(parse_rfc3339("2022-11-21T08:00:00+08:00", ms));
+  CHECK(ms == 1668988800000);
+  REQUIRE(parse_rfc3339("2022-11-21T00:00:00.250Z", ms));
+  CHECK(ms == 1668988800250);
+  CHECK(format_rfc3339(1668988800250) == "2022-11-21T00:00:00.250Z");
+  CHECK(!parse_rfc3339("2022-11-21", ms));
+  CHECK(!parse_rfc3339("2022-11-21T08:00:00", ms));
+  CHECK(!parse_rfc3339("2022-13-21T08:00:00Z", ms));
+}
+
+TEST_CASE("the decoder maps fields and names what is wrong", "[decoder]") {
+  config::channel ch;
+  ch.name = "posts";
+  ch.topic = "yuqing.posts";
+  decoder d(ch, 1024);
+  storage::message_record m;
+  const storage::kafka_position pos{"yuqing.posts", 2, 17};
+
+  REQUIRE(d.decode(R"({"id":"p1","title":"标题","content":"正文","author":"a",
+                       "published_at":"2022-11-21T08:00:00+08:00"})",
+                   pos, 5, m) == decode_error::none);
+  CHECK(m.key == "yuqing.posts/p1");
+  CHECK(m.time_ms == 1668988800000);
+  CHECK(m.author == "a");
+  REQUIRE(m.text.size() == 2);
+  CHECK(m.text[1] == std::pair<std::string, std::string>{"content", "正文"});
+
+  REQUIRE(d.decode(R"({"content":"x","id":7})", pos, 5, m) == decode_error::none);
+  CHECK(m.key == "yuqing.posts/7");
+  CHECK(m.time_ms == 5);  // Kafka time when the message has none
+  REQUIRE(d.decode(R"({"content":"x"})", pos, 5, m) == decode_error::none);
+  CHECK(m.key == "yuqing.posts@2:17");
+
+  CHECK(d.decode("", pos, 0, m) == decode_error::empty);
+  CHECK(d.decode(std::string(2000, 'x'), pos, 0, m) == decode_error::oversize);
+  CHECK(d.decode("{\"content\": \"x\"", pos, 0, m) == decode_error::invalid_json);
+  CHECK(d.decode("[1,2]", pos, 0, m) == decode_error::invalid_json);
+  CHECK(d.decode("{\"content\": \"\xff\xfe\"}", pos, 0, m) == decode_error::invalid_utf8);
+  CHECK(d.decode(R"({"author":"a"})", pos, 0, m) == decode_error::missing_text);
+}
+
+TEST_CASE("nested field paths", "[decoder]") {
+  config::channel ch;
+  ch.name = "x";
+  ch.fields.text = {"/post/body"};
+  ch.fields.id = "/meta/id";
+  decoder d(ch, 1024);
+  storage::message_record m;
+  REQUIRE(d.decode(R"({"post":{"body":"江门"},"meta":{"id":"a1"}})", {"t", 0, 0}, 0, m) ==
+          decode_error::none);
+  CHECK(m.key == "t/a1");
+  CHECK(m.text[0].first == "post.body");
+}

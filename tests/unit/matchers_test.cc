@@ -1,0 +1,193 @@
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "matchers/matcher.h"
+
+using namespace yuqing::matchers;
+
+namespace {
+
+std::shared_ptr<const compiled_set> compile(const std::string& yaml) {
+  auto parsed = parse_keyword_set(yaml, "t.yaml");
+  INFO(parsed.to_text());
+  REQUIRE(parsed.ok());
+  auto c = compiled_set::compile(*parsed.set);
+  INFO(c.to_text());
+  REQUIRE(c.ok());
+  return c.set;
+}
+
+// "rule:matched text|matched text" for every hit, in order.
+std::vector<std::string> run(const compiled_set& set, const std::string& text) {
+  std::vector<hit> hits;
+  set.match({text}, hits);
+  std::vector<std::string> out;
+  for (const auto& h : hits) {
+    std::string s = h.rule_id + ":";
+    for (size_t i = 0; i < h.spans.size(); ++i)
+      s += (i ? "|" : "") + text.substr(h.spans[i].begin, h.spans[i].end - h.spans[i].begin);
+    out.push_back(s);
+  }
+  return out;
+}
+
+using v = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("literal sets match UTF-8 Chinese with exact spans", "[matchers]") {
+  auto set = compile(R"(
+id: t
+rules:
+  - id: r1
+    any: [疫情, 封控]
+)");
+  CHECK(run(*set, "江门疫情通报") == v{"r1:疫情"});
+  CHECK(run(*set, "疫情之后又封控") == v{"r1:疫情|封控"});
+  CHECK(run(*set, "今天天气很好") == v{});
+  std::vector<hit> hits;
+  set->match({"江门疫情"}, hits);
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].spans[0].begin == 6);
+  CHECK(hits[0].spans[0].end == 12);
+  CHECK(hits[0].set_id == "t");
+  CHECK(hits[0].topic == "t");
+  CHECK(hits[0].level == severity::warning);
+}
+
+TEST_CASE("rule logic: all, none, within, allow", "[matchers]") {
+  auto set = compile(R"(
+id: logic
+allow: [三黄片]
+rules:
+  - id: outbreak
+    any: [疫情]
+    all: [[江门, 蓬江]]
+    none: [演练]
+  - id: near
+    any: [谣言]
+    all: [公安]
+    within: 6
+  - id: porn
+    any: [黄片]
+)");
+  CHECK(run(*set, "疫情") == v{});
+  CHECK(run(*set, "蓬江区今天疫情") == v{"outbreak:蓬江|疫情"});
+  CHECK(run(*set, "江门疫情防控演练") == v{});
+  CHECK(run(*set, "公安说是谣言") == v{"near:公安|谣言"});
+  CHECK(run(*set, "公安今天在广场上说这是谣言") == v{});
+  CHECK(run(*set, "三黄片是中药") == v{});
+  CHECK(run(*set, "传播黄片") == v{"porn:黄片"});
+  CHECK(run(*set, "三黄片和黄片") == v{"porn:黄片"});
+}
+
+TEST_CASE("a shorter allow phrase inside the keyword suppresses nothing", "[matchers]") {
+  auto set = compile("id: a\nallow: [片]\nrules:\n  - {id: r, any: [黄片]}\n");
+  CHECK(run(*set, "黄片") == v{"r:黄片"});
+}
+
+TEST_CASE("normalization defeats common evasions", "[matchers]") {
+  auto set = compile("id: n\nrules:\n  - {id: r, any: [疫情, fuk, yiqing]}\n");
+  CHECK(run(*set, "疫 情") == v{"r:疫 情"});
+  CHECK(run(*set, "疫*情") == v{"r:疫*情"});
+  CHECK(run(*set, "疫\u200b情") == v{"r:疫\u200b情"});
+  CHECK(run(*set, "江門疫情") == v{"r:疫情"});
+  CHECK(run(*set, "ＹＩＱＩＮＧ") == v{"r:ＹＩＱＩＮＧ"});
+  CHECK(run(*set, "Ⓕⓤ⒦") == v{"r:Ⓕⓤ⒦"});
+  CHECK(run(*set, "疫苗情况") == v{});
+  auto off = compile("id: n\nnormalize: []\nrules:\n  - {id: r, any: [疫情]}\n");
+  CHECK(run(*off, "疫 情") == v{});
+  CHECK(run(*off, "疫情") == v{"r:疫情"});
+}
+
+TEST_CASE("Latin keywords match whole words, CJK anywhere", "[matchers]") {
+  auto set = compile("id: w\nrules:\n  - {id: r, any: [av]}\n");
+  CHECK(run(*set, "have") == v{});
+  CHECK(run(*set, "av is bad") == v{"r:av"});
+  CHECK(run(*set, "测av试") == v{"r:av"});
+}
+
+TEST_CASE("regex rules match the normalized text", "[matchers]") {
+  auto set = compile(R"(
+id: re
+rules:
+  - id: gathering
+    regex: '(聚集|围堵).{0,10}(派出所|政府)'
+)");
+  CHECK(run(*set, "有人在市政府门口聚集，围堵市政府") == v{"gathering:聚集，围堵市政府"});
+  CHECK(run(*set, "聚集") == v{});
+}
+
+TEST_CASE("invalid UTF-8 input never crashes and never matches across the bad byte",
+          "[matchers]") {
+  auto set = compile("id: u\nnormalize: [width, case]\nrules:\n  - {id: r, any: [疫情]}\n");
+  CHECK(run(*set, std::string("疫\xff情")) == v{});
+  CHECK(run(*set, std::string("\xe7\x96疫情\xc3")) == v{"r:疫情"});
+  CHECK(run(*set, std::string("\xff\xfe\xfd")) == v{});
+}
+
+TEST_CASE("broken sets are reported with file line column and rule", "[matchers]") {
+  SECTION("YAML syntax") {
+    auto r = parse_keyword_set("id: x\nrules: [\n", "bad.yaml");
+    REQUIRE(!r.ok());
+    CHECK(r.diagnostics[0].file == "bad.yaml");
+    CHECK(r.diagnostics[0].pos.line >= 2);
+  }
+  SECTION("rule without keywords") {
+    auto r = parse_keyword_set("id: x\nrules:\n  - id: empty\n    severity: info\n", "bad.yaml");
+    REQUIRE(!r.ok());
+    CHECK(r.diagnostics[0].to_text() == "bad.yaml:3:5: error: [rule empty] a rule needs any, all or regex");
+  }
+  SECTION("empty keyword") {
+    auto r = parse_keyword_set("id: x\nrules:\n  - id: r\n    any: [a, '']\n", "bad.yaml");
+    REQUIRE(!r.ok());
+    CHECK(r.diagnostics[0].to_text() == "bad.yaml:4:14: error: [rule r] empty keyword");
+  }
+  SECTION("keyword that normalizes to nothing") {
+    auto p = parse_keyword_set("id: x\nrules:\n  - id: r\n    any: ['***']\n", "bad.yaml");
+    REQUIRE(p.ok());
+    auto c = compiled_set::compile(*p.set);
+    REQUIRE(!c.ok());
+    CHECK(c.diagnostics[0].to_text() ==
+          "bad.yaml:4:11: error: [rule r] keyword '***' is empty after normalization");
+  }
+  SECTION("regex Hyperscan refuses") {
+    auto p = parse_keyword_set("id: x\nrules:\n  - id: ok\n    any: [a]\n  - id: bad\n    regex: '(abc'\n", "bad.yaml");
+    REQUIRE(p.ok());
+    auto c = compiled_set::compile(*p.set);
+    REQUIRE(!c.ok());
+    CHECK(c.diagnostics[0].pos.line == 6);
+    CHECK(c.diagnostics[0].rule == "bad");
+  }
+  SECTION("unknown keys and JSON output") {
+    auto r = parse_keyword_set("id: x\nrulez: []\nrules:\n  - {id: r, any: [a], severety: info}\n", "bad.yaml");
+    REQUIRE(!r.ok());
+    CHECK(r.error_count() == 2);
+    CHECK(r.to_json().find(R"("message":"unknown set key 'rulez'")") != std::string::npos);
+  }
+}
+
+TEST_CASE("the seed keyword sets all compile", "[matchers]") {
+  auto d = load_directory(YUQING_SOURCE_DIR "/seeds/keyword-sets");
+  INFO(d.to_text());
+  CHECK(d.error_count() == 0);
+  CHECK(d.sets->sets().size() == 6);
+}
+
+TEST_CASE("matching is safe from several threads", "[matchers]") {
+  auto set = compile("id: t\nrules:\n  - {id: r, any: [疫情, 江门]}\n");
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      std::vector<hit> hits;
+      for (int i = 0; i < 2000; ++i) {
+        hits.clear();
+        set->match({"江门的疫情"}, hits);
+        if (hits.size() != 1 || hits[0].spans.size() != 2) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(wrong == 0);
+}

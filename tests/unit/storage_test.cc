@@ -1,0 +1,83 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "storage/store.h"
+
+using namespace yuqing::storage;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    char tmpl[] = "/tmp/yuqing-storage-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~temp_dir() { fs::remove_all(path); }
+};
+
+hit_record make_hit(const std::string& topic, int64_t t, const std::string& key,
+                    const std::string& rule) {
+  hit_record h;
+  h.topic = topic;
+  h.time_ms = t;
+  h.message_key = key;
+  h.set_id = "s";
+  h.rule_id = rule;
+  h.severity = "warning";
+  h.spans.push_back({"content", 0, 6, "疫情"});
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("a batch stores hits, messages and offsets together", "[storage]") {
+  temp_dir dir;
+  {
+    auto s = store::open({dir.path, true, false});
+    REQUIRE(s.ok());
+    batch b;
+    b.hits = {make_hit("epidemic", 2000, "t/1", "r"), make_hit("epidemic", 1000, "t/2", "r"),
+              make_hit("gov", 1500, "t/3", "r")};
+    message_record m;
+    m.key = "t/1";
+    m.text = {{"content", "江门疫情"}};
+    b.messages = {m};
+    b.offsets = {{"t", 0, 42}, {"t", 1, 7}};
+    REQUIRE((*s)->write(b).ok());
+
+    auto all = (*s)->hits({});
+    REQUIRE(all.ok());
+    REQUIRE(all->size() == 3);
+    hit_query q;
+    q.topic = "epidemic";
+    auto epidemic = (*s)->hits(q);
+    REQUIRE(epidemic->size() == 2);
+    CHECK((*epidemic)[0].message_key == "t/2");  // ordered by time
+    CHECK((*epidemic)[1].message_key == "t/1");
+    CHECK((*epidemic)[1].spans[0].text == "疫情");
+    q.since_ms = 1500;
+    CHECK((*s)->hits(q)->size() == 1);
+    CHECK(**(*s)->next_offset("t", 0) == 42);
+    CHECK(!(*s)->next_offset("t", 9)->has_value());
+    CHECK((**(*s)->message("t/1")).text[0].second == "江门疫情");
+
+    // A replay writes the same keys: no duplicates.
+    REQUIRE((*s)->write(b).ok());
+    CHECK((*s)->hits({})->size() == 3);
+  }
+  // Reopen (read-only, as yuqingctl does): everything is still there.
+  auto r = store::open({dir.path, true, true});
+  REQUIRE(r.ok());
+  CHECK((*r)->hits({})->size() == 3);
+  CHECK(**(*r)->next_offset("t", 1) == 7);
+}
+
+TEST_CASE("open refuses what it cannot read", "[storage]") {
+  temp_dir dir;
+  SECTION("read-only open of a directory that is no database") {
+    auto r = store::open({dir.path / "nothing", true, true});
+    CHECK(!r.ok());
+  }
+}
