@@ -1,4 +1,5 @@
-// yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker.
+// yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker,
+// config-keys.
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include "config/clock.h"
+#include "config/config.h"
 #include "daemon/app.h"
 #include "daemon/decoder.h"
 #include "daemon/kafka.h"
@@ -208,6 +210,17 @@ int test(const std::string& set_file, const std::string& text, const std::string
   return 0;
 }
 
+int config_keys() {
+  for (const auto& k : config::keys()) {
+    std::cout << k.name << " (" << k.type << (k.needs_restart ? ", restart" : ", reloadable")
+              << ")";
+    if (!k.default_value.empty()) std::cout << " default: " << k.default_value;
+    if (k.type == "integer") std::cout << " bounds: " << k.min << ".." << k.max;
+    std::cout << "\n    " << k.description << "\n";
+  }
+  return 0;
+}
+
 int broker(int brokers, const std::vector<std::string>& topics, int partitions) {
   daemon::block_signals();
   auto k = daemon::embedded_kafka::start(brokers);
@@ -276,8 +289,11 @@ int main(int argc, char** argv) {
   b->add_option("--partitions", partitions, "partitions per topic")->capture_default_str();
   b->add_option("--topic", topics, "topic to create (repeatable)");
 
+  auto* k = cli.add_subcommand("config-keys", "list every configuration key with its default");
+
   CLI11_PARSE(cli, argc, argv);
   try {
+    if (*k) return config_keys();
     if (*p) return produce(brokers, topic, file, key_field);
     if (*h) return hits(db, htopic, hset, since, limit, as_json);
     if (*c) return check(check_path, as_json);
