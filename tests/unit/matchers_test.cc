@@ -191,3 +191,89 @@ TEST_CASE("matching is safe from several threads", "[matchers]") {
   for (auto& t : threads) t.join();
   CHECK(wrong == 0);
 }
+
+TEST_CASE("evasion table: each normalization option on and off", "[matchers][evasion]") {
+  struct evasion {
+    const char* normalize;  // the set's normalize list
+    const char* keyword;
+    const char* text;
+    bool hit;
+  };
+  const evasion cases[] = {
+      // noise: spaces, punctuation, symbols, emoji, zero-width, marks
+      {"[noise]", "疫情", "疫 情", true},
+      {"[]", "疫情", "疫 情", false},
+      {"[noise]", "疫情", "疫*情", true},
+      {"[]", "疫情", "疫*情", false},
+      {"[noise]", "疫情", "疫\u200b情", true},
+      {"[]", "疫情", "疫\u200b情", false},
+      {"[noise]", "疫情", "疫😷情", true},
+      {"[]", "疫情", "疫😷情", false},
+      {"[noise]", "疫情", "疫，。情", true},
+      {"[noise]", "疫情", "疫\u0336情", true},
+      {"[noise]", "疫情", "疫\t\n情", true},
+      {"[noise]", "疫情", "疫苗情况", false},
+      {"[noise]", "封控", "封-控", true},
+      {"[noise]", "fuk", "f.u.k", true},
+      {"[]", "fuk", "f.u.k", false},
+      // width: full-width, circled and enclosed forms (NFKC)
+      {"[width, case]", "yiqing", "ＹＩＱＩＮＧ", true},
+      {"[case]", "yiqing", "ＹＩＱＩＮＧ", false},
+      {"[width, case, noise]", "fuk", "Ⓕⓤ⒦", true},
+      {"[case]", "fuk", "Ⓕⓤ⒦", false},
+      {"[width]", "110", "①①⓪", true},
+      {"[]", "110", "①①⓪", false},
+      {"[width]", "abc", "ａｂｃ", true},
+      {"[]", "abc", "ａｂｃ", false},
+      {"[width, case]", "av", "𝐀𝐕 is bad", true},
+      // case
+      {"[case]", "falun", "FaLuN", true},
+      {"[]", "falun", "FaLuN", false},
+      // traditional -> simplified
+      {"[t2s]", "疫情", "疫情", true},
+      {"[t2s]", "江门", "江門", true},
+      {"[]", "江门", "江門", false},
+      {"[t2s]", "暴力执法", "暴力執法", true},
+      {"[]", "暴力执法", "暴力執法", false},
+      {"[t2s]", "谣言", "謠言", true},
+      {"[t2s, noise]", "网传", "網 傳", true},
+      // repeat (off by default)
+      {"[repeat]", "assert", "asssert", true},
+      {"[]", "assert", "asssert", false},
+      {"[repeat, noise]", "疫情", "疫疫 情情", true},
+      // numerals (off by default)
+      {"[numerals]", "12345", "一二三四五", true},
+      {"[]", "12345", "一二三四五", false},
+      {"[numerals, t2s]", "555", "伍伍伍", true},
+      {"[numerals]", "13800", "壹叁捌零零", true},
+      {"[numerals, noise]", "qq12", "qq 一 二", true},
+      // whole words for Latin keywords
+      {"[case]", "av", "have", false},
+      {"[case, noise]", "av", "av is bad", true},
+      {"[case]", "av", "测av试", true},
+      // everything at once
+      {"[width, case, t2s, noise]", "江门疫情", "江 門*疫\u200b情", true},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    const std::string yaml = std::string("id: e\nnormalize: ") + c.normalize +
+                             "\nrules:\n  - id: r\n    any: ['" + c.keyword + "']\n";
+    auto set = compile(yaml);
+    std::vector<hit> hits;
+    set->match({c.text}, hits);
+    INFO("case " << n << ": normalize " << c.normalize << ", keyword " << c.keyword << ", text "
+                 << c.text);
+    CHECK(hits.empty() != c.hit);
+    if (c.hit && !hits.empty()) {
+      // The span lies inside the original text and starts and ends on character boundaries.
+      const auto& s = hits[0].spans[0];
+      const std::string text = c.text;
+      CHECK(s.end <= text.size());
+      CHECK(s.begin < s.end);
+      CHECK((static_cast<unsigned char>(text[s.begin]) & 0xC0) != 0x80);
+      CHECK((s.end == text.size() || (static_cast<unsigned char>(text[s.end]) & 0xC0) != 0x80));
+    }
+    ++n;
+  }
+  CHECK(n >= 40);
+}
