@@ -100,7 +100,7 @@ struct ingest::impl {
     if (retrying) {
       abandoned = true;  // the new owner reads these messages again from the committed offset
     } else {
-      flush_pending();
+      flush_pending(false);  // no retry loop inside the rebalance callback
       commit(true);
     }
     spdlog::info("event=partitions_revoked count={}", parts->cnt);
@@ -233,7 +233,9 @@ struct ingest::impl {
   }
 
   // Decodes, matches and stores the pending messages; false when they were not stored.
-  bool flush_pending() {
+  // Without may_retry a failed batch is given up at once (its offsets do not move, so the
+  // messages are read again by whoever owns the partitions next).
+  bool flush_pending(bool may_retry = true) {
     if (pending.empty()) return true;
     storage::batch b;
     std::vector<dead_letter> dead;
@@ -251,6 +253,12 @@ struct ingest::impl {
         break;
       }
       if (dead_done) probe.write_error();
+      if (!may_retry) {
+        spdlog::error("event=batch_abandoned messages={} reason=revoked error=\"{}\"",
+                      pending.size(), written.error_message());
+        release_pending();
+        return false;
+      }
       if (!retrying) {
         spdlog::error("event=batch_failed messages={} action=pause error=\"{}\"", pending.size(),
                       written.error_message());

@@ -141,3 +141,69 @@ ingest: {batch_max_wait_ms: 20}
   CHECK(posts == 6);
   CHECK(**(*store)->next_offset("yuqing.news", 0) + (*store)->next_offset("yuqing.news", 1)->value_or(0) == 1);
 }
+
+TEST_CASE("SIGHUP reloads keyword sets; a broken edit keeps the running set", "[integration]") {
+  temp_dir dir;
+  std::filesystem::create_directories(dir.path / "sets");
+  const auto set_file = dir.path / "sets" / "r.yaml";
+  write_file(set_file, "id: r\nrules:\n  - {id: old, any: [旧词]}\n");
+  const uint16_t port = free_port();
+  write_file(dir.path / "yuqing.yaml", R"(
+channels:
+  - {name: posts, topic: yuqing.posts}
+storage: {path: data}
+keyword_sets: {dir: sets}
+plan: {path: )" + std::string(YUQING_SOURCE_DIR) + R"(/seeds/plan.yaml}
+http: {listen: "127.0.0.1:)" + std::to_string(port) + R"("}
+ingest: {batch_max_wait_ms: 20}
+)");
+  child daemon({YUQINGD, "--config", (dir.path / "yuqing.yaml").string()}, dir.path / "yuqingd.log");
+  REQUIRE(eventually([&] { return http_get(port, "/readyz").status == 200; }, 60s));
+  const std::string bootstrap =
+      nlohmann::json::parse(http_get(port, "/api/v1/status").body)["kafka"]["bootstrap"];
+  auto rule_ids = [&] {
+    std::set<std::string> ids;
+    const auto hits = nlohmann::json::parse(http_get(port, "/api/v1/hits").body)["hits"];
+    for (const auto& h : hits) ids.insert(h["message_key"].get<std::string>() + ":" + h["rule"].get<std::string>());
+    return ids;
+  };
+  auto send = [&](const std::string& id, const std::string& text) {
+    write_file(dir.path / "m.txt", "{\"id\":\"" + id + "\",\"content\":\"" + text + "\"}\n");
+    REQUIRE(shell("kcat -P -b " + bootstrap + " -t yuqing.posts -l " + (dir.path / "m.txt").string()).first == 0);
+  };
+  auto consumed = [&] {
+    return nlohmann::json::parse(http_get(port, "/api/v1/status").body)["counters"]["consumed"].get<int>();
+  };
+
+  send("m1", "旧词和新词");
+  REQUIRE(eventually([&] { return consumed() == 1; }, 30s));
+  CHECK(rule_ids() == std::set<std::string>{"yuqing.posts/m1:old"});
+
+  // A good edit takes effect.
+  write_file(set_file, "id: r\nrules:\n  - {id: new, any: [新词]}\n");
+  daemon.signal(SIGHUP);
+  REQUIRE(eventually([&] {
+    return nlohmann::json::parse(http_get(port, "/api/v1/status").body)["keyword_sets"][0]["rules"] == 1 &&
+           http_get(port, "/metrics").body.find("yuqing_keyword_set_reloads_total{result=\"ok\"} 2") != std::string::npos;
+  }, 10s));
+  send("m2", "旧词和新词");
+  REQUIRE(eventually([&] { return consumed() == 2; }, 30s));
+  CHECK(rule_ids() == std::set<std::string>{"yuqing.posts/m1:old", "yuqing.posts/m2:new"});
+
+  // A broken edit is rejected with its position; the running set keeps matching.
+  write_file(set_file, "id: r\nrules:\n  - {id: broken, any: ['']}\n");
+  daemon.signal(SIGHUP);
+  REQUIRE(eventually([&] {
+    return http_get(port, "/metrics").body.find("yuqing_keyword_set_reloads_total{result=\"failed\"} 1") != std::string::npos;
+  }, 10s));
+  send("m3", "旧词和新词");
+  REQUIRE(eventually([&] { return consumed() == 3; }, 30s));
+  CHECK(rule_ids().count("yuqing.posts/m3:new") == 1);
+
+  daemon.signal(SIGTERM);
+  REQUIRE(daemon.wait(30s) == 0);
+  std::ifstream log(dir.path / "yuqingd.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK(text.find("event=keyword_set_rejected " + set_file.string() + ":3:24: error: [rule broken] empty keyword") != std::string::npos);
+  CHECK(text.find("event=keyword_set_kept set=r") != std::string::npos);
+}
