@@ -142,7 +142,7 @@ ingest: {batch_max_wait_ms: 20}
   CHECK(**(*store)->next_offset("yuqing.news", 0) + (*store)->next_offset("yuqing.news", 1)->value_or(0) == 1);
 }
 
-TEST_CASE("SIGHUP reloads keyword sets; a broken edit keeps the running set", "[integration]") {
+TEST_CASE("SIGHUP reloads keyword sets and a broken edit keeps the running set", "[integration]") {
   temp_dir dir;
   std::filesystem::create_directories(dir.path / "sets");
   const auto set_file = dir.path / "sets" / "r.yaml";
