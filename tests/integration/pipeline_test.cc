@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -30,6 +31,23 @@ double metric(const std::string& exposition, const std::string& series) {
   return -1;
 }
 
+// Writes DIR/yuqing.yaml: `channels` plus the settings every test shares (store in
+// DIR/data, sets in DIR/sets, HTTP on `port`, short batches).
+void write_config(const temp_dir& dir, uint16_t port, const std::string& head) {
+  write_file(dir.path / "yuqing.yaml",
+             head + "storage: {path: data}\nkeyword_sets: {dir: sets}\nplan: {path: " +
+                 YUQING_SOURCE_DIR + "/seeds/plan.yaml}\nhttp: {listen: \"127.0.0.1:" +
+                 std::to_string(port) + "\"}\ningest: {batch_max_wait_ms: 20}\n");
+}
+
+// Starts yuqingd on DIR/yuqing.yaml, waits until it is ready; returns the Kafka bootstrap.
+std::string start_daemon(std::optional<child>& daemon, const temp_dir& dir, uint16_t port) {
+  daemon.emplace(std::vector<std::string>{YUQINGD, "--config", (dir.path / "yuqing.yaml").string()},
+                 dir.path / "yuqingd.log");
+  REQUIRE(eventually([&] { return http_get(port, "/readyz").status == 200; }, 60s));
+  return nlohmann::json::parse(http_get(port, "/api/v1/status").body)["kafka"]["bootstrap"];
+}
+
 }  // namespace
 
 TEST_CASE("kcat -> yuqingd (embedded Kafka) -> RocksDB hits and /metrics counters",
@@ -49,25 +67,18 @@ rules:
     severity: critical
 )");
   const uint16_t port = free_port();
-  write_file(dir.path / "yuqing.yaml", R"(
+  write_config(dir, port, R"(
 kafka:
   brokers: embedded
   embedded: {partitions: 2}
 channels:
   - {name: posts, topic: yuqing.posts}
   - {name: news, topic: yuqing.news, kind: news}
-storage: {path: data}
-keyword_sets: {dir: sets}
-plan: {path: )" + std::string(YUQING_SOURCE_DIR) + R"(/seeds/plan.yaml}
-http: {listen: "127.0.0.1:)" + std::to_string(port) + R"("}
-ingest: {batch_max_wait_ms: 20}
 )");
-
-  child daemon({YUQINGD, "--config", (dir.path / "yuqing.yaml").string()}, dir.path / "yuqingd.log");
-  REQUIRE(eventually([&] { return http_get(port, "/readyz").status == 200; }, 60s));
+  std::optional<child> daemon;
+  const std::string bootstrap = start_daemon(daemon, dir, port);
   CHECK(http_get(port, "/healthz").status == 200);
   const auto status = nlohmann::json::parse(http_get(port, "/api/v1/status").body);
-  const std::string bootstrap = status["kafka"]["bootstrap"];
   CHECK(status["kafka"]["embedded"] == true);
   CHECK(status["keyword_sets"][0]["id"] == "itest");
   CHECK(!bootstrap.empty());
@@ -113,8 +124,8 @@ ingest: {batch_max_wait_ms: 20}
   CHECK(api["hits"].size() == 5);
 
   // SIGTERM drains, commits and exits cleanly.
-  daemon.signal(SIGTERM);
-  REQUIRE(daemon.wait(30s) == 0);
+  daemon->signal(SIGTERM);
+  REQUIRE(daemon->wait(30s) == 0);
 
   auto store = storage::store::open({dir.path / "data", true, true});
   REQUIRE(store.ok());
@@ -148,19 +159,9 @@ TEST_CASE("SIGHUP reloads keyword sets and a broken edit keeps the running set",
   const auto set_file = dir.path / "sets" / "r.yaml";
   write_file(set_file, "id: r\nrules:\n  - {id: old, any: [旧词]}\n");
   const uint16_t port = free_port();
-  write_file(dir.path / "yuqing.yaml", R"(
-channels:
-  - {name: posts, topic: yuqing.posts}
-storage: {path: data}
-keyword_sets: {dir: sets}
-plan: {path: )" + std::string(YUQING_SOURCE_DIR) + R"(/seeds/plan.yaml}
-http: {listen: "127.0.0.1:)" + std::to_string(port) + R"("}
-ingest: {batch_max_wait_ms: 20}
-)");
-  child daemon({YUQINGD, "--config", (dir.path / "yuqing.yaml").string()}, dir.path / "yuqingd.log");
-  REQUIRE(eventually([&] { return http_get(port, "/readyz").status == 200; }, 60s));
-  const std::string bootstrap =
-      nlohmann::json::parse(http_get(port, "/api/v1/status").body)["kafka"]["bootstrap"];
+  write_config(dir, port, "channels:\n  - {name: posts, topic: yuqing.posts}\n");
+  std::optional<child> daemon;
+  const std::string bootstrap = start_daemon(daemon, dir, port);
   auto rule_ids = [&] {
     std::set<std::string> ids;
     const auto hits = nlohmann::json::parse(http_get(port, "/api/v1/hits").body)["hits"];
@@ -181,7 +182,7 @@ ingest: {batch_max_wait_ms: 20}
 
   // A good edit takes effect.
   write_file(set_file, "id: r\nrules:\n  - {id: new, any: [新词]}\n");
-  daemon.signal(SIGHUP);
+  daemon->signal(SIGHUP);
   REQUIRE(eventually([&] {
     return nlohmann::json::parse(http_get(port, "/api/v1/status").body)["keyword_sets"][0]["rules"] == 1 &&
            http_get(port, "/metrics").body.find("yuqing_keyword_set_reloads_total{result=\"ok\"} 2") != std::string::npos;
@@ -192,7 +193,7 @@ ingest: {batch_max_wait_ms: 20}
 
   // A broken edit is rejected with its position; the running set keeps matching.
   write_file(set_file, "id: r\nrules:\n  - {id: broken, any: ['']}\n");
-  daemon.signal(SIGHUP);
+  daemon->signal(SIGHUP);
   REQUIRE(eventually([&] {
     return http_get(port, "/metrics").body.find("yuqing_keyword_set_reloads_total{result=\"failed\"} 1") != std::string::npos;
   }, 10s));
@@ -200,8 +201,8 @@ ingest: {batch_max_wait_ms: 20}
   REQUIRE(eventually([&] { return consumed() == 3; }, 30s));
   CHECK(rule_ids().count("yuqing.posts/m3:new") == 1);
 
-  daemon.signal(SIGTERM);
-  REQUIRE(daemon.wait(30s) == 0);
+  daemon->signal(SIGTERM);
+  REQUIRE(daemon->wait(30s) == 0);
   std::ifstream log(dir.path / "yuqingd.log");
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   CHECK(text.find("event=keyword_set_rejected " + set_file.string() + ":3:24: error: [rule broken] empty keyword") != std::string::npos);
