@@ -157,9 +157,6 @@ struct ingest::impl {
       next[{topic, msg->partition}] = msg->offset + 1;
       const auto ch = channel_of.find(topic);
       if (ch == channel_of.end()) continue;  // not subscribed: cannot happen
-      auto& counters = probe.channel(ch->second);
-      counters.consumed->Increment();
-      counters.bytes->Increment(static_cast<double>(msg->len));
       int64_t ts = rd_kafka_message_timestamp(msg, nullptr);
       if (ts < 0) ts = now;
       storage::message_record rec;
@@ -167,8 +164,6 @@ struct ingest::impl {
           std::string_view(static_cast<const char*>(msg->payload), msg->len),
           {topic, msg->partition, msg->offset}, ts, rec);
       if (err != decode_error::none) {
-        counters.invalid[err]->Increment();
-        ++invalid;
         dead.push_back({msg, err, ch->second});
         continue;
       }
@@ -288,7 +283,17 @@ struct ingest::impl {
       retrying = false;
       set_paused(false);
     }
-    // The status counters move only once the batch is stored, hits and messages together.
+    // Counters move only once the batch is stored, so a batch given up and read again is
+    // not counted twice.
+    for (const rd_kafka_message_t* msg : pending) {
+      const auto ch = channel_of.find(rd_kafka_topic_name(msg->rkt));
+      if (ch == channel_of.end()) continue;
+      auto& counters = probe.channel(ch->second);
+      counters.consumed->Increment();
+      counters.bytes->Increment(static_cast<double>(msg->len));
+    }
+    for (const auto& d : dead) probe.channel(d.channel).invalid[d.reason]->Increment();
+    invalid += dead.size();
     hits += b.hits.size();
     consumed += pending.size();
     for (const auto& h : b.hits) probe.hits(h.set_id, h.topic).Increment();
