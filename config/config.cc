@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -72,12 +73,47 @@ apply_fn bind_bool(bool daemon_config::*m) {
   };
 }
 
-std::string apply_properties(daemon_config& c, const YAML::Node& n, load_context&) {
+// A property value may name where the secret lives instead of holding it:
+// "${env:NAME}" reads an environment variable, "${file:PATH}" reads a file (relative to
+// the config file, one trailing newline dropped). Errors name the property and the source,
+// never a value.
+std::string resolve_secret(const std::string& key, const std::string& value, load_context& ctx,
+                           std::string& out) {
+  out = value;
+  if (value.size() < 4 || value.rfind("${", 0) != 0 || value.back() != '}') return "";
+  const std::string ref = value.substr(2, value.size() - 3);
+  if (ref.rfind("env:", 0) == 0) {
+    const std::string name = ref.substr(4);
+    const char* v = std::getenv(name.c_str());
+    if (!v) return "property " + key + ": environment variable " + name + " is not set";
+    out = v;
+    return "";
+  }
+  if (ref.rfind("file:", 0) == 0) {
+    fs::path path = ref.substr(5);
+    if (path.is_relative()) path = ctx.base_dir / path;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return "property " + key + ": cannot read secret file " + path.string();
+    std::ostringstream text;
+    text << in.rdbuf();
+    out = text.str();
+    if (!out.empty() && out.back() == '\n') out.pop_back();
+    if (!out.empty() && out.back() == '\r') out.pop_back();
+    return "";
+  }
+  return "property " + key + ": unknown reference '${" + ref.substr(0, ref.find(':')) +
+         ":...}' (use ${env:NAME} or ${file:PATH})";
+}
+
+std::string apply_properties(daemon_config& c, const YAML::Node& n, load_context& ctx) {
   if (n.IsNull()) return "";
   if (!n.IsMap()) return "expected a map of librdkafka properties";
   for (const auto& kv : n) {
-    if (!kv.second.IsScalar()) return "property " + kv.first.as<std::string>() + " is not a scalar";
-    c.kafka_properties[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    const auto key = kv.first.as<std::string>();
+    if (!kv.second.IsScalar()) return "property " + key + " is not a scalar";
+    std::string value;
+    if (auto e = resolve_secret(key, kv.second.as<std::string>(), ctx, value); !e.empty()) return e;
+    c.kafka_properties[key] = value;
   }
   return "";
 }
@@ -162,7 +198,8 @@ const std::vector<binding>& bindings() {
         "Partitions of each topic the embedded cluster creates", 1, 256},
        bind_int(&dc::embedded_partitions, 1, 256)},
       {{"kafka.properties", "map", "{}",
-        "librdkafka properties passed through unchanged (security.protocol, sasl.*, ...)"},
+        "librdkafka properties passed through unchanged (security.protocol, sasl.*, ...); a value "
+        "${env:NAME} or ${file:PATH} is read from there, and no value is ever logged or shown"},
        apply_properties},
       {{"kafka.dead_letter_topic", "string", "yuqing.deadletter",
         "Topic that receives input that cannot be decoded, with the reason in a header"},

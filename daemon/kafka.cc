@@ -20,7 +20,11 @@ result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
   for (const auto& [k, v] : properties) {
     if (!set(k, v)) {
       rd_kafka_conf_destroy(conf);
-      return error{"kafka.properties: " + k + ": " + err};  // never the value
+      // librdkafka's message may quote the value: blank it out, it may be a secret.
+      std::string why = err;
+      for (size_t at; !v.empty() && (at = why.find(v)) != std::string::npos;)
+        why.replace(at, v.size(), "***");
+      return error{"kafka.properties: " + k + ": " + why};
     }
   }
   return conf;

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
+#include <cstdlib>
+#include <filesystem>
 
 #include "config/config.h"
 
@@ -74,4 +77,30 @@ TEST_CASE("configuration errors name the key and line", "[config]") {
     REQUIRE(c.ok());
     CHECK(c->kafka_properties.at("security.protocol") == "SASL_SSL");
   }
+}
+
+TEST_CASE("kafka secrets come from the environment or a file and are never quoted", "[config]") {
+  const std::string base = "channels:\n  - {topic: t}\nkafka:\n  properties:\n    sasl.password: ";
+  const auto dir = std::filesystem::temp_directory_path() / ("yuqing-secret-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "pass") << "s3cr3t-from-file\n";
+  ::setenv("YUQING_TEST_SECRET", "s3cr3t-from-env", 1);
+
+  auto env = config::load_string(base + "${env:YUQING_TEST_SECRET}\n", "c.yaml", dir);
+  REQUIRE(env.ok());
+  CHECK(env->kafka_properties.at("sasl.password") == "s3cr3t-from-env");
+
+  auto file = config::load_string(base + "${file:pass}\n", "c.yaml", dir);
+  REQUIRE(file.ok());
+  CHECK(file->kafka_properties.at("sasl.password") == "s3cr3t-from-file");
+
+  auto unset = config::load_string(base + "${env:YUQING_TEST_NO_SUCH_VAR}\n", "c.yaml", dir);
+  REQUIRE(!unset.ok());
+  CHECK(unset.error_message().find("environment variable YUQING_TEST_NO_SUCH_VAR is not set") !=
+        std::string::npos);
+
+  auto missing = config::load_string(base + "${file:nope}\n", "c.yaml", dir);
+  REQUIRE(!missing.ok());
+  CHECK(missing.error_message().find("cannot read secret file") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }

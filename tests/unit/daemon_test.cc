@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/decoder.h"
+#include "daemon/kafka.h"
 
 using namespace yuqing;
 using namespace yuqing::daemon;
@@ -59,4 +60,11 @@ TEST_CASE("nested field paths", "[decoder]") {
           decode_error::none);
   CHECK(m.key == "t/a1");
   CHECK(m.text[0].first == "post.body");
+}
+
+TEST_CASE("a rejected Kafka property is named but its value is not quoted", "[kafka]") {
+  auto conf = make_kafka_conf("127.0.0.1:9", {{"security.protocol", "not-a-protocol-s3cr3t"}});
+  REQUIRE(!conf.ok());
+  CHECK(conf.error_message().find("security.protocol") != std::string::npos);
+  CHECK(conf.error_message().find("s3cr3t") == std::string::npos);
 }
