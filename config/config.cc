@@ -223,6 +223,10 @@ const std::vector<binding>& bindings() {
       {{"storage.sync", "boolean", "true",
         "fsync the write-ahead log with every batch (offsets move only after this)"},
        bind_bool(&dc::storage_sync)},
+      {{"storage.message_retention_hours", "integer", "168",
+        "Hours a consumed message is kept for backtests and /api/v1/messages (hits are kept "
+        "for good)", 1, 24 * 3650},
+       bind_int(&dc::message_retention_hours, 1, 24 * 3650)},
       {{"keyword_sets.dir", "path", "/etc/yuqing/keyword-sets",
         "Directory of keyword-set files (*.yaml, one set per file)", 0, 0, false},
        bind_path(&dc::keyword_sets_dir)},

@@ -62,6 +62,7 @@ struct daemon_config {
   // storage
   std::filesystem::path storage_path = "/var/lib/yuqing";
   bool storage_sync = true;
+  int message_retention_hours = 168;
   // matching
   std::filesystem::path keyword_sets_dir = "/etc/yuqing/keyword-sets";
   std::filesystem::path plan_path = "/usr/share/yuqing/seeds/plan.yaml";

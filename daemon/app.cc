@@ -218,7 +218,8 @@ struct app::impl {
     in_probe = std::make_unique<ingest_probe>(registry, cfg.channels);
     load_sets();
 
-    auto opened = storage::store::open({cfg.storage_path, cfg.storage_sync, false});
+    auto opened = storage::store::open({cfg.storage_path, cfg.storage_sync, false,
+                                                int64_t{cfg.message_retention_hours} * 3600 * 1000});
     if (!opened) {
       spdlog::critical("event=start_failed step=storage error=\"{}\"", opened.error_message());
       return 1;

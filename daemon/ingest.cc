@@ -50,7 +50,9 @@ struct ingest::impl {
   std::map<std::string, size_t> channel_of;
   std::vector<decoder> decoders;
   std::vector<rd_kafka_message_t*> pending;
-  std::map<tp_key, int64_t> positions;  // next offset of every assigned partition
+  // Next offset of every assigned partition; RD_KAFKA_OFFSET_INVALID until known (a new
+  // partition starts where auto.offset.reset puts it: the first message tells).
+  std::map<tp_key, int64_t> positions;
   bool retrying = false;                // a batch is being retried (store or DLQ failing)
   bool abandoned = false;               // the retried batch was given up on revocation
   std::atomic<bool> paused{false};
@@ -85,7 +87,7 @@ struct ingest::impl {
       if (!local) spdlog::error("event=offset_read_failed error=\"{}\"", local.error_message());
       else if (local->has_value() && **local > offset) offset = **local;
       p.offset = offset;
-      if (offset >= 0) positions[{p.topic, p.partition}] = offset;
+      positions[{p.topic, p.partition}] = offset;  // < 0: learnt from the first message
       summary += fmt::format("{}{}[{}]@{}", summary.empty() ? "" : ",", p.topic, p.partition,
                              offset >= 0 ? std::to_string(offset) : "reset");
     }
@@ -105,6 +107,7 @@ struct ingest::impl {
     }
     spdlog::info("event=partitions_revoked count={}", parts->cnt);
     positions.clear();
+    probe.forget_lag();
     paused = false;
     probe.paused(false);
     rd_kafka_assign(rk, nullptr);
@@ -112,16 +115,21 @@ struct ingest::impl {
 
   // ---- offsets -----------------------------------------------------------------------------
 
-  rd_kafka_topic_partition_list_t* position_list() const {
+  // The assigned partitions with their known positions (known_only: leave out the others).
+  rd_kafka_topic_partition_list_t* position_list(bool known_only) const {
     auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(positions.size()));
     for (const auto& [tp, off] : positions)
-      rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = off;
+      if (off >= 0 || !known_only)
+        rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = off;
     return list;
   }
 
   void commit(bool sync) {
-    if (positions.empty()) return;
-    auto* list = position_list();
+    auto* list = position_list(true);
+    if (list->cnt == 0) {
+      rd_kafka_topic_partition_list_destroy(list);
+      return;
+    }
     const auto e = rd_kafka_commit(consumer.get(), list, sync ? 0 : 1);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
       spdlog::warn("event=kafka_commit_failed error=\"{}\"", rd_kafka_err2str(e));
@@ -130,13 +138,17 @@ struct ingest::impl {
 
   void set_paused(bool p) {
     if (p == paused || positions.empty()) return;
-    auto* list = position_list();
+    auto* list = position_list(false);
     if (p) {
       rd_kafka_pause_partitions(consumer.get(), list);
     } else {
       // Messages fetched while paused were dropped: go back to what is stored.
-      if (auto* e = rd_kafka_seek_partitions(consumer.get(), list, 10000))
-        spdlog::warn("event=seek_failed error=\"{}\"", rd_kafka_error_string(e)), rd_kafka_error_destroy(e);
+      auto* known = position_list(true);
+      if (known->cnt > 0) {
+        if (auto* e = rd_kafka_seek_partitions(consumer.get(), known, 10000))
+          spdlog::warn("event=seek_failed error=\"{}\"", rd_kafka_error_string(e)), rd_kafka_error_destroy(e);
+      }
+      rd_kafka_topic_partition_list_destroy(known);
       rd_kafka_resume_partitions(consumer.get(), list);
     }
     rd_kafka_topic_partition_list_destroy(list);
@@ -227,11 +239,19 @@ struct ingest::impl {
     return true;
   }
 
+  // A partition without a known position starts at its first message.
+  void note_first_offset(const rd_kafka_message_t* msg) {
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR || msg->offset < 0) return;
+    auto at = positions.find({rd_kafka_topic_name(msg->rkt), msg->partition});
+    if (at != positions.end() && at->second < 0) at->second = msg->offset;
+  }
+
   // Decodes, matches and stores the pending messages; false when they were not stored.
   // Without may_retry a failed batch is given up at once (its offsets do not move, so the
   // messages are read again by whoever owns the partitions next).
   bool flush_pending(bool may_retry = true) {
     if (pending.empty()) return true;
+    for (const rd_kafka_message_t* msg : pending) note_first_offset(msg);
     storage::batch b;
     std::vector<dead_letter> dead;
     build(b, dead);
@@ -264,7 +284,10 @@ struct ingest::impl {
       // read again after the seek on resume.
       const auto until = steady::now() + backoff;
       while (steady::now() < until && !abandoned) {
-        if (auto* m = rd_kafka_consumer_poll(consumer.get(), 50)) rd_kafka_message_destroy(m);
+        if (auto* m = rd_kafka_consumer_poll(consumer.get(), 50)) {
+          note_first_offset(m);  // dropped: the seek on resume must come back to it
+          rd_kafka_message_destroy(m);
+        }
       }
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
       if (abandoned || stopping) {
@@ -303,6 +326,17 @@ struct ingest::impl {
     return true;
   }
 
+  // Lag from the high watermarks librdkafka learnt from its last fetches (no broker call).
+  void update_lag() {
+    for (const auto& [tp, next] : positions) {
+      if (next < 0) continue;
+      int64_t low = 0, high = 0;
+      if (rd_kafka_get_watermark_offsets(consumer.get(), tp.first.c_str(), tp.second, &low,
+                                         &high) == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
+        probe.lag(tp.first, tp.second, high - next);
+    }
+  }
+
   void release_pending() {
     for (auto* m : pending) rd_kafka_message_destroy(m);
     pending.clear();
@@ -310,6 +344,7 @@ struct ingest::impl {
 
   void run() {
     auto batch_started = steady::now();
+    auto lag_updated = steady::now();
     const auto wait = std::chrono::milliseconds(cfg.batch_max_wait_ms);
     while (!stopping) {
       int timeout = 100;
@@ -332,6 +367,10 @@ struct ingest::impl {
           (pending.size() >= static_cast<size_t>(cfg.batch_max_messages) ||
            steady::now() - batch_started >= wait)) {
         flush_pending();
+      }
+      if (steady::now() - lag_updated >= std::chrono::seconds(1)) {
+        update_lag();
+        lag_updated = steady::now();
       }
     }
     flush_pending();

@@ -2,6 +2,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+
 namespace yuqing::daemon {
 
 using prometheus::BuildCounter;
@@ -31,7 +33,11 @@ app_probe::app_probe(metrics& m, const std::string& version, int64_t start_time_
 ingest_probe::ingest_probe(metrics& m, const std::vector<config::channel>& channels)
     : hits_family_(BuildCounter().Name("yuqing_hits_total")
                        .Help("Hits (a rule of a keyword set matching a message), by set and policy topic")
-                       .Register(m.registry())) {
+                       .Register(m.registry())),
+      lag_family_(BuildGauge().Name("yuqing_consumer_lag_messages")
+                      .Help("Messages in an assigned partition not yet stored (high watermark "
+                            "minus next offset); series removed when the partition is revoked")
+                      .Register(m.registry())) {
   auto& r = m.registry();
   auto& consumed = BuildCounter().Name("yuqing_messages_consumed_total")
                        .Help("Kafka messages consumed, by channel").Register(r);
@@ -73,6 +79,17 @@ prometheus::Counter& ingest_probe::hits(const std::string& set, const std::strin
   auto& slot = hits_[{set, topic}];
   if (!slot) slot = &hits_family_.Add({{"set", set}, {"topic", topic}});
   return *slot;
+}
+
+void ingest_probe::lag(const std::string& topic, int32_t partition, int64_t messages) {
+  auto& slot = lag_[{topic, partition}];
+  if (!slot) slot = &lag_family_.Add({{"topic", topic}, {"partition", std::to_string(partition)}});
+  slot->Set(static_cast<double>(std::max<int64_t>(0, messages)));
+}
+
+void ingest_probe::forget_lag() {
+  for (auto& [tp, g] : lag_) lag_family_.Remove(g);
+  lag_.clear();
 }
 
 }  // namespace yuqing::daemon

@@ -69,6 +69,11 @@ class ingest_probe {
   void write_error() { write_errors_->Increment(); }
   void paused(bool p) { paused_->Set(p ? 1 : 0); }
   void end_to_end(double seconds) { e2e_->Observe(seconds); }
+  // Consumer lag of one assigned partition (high watermark - next offset to store).
+  // Called from the ingest thread only.
+  void lag(const std::string& topic, int32_t partition, int64_t messages);
+  // Drops the lag series of every partition (on revocation: they may move elsewhere).
+  void forget_lag();
 
  private:
   prometheus::Family<prometheus::Counter>& hits_family_;
@@ -81,6 +86,8 @@ class ingest_probe {
   prometheus::Counter* write_errors_;
   prometheus::Gauge* paused_;
   prometheus::Histogram* e2e_;
+  prometheus::Family<prometheus::Gauge>& lag_family_;
+  std::map<std::pair<std::string, int32_t>, prometheus::Gauge*> lag_;
 };
 
 }  // namespace yuqing::daemon

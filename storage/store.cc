@@ -1,5 +1,8 @@
 #include "storage/store.h"
 
+#include <algorithm>
+
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
@@ -34,6 +37,29 @@ class topic_prefix final : public rocksdb::SliceTransform {
   }
 };
 
+uint64_t get_be64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+// Drops messages stored longer ago than the retention.
+class message_retention final : public rocksdb::CompactionFilter {
+ public:
+  message_retention(const clock& c, int64_t retention_ms) : clk_(c), retention_ms_(retention_ms) {}
+  const char* Name() const override { return "yuqing.message_retention.v1"; }
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    if (value.size() < 8) return false;
+    const auto stored = static_cast<int64_t>(get_be64(value.data()));
+    return clk_.now_ms() - stored > retention_ms_;
+  }
+
+ private:
+  const clock& clk_;
+  int64_t retention_ms_;
+};
+
 std::string describe(const std::filesystem::path& p, const rocksdb::Status& s) {
   return "rocksdb " + p.string() + ": " + s.ToString();
 }
@@ -62,6 +88,8 @@ std::string offset_key(const std::string& topic, int32_t partition) {
 }
 
 struct store::impl {
+  yuqing::system_clock system;
+  std::unique_ptr<message_retention> retention;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cf;
   ~impl() {
@@ -90,7 +118,15 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
       rocksdb::BlockBasedTableOptions t;
       o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
     }
-    if (i == cf_messages) o.OptimizeForPointLookup(64);
+    if (i == cf_messages) {
+      o.OptimizeForPointLookup(64);
+      const clock& clk = options.clk ? *options.clk : s->impl_->system;
+      s->impl_->retention = std::make_unique<message_retention>(clk, options.message_retention_ms);
+      o.compaction_filter = s->impl_->retention.get();
+      // Visit every file at least twice per retention period (at least hourly).
+      o.periodic_compaction_seconds =
+          std::max<uint64_t>(3600, static_cast<uint64_t>(options.message_retention_ms / 2000));
+    }
     cfs.emplace_back(cf_names[i], o);
   }
   rocksdb::DB* raw = nullptr;
@@ -125,7 +161,14 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
 status store::write(const batch& b) {
   rocksdb::WriteBatch wb;
   for (const auto& h : b.hits) wb.Put(impl_->cf[cf_hits], hit_key(h), h.encode());
-  for (const auto& m : b.messages) wb.Put(impl_->cf[cf_messages], m.key, m.encode());
+  const int64_t now = (options_.clk ? *options_.clk : impl_->system).now_ms();
+  std::string value;
+  for (const auto& m : b.messages) {
+    value.clear();
+    put_be64(value, static_cast<uint64_t>(now));
+    value += m.encode();
+    wb.Put(impl_->cf[cf_messages], m.key, value);
+  }
   for (const auto& o : b.offsets) {
     std::string v;
     put_be64(v, static_cast<uint64_t>(o.next_offset));
@@ -186,9 +229,22 @@ result<std::optional<message_record>> store::message(const std::string& key) con
   const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_messages], key, &v);
   if (st.IsNotFound()) return std::optional<message_record>{};
   if (!st.ok()) return error{describe(options_.path, st)};
-  auto m = message_record::decode(v);
+  if (v.size() < 8) return error{options_.path.string() + ": corrupt message record " + key};
+  auto m = message_record::decode(v.substr(8));
   if (!m) return error{options_.path.string() + ": corrupt message record " + key};
   return std::optional<message_record>{std::move(*m)};
+}
+
+result<uint64_t> store::compact_messages() {
+  auto* cf = impl_->cf[cf_messages];
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  auto st = impl_->db->Flush(rocksdb::FlushOptions(), cf);
+  if (st.ok()) st = impl_->db->CompactRange(o, cf, nullptr, nullptr);
+  if (!st.ok()) return error{describe(options_.path, st)};
+  uint64_t n = 0;
+  impl_->db->GetIntProperty(cf, "rocksdb.estimate-num-keys", &n);
+  return n;
 }
 
 status store::flush() {

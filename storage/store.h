@@ -2,7 +2,9 @@
 //
 // Operation: column families
 //   hits      key: topic \0 be64(time_ms) message_key \0 set \0 rule   (prefix: topic \0)
-//   messages  key: message_key                                          value: message_record
+//   messages  key: message_key          value: be64(stored_ms) message_record
+//             kept options.message_retention_ms after they were stored; a compaction
+//             filter drops older ones (periodic compaction makes sure files are visited)
 //   offsets   key: kafka topic \0 be32(partition)                      value: next offset (8 bytes)
 //   meta      schema_version and other single values
 // A batch (hits, messages and the next offsets of the partitions it read) is one
@@ -24,17 +26,20 @@
 #include <string>
 #include <vector>
 
+#include "config/clock.h"
 #include "config/result.h"
 #include "storage/records.h"
 
 namespace yuqing::storage {
 
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 
 struct store_options {
   std::filesystem::path path;
   bool sync = true;
   bool read_only = false;
+  int64_t message_retention_ms = int64_t{7} * 24 * 3600 * 1000;
+  const clock* clk = nullptr;  // nullptr: the system clock; must outlive the store
 };
 
 struct batch {
@@ -69,6 +74,10 @@ class store {
   result<std::vector<hit_record>> hits(const hit_query& q) const;
 
   result<std::optional<message_record>> message(const std::string& key) const;
+
+  // Compacts the messages column family now, dropping messages past retention (also happens
+  // by itself in the background). Returns the number of messages left (an estimate).
+  result<uint64_t> compact_messages();
 
   // Flushes memtables to disk (used at shutdown).
   status flush();

@@ -112,6 +112,15 @@ channels:
   CHECK(metric(m, R"(yuqing_messages_invalid_total{channel="posts",reason="invalid_json"})") == 1);
   CHECK(metric(m, R"(yuqing_messages_invalid_total{channel="posts",reason="missing_text"})") == 0);
   CHECK(metric(m, R"(yuqing_dead_letters_total{channel="posts"})") == 1);
+  // Every assigned partition reports its lag, and it drains to 0.
+  CHECK(eventually([&] {
+    const auto now = http_get(port, "/metrics").body;
+    for (const char* s : {R"(yuqing_consumer_lag_messages{partition="0",topic="yuqing.posts"})",
+                          R"(yuqing_consumer_lag_messages{partition="1",topic="yuqing.posts"})",
+                          R"(yuqing_consumer_lag_messages{partition="0",topic="yuqing.news"})"})
+      if (metric(now, s) != 0) return false;
+    return true;
+  }, 10s));
 
   // The dead letter carries the reason and the source position.
   const auto [rc, dead] = shell("kcat -C -b " + bootstrap +

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "config/clock.h"
 #include "storage/store.h"
 
 using namespace yuqing::storage;
@@ -80,4 +81,31 @@ TEST_CASE("open refuses what it cannot read", "[storage]") {
     auto r = store::open({dir.path / "nothing", true, true});
     CHECK(!r.ok());
   }
+}
+
+TEST_CASE("messages past retention are dropped by compaction, hits and offsets stay", "[storage]") {
+  temp_dir dir;
+  yuqing::manual_clock clk(1'000'000'000'000);
+  const int64_t day = 24 * 3600 * 1000;
+  auto s = store::open({dir.path, false, false, 7 * day, &clk});
+  REQUIRE(s.ok());
+  auto write_message = [&](const std::string& key) {
+    batch b;
+    message_record m;
+    m.key = key;
+    m.text = {{"content", "疫情"}};
+    b.messages = {m};
+    b.hits = {make_hit("epidemic", clk.now_ms(), key, "r")};
+    b.offsets = {{"t", 0, 1}};
+    REQUIRE((*s)->write(b).ok());
+  };
+  write_message("t/old");
+  clk.advance_ms(3 * day);
+  write_message("t/new");
+  clk.advance_ms(5 * day);  // t/old is 8 days old, t/new 5
+  REQUIRE((*s)->compact_messages().ok());
+  CHECK(!(*s)->message("t/old")->has_value());
+  CHECK((*s)->message("t/new")->has_value());
+  CHECK((*s)->hits({})->size() == 2);
+  CHECK(**(*s)->next_offset("t", 0) == 1);
 }
