@@ -221,8 +221,13 @@ int config_keys() {
   return 0;
 }
 
-int broker(int brokers, const std::vector<std::string>& topics, int partitions) {
-  daemon::block_signals();
+// A standalone mock cluster. Prints its bootstrap address on the first line of stdout.
+// SIGUSR1 takes every broker down, SIGUSR2 brings them back; SIGTERM/SIGINT stop it.
+int broker(int brokers, const std::vector<std::string>& topics, int partitions, int rtt_ms) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before librdkafka starts its threads
   auto k = daemon::embedded_kafka::start(brokers);
   if (!k) {
     std::cerr << k.error_message() << "\n";
@@ -234,14 +239,17 @@ int broker(int brokers, const std::vector<std::string>& topics, int partitions) 
       return 1;
     }
   }
+  if (rtt_ms > 0) (*k)->set_rtt(rtt_ms);
   std::cout << (*k)->bootstrap() << std::endl;
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return 0;
+  while (true) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig == SIGTERM || sig == SIGINT) return 0;
+    const bool up = sig == SIGUSR2;
+    const auto st = (*k)->set_brokers_up(up);
+    std::cerr << "event=" << (up ? "brokers_up" : "brokers_down")
+              << (st ? "" : " error=\"" + st.error_message() + "\"") << std::endl;
+  }
 }
 
 }  // namespace
@@ -283,11 +291,13 @@ int main(int argc, char** argv) {
   t->add_flag("--json", as_json, "one JSON object per hit");
 
   auto* b = cli.add_subcommand("broker", "run a standalone mock Kafka cluster (for tests and demos)");
-  int nbrokers = 1, partitions = 4;
+  int nbrokers = 1, partitions = 4, rtt_ms = 0;
   std::vector<std::string> topics;
   b->add_option("--brokers", nbrokers, "brokers")->capture_default_str();
   b->add_option("--partitions", partitions, "partitions per topic")->capture_default_str();
   b->add_option("--topic", topics, "topic to create (repeatable)");
+  b->add_option("--rtt-ms", rtt_ms, "delay every broker response (a slow broker)");
+  b->footer("Prints the bootstrap address. SIGUSR1 takes the brokers down, SIGUSR2 up.");
 
   auto* k = cli.add_subcommand("config-keys", "list every configuration key with its default");
 
@@ -304,7 +314,7 @@ int main(int argc, char** argv) {
       }
       return test(set_file, text, text_file, as_json);
     }
-    if (*b) return broker(nbrokers, topics, partitions);
+    if (*b) return broker(nbrokers, topics, partitions, rtt_ms);
   } catch (const std::exception& e) {
     std::cerr << "yuqingctl: " << e.what() << "\n";
     return 1;

@@ -48,6 +48,19 @@ embedded_kafka::~embedded_kafka() {
   if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
 }
 
+status embedded_kafka::set_brokers_up(bool up) {
+  const auto e = up ? rd_kafka_mock_broker_set_up(cluster_, -1)
+                    : rd_kafka_mock_broker_set_down(cluster_, -1);
+  if (e) return error{std::string("embedded kafka: ") + rd_kafka_err2str(e)};
+  return ok_status();
+}
+
+status embedded_kafka::set_rtt(int rtt_ms) {
+  if (const auto e = rd_kafka_mock_broker_set_rtt(cluster_, -1, rtt_ms))
+    return error{std::string("embedded kafka: ") + rd_kafka_err2str(e)};
+  return ok_status();
+}
+
 status embedded_kafka::create_topic(const std::string& topic, int partitions) {
   const auto e = rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -39,6 +39,10 @@ class embedded_kafka {
   embedded_kafka& operator=(const embedded_kafka&) = delete;
 
   status create_topic(const std::string& topic, int partitions);
+  // Fault injection: every broker drops its connections and refuses new ones (down) or
+  // accepts them again (up); a round-trip delay on every response.
+  status set_brokers_up(bool up);
+  status set_rtt(int rtt_ms);
   const std::string& bootstrap() const { return bootstrap_; }
   rd_kafka_mock_cluster_t* cluster() const { return cluster_; }
 

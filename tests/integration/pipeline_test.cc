@@ -10,45 +10,12 @@
 #include <set>
 
 #include "storage/store.h"
-#include "tests/support/process.h"
+#include "tests/support/yuqing.h"
 
 using namespace yuqing;
 using namespace yuqing::testing;
 using namespace std::chrono_literals;
 
-namespace {
-
-void write_file(const std::filesystem::path& p, const std::string& text) {
-  std::ofstream(p) << text;
-}
-
-// The value of one sample in Prometheus text format, or -1 when absent.
-double metric(const std::string& exposition, const std::string& series) {
-  std::istringstream in(exposition);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return -1;
-}
-
-// Writes DIR/yuqing.yaml: `channels` plus the settings every test shares (store in
-// DIR/data, sets in DIR/sets, HTTP on `port`, short batches).
-void write_config(const temp_dir& dir, uint16_t port, const std::string& head) {
-  write_file(dir.path / "yuqing.yaml",
-             head + "storage: {path: data}\nkeyword_sets: {dir: sets}\nplan: {path: " +
-                 YUQING_SOURCE_DIR + "/seeds/plan.yaml}\nhttp: {listen: \"127.0.0.1:" +
-                 std::to_string(port) + "\"}\ningest: {batch_max_wait_ms: 20}\n");
-}
-
-// Starts yuqingd on DIR/yuqing.yaml, waits until it is ready; returns the Kafka bootstrap.
-std::string start_daemon(std::optional<child>& daemon, const temp_dir& dir, uint16_t port) {
-  daemon.emplace(std::vector<std::string>{YUQINGD, "--config", (dir.path / "yuqing.yaml").string()},
-                 dir.path / "yuqingd.log");
-  REQUIRE(eventually([&] { return http_get(port, "/readyz").status == 200; }, 60s));
-  return nlohmann::json::parse(http_get(port, "/api/v1/status").body)["kafka"]["bootstrap"];
-}
-
-}  // namespace
 
 TEST_CASE("kcat -> yuqingd (embedded Kafka) -> RocksDB hits and /metrics counters",
           "[integration]") {
@@ -66,17 +33,16 @@ rules:
     any: [聚集]
     severity: critical
 )");
-  const uint16_t port = free_port();
-  write_config(dir, port, R"(
+  daemon_process daemon(dir.path, R"(
 kafka:
   brokers: embedded
   embedded: {partitions: 2}
 channels:
   - {name: posts, topic: yuqing.posts}
   - {name: news, topic: yuqing.news, kind: news}
-)");
-  std::optional<child> daemon;
-  const std::string bootstrap = start_daemon(daemon, dir, port);
+)", dir.path / "sets");
+  const uint16_t port = daemon.port();
+  const std::string bootstrap = daemon.start();
   CHECK(http_get(port, "/healthz").status == 200);
   const auto status = nlohmann::json::parse(http_get(port, "/api/v1/status").body);
   CHECK(status["kafka"]["embedded"] == true);
@@ -133,8 +99,7 @@ channels:
   CHECK(api["hits"].size() == 5);
 
   // SIGTERM drains, commits and exits cleanly.
-  daemon->signal(SIGTERM);
-  REQUIRE(daemon->wait(30s) == 0);
+  REQUIRE(daemon.stop() == 0);
 
   auto store = storage::store::open({dir.path / "data", true, true});
   REQUIRE(store.ok());
@@ -167,10 +132,9 @@ TEST_CASE("SIGHUP reloads keyword sets and a broken edit keeps the running set",
   std::filesystem::create_directories(dir.path / "sets");
   const auto set_file = dir.path / "sets" / "r.yaml";
   write_file(set_file, "id: r\nrules:\n  - {id: old, any: [旧词]}\n");
-  const uint16_t port = free_port();
-  write_config(dir, port, "channels:\n  - {name: posts, topic: yuqing.posts}\n");
-  std::optional<child> daemon;
-  const std::string bootstrap = start_daemon(daemon, dir, port);
+  daemon_process daemon(dir.path, "channels:\n  - {name: posts, topic: yuqing.posts}\n", dir.path / "sets");
+  const uint16_t port = daemon.port();
+  const std::string bootstrap = daemon.start();
   auto rule_ids = [&] {
     std::set<std::string> ids;
     const auto hits = nlohmann::json::parse(http_get(port, "/api/v1/hits").body)["hits"];
@@ -191,7 +155,7 @@ TEST_CASE("SIGHUP reloads keyword sets and a broken edit keeps the running set",
 
   // A good edit takes effect.
   write_file(set_file, "id: r\nrules:\n  - {id: new, any: [新词]}\n");
-  daemon->signal(SIGHUP);
+  daemon.signal(SIGHUP);
   REQUIRE(eventually([&] {
     return nlohmann::json::parse(http_get(port, "/api/v1/status").body)["keyword_sets"][0]["rules"] == 1 &&
            http_get(port, "/metrics").body.find("yuqing_keyword_set_reloads_total{result=\"ok\"} 2") != std::string::npos;
@@ -202,7 +166,7 @@ TEST_CASE("SIGHUP reloads keyword sets and a broken edit keeps the running set",
 
   // A broken edit is rejected with its position; the running set keeps matching.
   write_file(set_file, "id: r\nrules:\n  - {id: broken, any: ['']}\n");
-  daemon->signal(SIGHUP);
+  daemon.signal(SIGHUP);
   REQUIRE(eventually([&] {
     return http_get(port, "/metrics").body.find("yuqing_keyword_set_reloads_total{result=\"failed\"} 1") != std::string::npos;
   }, 10s));
@@ -210,10 +174,8 @@ TEST_CASE("SIGHUP reloads keyword sets and a broken edit keeps the running set",
   REQUIRE(eventually([&] { return consumed() == 3; }, 30s));
   CHECK(rule_ids().count("yuqing.posts/m3:new") == 1);
 
-  daemon->signal(SIGTERM);
-  REQUIRE(daemon->wait(30s) == 0);
-  std::ifstream log(dir.path / "yuqingd.log");
-  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  REQUIRE(daemon.stop() == 0);
+  const std::string text = daemon.log();
   CHECK(text.find("event=keyword_set_rejected " + set_file.string() + ":3:24: error: [rule broken] empty keyword") != std::string::npos);
   CHECK(text.find("event=keyword_set_kept set=r") != std::string::npos);
 }

@@ -1,0 +1,120 @@
+#include "tests/support/yuqing.h"
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "storage/store.h"
+
+namespace yuqing::testing {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+double metric(const std::string& exposition, const std::string& series) {
+  std::istringstream in(exposition);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+broker_process::broker_process(const fs::path& dir, const std::vector<std::string>& topics,
+                               int partitions)
+    : log_(dir / "broker.log") {
+  std::vector<std::string> argv = {YUQINGCTL, "broker", "--partitions", std::to_string(partitions)};
+  for (const auto& t : topics) argv.insert(argv.end(), {"--topic", t});
+  proc_.emplace(argv, log_);
+  REQUIRE(eventually([&] {
+    const auto text = read_file(log_);
+    const auto nl = text.find('\n');
+    if (nl == std::string::npos) return false;
+    bootstrap_ = text.substr(0, nl);
+    return true;
+  }, 30s));
+}
+
+void broker_process::set_up(bool up) { proc_->signal(up ? SIGUSR2 : SIGUSR1); }
+
+int broker_process::produce(const std::string& topic, const fs::path& file) const {
+  return shell("kcat -P -b " + bootstrap_ + " -t " + topic + " -l " + file.string() + " 2>&1").first;
+}
+
+daemon_process::daemon_process(fs::path dir, const std::string& head, const fs::path& sets)
+    : dir_(std::move(dir)), port_(free_port()) {
+  fs::create_directories(dir_);
+  write_file(dir_ / "yuqing.yaml",
+             head + "storage: {path: data}\nkeyword_sets: {dir: " + sets.string() +
+                 "}\nplan: {path: " + YUQING_SOURCE_DIR + "/seeds/plan.yaml}\nhttp: {listen: \"127.0.0.1:" +
+                 std::to_string(port_) + "\"}\n" +
+                 (head.find("ingest:") == std::string::npos ? "ingest: {batch_max_wait_ms: 20}\n" : ""));
+}
+
+daemon_process::~daemon_process() = default;
+
+std::string daemon_process::start() {
+  proc_.emplace(std::vector<std::string>{YUQINGD, "--config", (dir_ / "yuqing.yaml").string()},
+                dir_ / "yuqingd.log");
+  REQUIRE(eventually([&] { return http_get(port_, "/readyz").status == 200; }, 90s));
+  return status()["kafka"]["bootstrap"];
+}
+
+void daemon_process::kill9() {
+  proc_->signal(SIGKILL);
+  proc_->wait(10s);
+  proc_.reset();
+}
+
+int daemon_process::stop() {
+  proc_->signal(SIGTERM);
+  const int rc = proc_->wait(60s);
+  proc_.reset();
+  return rc;
+}
+
+void daemon_process::signal(int sig) { proc_->signal(sig); }
+
+nlohmann::json daemon_process::status() const {
+  const auto r = http_get(port_, "/api/v1/status");
+  if (r.status != 200) return nlohmann::json::object();
+  return nlohmann::json::parse(r.body);
+}
+
+std::string daemon_process::metrics() const { return http_get(port_, "/metrics").body; }
+
+std::string daemon_process::log() const { return read_file(dir_ / "yuqingd.log"); }
+
+int64_t stored_offsets(const fs::path& data, const std::string& topic, int partitions) {
+  auto s = storage::store::open({data, false, true});
+  if (!s) return -1;
+  int64_t sum = 0;
+  for (int p = 0; p < partitions; ++p) sum += (*s)->next_offset(topic, p)->value_or(0);
+  return sum;
+}
+
+std::multiset<std::string> stored_hits(const fs::path& data) {
+  auto s = storage::store::open({data, false, true});
+  REQUIRE(s.ok());
+  storage::hit_query q;
+  q.limit = std::numeric_limits<size_t>::max();
+  auto hits = (*s)->hits(q);
+  REQUIRE(hits.ok());
+  std::multiset<std::string> out;
+  for (const auto& h : *hits) out.insert(h.message_key + " " + h.rule_id);
+  return out;
+}
+
+}  // namespace yuqing::testing
