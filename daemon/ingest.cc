@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -13,6 +14,7 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 using tp_key = std::pair<std::string, int32_t>;  // topic, partition
+constexpr size_t max_dead_letter_bytes = 900 * 1000;
 
 void log_from_kafka(const rd_kafka_t*, int level, const char* fac, const char* buf) {
   if (level <= 3) spdlog::error("event=kafka_log facility={} message=\"{}\"", fac, buf);
@@ -212,7 +214,10 @@ struct ingest::impl {
     if (dead.empty()) return true;
     for (const auto& d : dead) {
       const auto& msg = *d.msg;
-      const auto len = std::min<size_t>(msg.len, static_cast<size_t>(cfg.max_message_bytes));
+      // Truncated so that it fits a broker's default message.max.bytes (1 MB): a dead
+      // letter the broker refuses would stall ingest.
+      const auto len = std::min<size_t>({msg.len, static_cast<size_t>(cfg.max_message_bytes),
+                                         max_dead_letter_bytes});
       const std::string topic = rd_kafka_topic_name(msg.rkt);
       auto st = dead_letters->produce(
           cfg.dead_letter_topic,

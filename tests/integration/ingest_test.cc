@@ -164,3 +164,74 @@ TEST_CASE("a broker outage pauses ingest, which resumes where it stopped", "[int
   CHECK(stored_hits(d.data()) == expected);
   CHECK(d.log().find("event=kafka_log") != std::string::npos);  // the outage was logged
 }
+
+TEST_CASE("bad input from kcat is dead-lettered with its reason, neighbours still match",
+          "[integration][badinput]") {
+  temp_dir dir;
+  fs::create_directories(dir.path / "sets");
+  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  daemon_process d(dir.path, "kafka: {embedded: {partitions: 1}}\nchannels:\n  - {name: posts, topic: yuqing.posts}\n",
+                   dir.path / "sets");
+  const auto bootstrap = d.start();
+
+  // key \x1f value \x1e: values may hold newlines and NULs, and an empty value is sent
+  // (kcat skips empty messages but not a key with an empty value).
+  // 4 MB, not 10: librdkafka's mock cluster keeps at most 5 MB per partition and drops a
+  // larger message as soon as it is appended (its log start moves past it).
+  const std::string big = "{\"id\":\"big\",\"content\":\"" + std::string(4 << 20, 'a') + "疫情\"}";
+  const std::string binary("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\0", 20);
+  const std::vector<std::pair<std::string, std::string>> messages = {
+      {"ok1", R"({"id":"ok1","content":"疫情一"})"},
+      {"bad-json", R"({"id":"bad-json","content":"疫情)"},
+      {"bad-utf8", "{\"id\":\"bad-utf8\",\"content\":\"\xff\xfe疫情\"}"},
+      {"binary", binary},
+      {"empty", ""},
+      {"big", big},
+      {"no-text", R"({"id":"no-text","views":3})"},
+      {"ok2", "{\"id\":\"ok2\",\n\"content\":\"第二条疫情\"}"},
+  };
+  // In parts: the big message would push its unread neighbours out of the mock's log. -Z sends an empty value as NULL.
+  auto send = [&](size_t from, size_t to, const std::string& flags = "") {
+    std::string file;
+    for (size_t i = from; i < to; ++i) file += messages[i].first + "\x1f" + messages[i].second + "\x1e";
+    write_file(dir.path / "bad.bin", file);
+    const auto [rc, out] = shell("kcat -P -b " + bootstrap +
+                                 " -t yuqing.posts -K '\\x1f' -D '\\x1e' -X message.max.bytes=20000000 " +
+                                 flags + " < " + (dir.path / "bad.bin").string() + " 2>&1");
+    INFO(out);
+    REQUIRE(rc == 0);
+  };
+  auto consumed = [&](int n) {
+    REQUIRE(eventually([&] { return d.status()["counters"]["consumed"] == n; }, 60s));
+  };
+  send(0, 5);
+  consumed(5);
+  send(5, 6);
+  consumed(6);
+  send(6, 8);
+  send(4, 5, "-Z");  // a NULL value (tombstone)
+  consumed(9);
+
+  const auto m = d.metrics();
+  for (const auto& [reason, n] : std::vector<std::pair<std::string, int>>{
+           {"invalid_json", 1}, {"invalid_utf8", 2}, {"empty", 2}, {"oversize", 1}, {"missing_text", 1}}) {
+    INFO(reason);
+    CHECK(metric(m, R"(yuqing_messages_invalid_total{channel="posts",reason=")" + reason + "\"}") == n);
+  }
+  CHECK(metric(m, R"(yuqing_dead_letters_total{channel="posts"})") == 7);
+  // Each dead letter: reason, source offset and size (the oversize one truncated, a NULL
+  // value stays NULL).
+  const auto [rc2, dead] = shell("kcat -C -b " + bootstrap +
+                                 " -t yuqing.deadletter -e -q -f '%k|%h|%S\\n' 2>&1");
+  REQUIRE(rc2 == 0);
+  INFO(dead);
+  CHECK(dead.find("bad-json|yuqing.reason=invalid_json,yuqing.channel=posts,yuqing.source=yuqing.posts/0/1,yuqing.truncated=false|") != std::string::npos);
+  CHECK(dead.find("bad-utf8|yuqing.reason=invalid_utf8,yuqing.channel=posts,yuqing.source=yuqing.posts/0/2,") != std::string::npos);
+  CHECK(dead.find("binary|yuqing.reason=invalid_utf8,yuqing.channel=posts,yuqing.source=yuqing.posts/0/3,yuqing.truncated=false|20\n") != std::string::npos);
+  CHECK(dead.find("empty|yuqing.reason=empty,yuqing.channel=posts,yuqing.source=yuqing.posts/0/4,yuqing.truncated=false|0\n") != std::string::npos);
+  CHECK(dead.find("big|yuqing.reason=oversize,yuqing.channel=posts,yuqing.source=yuqing.posts/0/5,yuqing.truncated=true|900000\n") != std::string::npos);
+  CHECK(dead.find("empty|yuqing.reason=empty,yuqing.channel=posts,yuqing.source=yuqing.posts/0/8,yuqing.truncated=false|-1\n") != std::string::npos);
+  CHECK(dead.find("no-text|yuqing.reason=missing_text,yuqing.channel=posts,yuqing.source=yuqing.posts/0/6,") != std::string::npos);
+  REQUIRE(d.stop() == 0);
+  CHECK(stored_hits(d.data()) == std::multiset<std::string>{"yuqing.posts/ok1 outbreak", "yuqing.posts/ok2 outbreak"});
+}
