@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "daemon/kafka.h"
+#include "daemon/pipeline.h"
 
 namespace yuqing::daemon {
 namespace {
@@ -28,11 +29,7 @@ struct ingest::impl {
   impl(ingest& owner, const config::daemon_config& c, std::string b, storage::store& s,
        matcher_source m, ingest_probe& p, const clock& k)
       : self(owner), cfg(c), bootstrap(std::move(b)), store(s), matchers(std::move(m)), probe(p),
-        clk(k) {
-    for (size_t i = 0; i < cfg.channels.size(); ++i) {
-      channel_of[cfg.channels[i].topic] = i;
-      decoders.emplace_back(cfg.channels[i], cfg.max_message_bytes);
-    }
+        clk(k), builder(c) {
   }
 
   ingest& self;
@@ -49,8 +46,7 @@ struct ingest::impl {
   std::atomic<bool> stopping{false};
   bool started = false;
 
-  std::map<std::string, size_t> channel_of;
-  std::vector<decoder> decoders;
+  batch_builder builder;
   std::vector<rd_kafka_message_t*> pending;
   // Next offset of every assigned partition; RD_KAFKA_OFFSET_INVALID until known (a new
   // partition starts where auto.offset.reset puts it: the first message tells).
@@ -161,53 +157,17 @@ struct ingest::impl {
   // ---- batches -----------------------------------------------------------------------------
 
   void build(storage::batch& b, std::vector<dead_letter>& dead) {
-    const auto m = matchers();
-    std::vector<matchers::hit> found;
-    std::vector<std::string_view> fields;
-    std::map<tp_key, int64_t> next;
-    const int64_t now = clk.now_ms();
+    std::vector<raw_message> raw;
+    raw.reserve(pending.size());
     for (const rd_kafka_message_t* msg : pending) {
-      const std::string topic = rd_kafka_topic_name(msg->rkt);
-      next[{topic, msg->partition}] = msg->offset + 1;
-      const auto ch = channel_of.find(topic);
-      if (ch == channel_of.end()) continue;  // not subscribed: cannot happen
-      int64_t ts = rd_kafka_message_timestamp(msg, nullptr);
-      if (ts < 0) ts = now;
-      storage::message_record rec;
-      const auto err = decoders[ch->second].decode(
-          std::string_view(static_cast<const char*>(msg->payload), msg->len),
-          {topic, msg->partition, msg->offset}, ts, rec);
-      if (err != decode_error::none) {
-        dead.push_back({msg, err, ch->second});
-        continue;
-      }
-      probe.end_to_end(static_cast<double>(now - ts) / 1000.0);
-      fields.clear();
-      for (const auto& [name, text] : rec.text) fields.push_back(text);
-      m->match(fields, found);
-      for (const auto& h : found) {
-        storage::hit_record r;
-        r.topic = h.topic;
-        r.time_ms = rec.time_ms;
-        r.message_key = rec.key;
-        r.set_id = h.set_id;
-        r.set_version = h.set_version;
-        r.rule_id = h.rule_id;
-        r.severity = matchers::to_string(h.level);
-        r.plan_item = h.plan_item;
-        r.channel = rec.channel;
-        r.source = rec.source;
-        r.author = rec.author;
-        r.title = rec.title;
-        for (const auto& s : h.spans) {
-          const auto& [name, text] = rec.text[s.field];
-          r.spans.push_back({name, s.begin, s.end, text.substr(s.begin, s.end - s.begin)});
-        }
-        b.hits.push_back(std::move(r));
-      }
-      b.messages.push_back(std::move(rec));
+      raw.push_back({rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset,
+                     rd_kafka_message_timestamp(msg, nullptr),
+                     std::string_view(static_cast<const char*>(msg->payload), msg->len)});
     }
-    for (const auto& [tp, off] : next) b.offsets.push_back({tp.first, tp.second, off});
+    std::vector<rejected_message> rejected;
+    builder.build(raw, *matchers(), clk.now_ms(), b, rejected,
+                  [this](double s) { probe.end_to_end(s); });
+    for (const auto& r : rejected) dead.push_back({pending[r.index], r.reason, r.channel});
   }
 
   bool deliver(const std::vector<dead_letter>& dead) {
@@ -314,9 +274,9 @@ struct ingest::impl {
     // Counters move only once the batch is stored, so a batch given up and read again is
     // not counted twice.
     for (const rd_kafka_message_t* msg : pending) {
-      const auto ch = channel_of.find(rd_kafka_topic_name(msg->rkt));
-      if (ch == channel_of.end()) continue;
-      auto& counters = probe.channel(ch->second);
+      const int ch = builder.channel_of(rd_kafka_topic_name(msg->rkt));
+      if (ch < 0) continue;
+      auto& counters = probe.channel(static_cast<size_t>(ch));
       counters.consumed->Increment();
       counters.bytes->Increment(static_cast<double>(msg->len));
     }
