@@ -239,7 +239,10 @@ int broker(int brokers, const std::vector<std::string>& topics, int partitions, 
       return 1;
     }
   }
-  if (rtt_ms > 0) (*k)->set_rtt(rtt_ms);
+  if (auto st = rtt_ms > 0 ? (*k)->set_rtt(rtt_ms) : ok_status(); !st) {
+    std::cerr << st.error_message() << "\n";
+    return 1;
+  }
   std::cout << (*k)->bootstrap() << std::endl;
   while (true) {
     int sig = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <mutex>
 
@@ -18,6 +19,9 @@ using tp_key = std::pair<std::string, int32_t>;  // topic, partition
 constexpr size_t max_dead_letter_bytes = 900 * 1000;
 
 void log_from_kafka(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  // One line per failed commit would flood the log during a rebalance: ingest logs the
+  // first failure and the recovery instead.
+  if (std::string_view(fac) == "COMMITFAIL") level = 7;
   if (level <= 3) spdlog::error("event=kafka_log facility={} message=\"{}\"", fac, buf);
   else if (level <= 4) spdlog::warn("event=kafka_log facility={} message=\"{}\"", fac, buf);
   else spdlog::debug("event=kafka_log facility={} message=\"{}\"", fac, buf);
@@ -55,6 +59,16 @@ struct ingest::impl {
   bool abandoned = false;               // the retried batch was given up on revocation
   std::atomic<bool> paused{false};
 
+  // Offsets known to be committed to Kafka (or where a partition started), and the work
+  // stored since, by partition: handed back if the partitions go before it is committed.
+  struct stored_range {
+    int64_t next_offset;
+    std::vector<std::string> hit_keys, message_keys;
+  };
+  std::map<tp_key, int64_t> confirmed;
+  std::map<tp_key, std::deque<stored_range>> unconfirmed;
+  uint64_t failed_commits = 0;
+
   std::atomic<uint64_t> consumed{0}, invalid{0}, dead_lettered{0}, hits{0}, batches{0};
 
   struct dead_letter {
@@ -86,6 +100,7 @@ struct ingest::impl {
       else if (local->has_value() && **local > offset) offset = **local;
       p.offset = offset;
       positions[{p.topic, p.partition}] = offset;  // < 0: learnt from the first message
+      if (offset >= 0) confirmed[{p.topic, p.partition}] = offset;
       summary += fmt::format("{}{}[{}]@{}", summary.empty() ? "" : ",", p.topic, p.partition,
                              offset >= 0 ? std::to_string(offset) : "reset");
     }
@@ -101,10 +116,15 @@ struct ingest::impl {
       abandoned = true;  // the new owner reads these messages again from the committed offset
     } else {
       flush_pending(false);  // no retry loop inside the rebalance callback
-      commit(true);
     }
+    // The next owner starts at the offsets committed to Kafka. If the coordinator refuses
+    // this commit (librdkafka's mock cluster does while the group rebalances), hand the
+    // work after the committed offsets back so that no hit ends up in two stores.
+    if (!commit(true)) roll_back();
     spdlog::info("event=partitions_revoked count={}", parts->cnt);
     positions.clear();
+    confirmed.clear();
+    unconfirmed.clear();
     probe.forget_lag();
     paused = false;
     probe.paused(false);
@@ -122,16 +142,82 @@ struct ingest::impl {
     return list;
   }
 
-  void commit(bool sync) {
+  // Commits the known positions (async: the outcome comes to on_commit). A sync commit
+  // returns whether it succeeded.
+  bool commit(bool sync) {
     auto* list = position_list(true);
     if (list->cnt == 0) {
       rd_kafka_topic_partition_list_destroy(list);
-      return;
+      return true;
     }
     const auto e = rd_kafka_commit(consumer.get(), list, sync ? 0 : 1);
-    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
-      spdlog::warn("event=kafka_commit_failed error=\"{}\"", rd_kafka_err2str(e));
+    bool ok = e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR__NO_OFFSET;
+    if (sync && ok) {
+      for (int i = 0; i < list->cnt; ++i)
+        confirm({list->elems[i].topic, list->elems[i].partition}, list->elems[i].offset);
+    }
+    if (!ok) commit_outcome(false, rd_kafka_err2str(e));
     rd_kafka_topic_partition_list_destroy(list);
+    return ok;
+  }
+
+  static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+    auto* d = static_cast<impl*>(opaque);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      d->commit_outcome(false, rd_kafka_err2str(err));
+      return;
+    }
+    for (int i = 0; offsets && i < offsets->cnt; ++i) {
+      const auto& e = offsets->elems[i];
+      if (e.err == RD_KAFKA_RESP_ERR_NO_ERROR) d->confirm({e.topic, e.partition}, e.offset);
+    }
+    d->commit_outcome(true, "");
+  }
+
+  // One log line when commits start failing and one when they work again (a rebalance
+  // refuses every commit until it completes).
+  void commit_outcome(bool ok, const std::string& why) {
+    if (!ok) {
+      probe.commit_failed();
+      if (failed_commits++ == 0) spdlog::warn("event=kafka_commit_failing error=\"{}\"", why);
+    } else if (failed_commits > 0) {
+      spdlog::info("event=kafka_commit_recovered failed_commits={}", failed_commits);
+      failed_commits = 0;
+    }
+  }
+
+  // `next` is committed for `tp`: the stored work before it needs no hand-back.
+  void confirm(const tp_key& tp, int64_t next) {
+    if (next < 0 || !positions.count(tp)) return;
+    auto& c = confirmed[tp];
+    c = std::max(c, next);
+    auto& q = unconfirmed[tp];
+    while (!q.empty() && q.front().next_offset <= c) q.pop_front();
+  }
+
+  // Deletes what was stored after the committed offsets and sets the stored offsets back.
+  void roll_back() {
+    storage::erasure e;
+    size_t batches = 0;
+    for (auto& [tp, q] : unconfirmed) {
+      if (q.empty()) continue;
+      for (auto& r : q) {
+        e.hit_keys.insert(e.hit_keys.end(), r.hit_keys.begin(), r.hit_keys.end());
+        e.message_keys.insert(e.message_keys.end(), r.message_keys.begin(), r.message_keys.end());
+        ++batches;
+      }
+      e.offsets.push_back({tp.first, tp.second, confirmed[tp]});
+    }
+    if (e.empty()) return;
+    if (auto st = store.erase(e); !st) {
+      spdlog::error("event=handback_failed partitions={} error=\"{}\" effect=\"the next owner "
+                    "stores these messages again\"", e.offsets.size(), st.error_message());
+      return;
+    }
+    spdlog::warn("event=handback partitions={} messages={} hits={} reason=commit_refused "
+                 "effect=\"the next owner reads them from the committed offsets\"",
+                 e.offsets.size(), e.message_keys.size(), e.hit_keys.size());
   }
 
   void set_paused(bool p) {
@@ -204,11 +290,35 @@ struct ingest::impl {
     return true;
   }
 
+  // Moves the positions past a stored batch and remembers its keys until the offsets are
+  // committed.
+  void remember_stored(const storage::batch& b) {
+    std::map<tp_key, stored_range> ranges;
+    for (const auto& o : b.offsets) {
+      const tp_key tp{o.topic, o.partition};
+      if (!positions.count(tp)) continue;
+      positions[tp] = o.next_offset;
+      ranges[tp].next_offset = o.next_offset;
+    }
+    for (const auto& h : b.hits) {
+      auto r = ranges.find({h.source.topic, h.source.partition});
+      if (r != ranges.end()) r->second.hit_keys.push_back(storage::hit_key(h));
+    }
+    for (const auto& m : b.messages) {
+      auto r = ranges.find({m.source.topic, m.source.partition});
+      if (r != ranges.end()) r->second.message_keys.push_back(m.key);
+    }
+    for (auto& [tp, r] : ranges) unconfirmed[tp].push_back(std::move(r));
+  }
+
   // A partition without a known position starts at its first message.
   void note_first_offset(const rd_kafka_message_t* msg) {
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR || msg->offset < 0) return;
     auto at = positions.find({rd_kafka_topic_name(msg->rkt), msg->partition});
-    if (at != positions.end() && at->second < 0) at->second = msg->offset;
+    if (at != positions.end() && at->second < 0) {
+      at->second = msg->offset;
+      confirmed[at->first] = msg->offset;
+    }
   }
 
   // Decodes, matches and stores the pending messages; false when they were not stored.
@@ -263,9 +373,7 @@ struct ingest::impl {
         return false;
       }
     }
-    for (const auto& o : b.offsets) {
-      if (positions.count({o.topic, o.partition})) positions[{o.topic, o.partition}] = o.next_offset;
-    }
+    remember_stored(b);
     if (retrying) {
       spdlog::info("event=batch_recovered messages={} action=resume", pending.size());
       retrying = false;
@@ -377,6 +485,7 @@ status ingest::start() {
     rd_kafka_conf_set(*conf, "auto.offset.reset", "earliest", err, sizeof err);
   rd_kafka_conf_set_opaque(*conf, impl_.get());
   rd_kafka_conf_set_rebalance_cb(*conf, &impl::on_rebalance);
+  rd_kafka_conf_set_offset_commit_cb(*conf, &impl::on_commit);
   rd_kafka_conf_set_log_cb(*conf, log_from_kafka);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
   if (!rk) {

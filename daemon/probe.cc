@@ -66,6 +66,10 @@ ingest_probe::ingest_probe(metrics& m, const std::vector<config::channel>& chann
                                      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
   write_errors_ = &BuildCounter().Name("yuqing_storage_write_errors_total")
                        .Help("Failed batch writes (the batch is retried)").Register(r).Add({});
+  commit_failures_ = &BuildCounter().Name("yuqing_kafka_commit_failures_total")
+                          .Help("Offset commits to Kafka that failed (offsets of record stay in "
+                                "the store; Kafka's are for lag views and hand-over)")
+                          .Register(r).Add({});
   paused_ = &BuildGauge().Name("yuqing_ingest_paused")
                  .Help("1 while consumption is paused because the store or the dead-letter "
                        "topic fails").Register(r).Add({});

@@ -67,6 +67,7 @@ class ingest_probe {
     write_seconds_->Observe(write_seconds);
   }
   void write_error() { write_errors_->Increment(); }
+  void commit_failed() { commit_failures_->Increment(); }
   void paused(bool p) { paused_->Set(p ? 1 : 0); }
   void end_to_end(double seconds) { e2e_->Observe(seconds); }
   // Consumer lag of one assigned partition (high watermark - next offset to store).
@@ -84,6 +85,7 @@ class ingest_probe {
   prometheus::Histogram* batch_size_;
   prometheus::Histogram* write_seconds_;
   prometheus::Counter* write_errors_;
+  prometheus::Counter* commit_failures_;
   prometheus::Gauge* paused_;
   prometheus::Histogram* e2e_;
   prometheus::Family<prometheus::Gauge>& lag_family_;

@@ -181,6 +181,22 @@ status store::write(const batch& b) {
   return ok_status();
 }
 
+status store::erase(const erasure& e) {
+  rocksdb::WriteBatch wb;
+  for (const auto& k : e.hit_keys) wb.Delete(impl_->cf[cf_hits], k);
+  for (const auto& k : e.message_keys) wb.Delete(impl_->cf[cf_messages], k);
+  for (const auto& o : e.offsets) {
+    std::string v;
+    put_be64(v, static_cast<uint64_t>(o.next_offset));
+    wb.Put(impl_->cf[cf_offsets], offset_key(o.topic, o.partition), v);
+  }
+  rocksdb::WriteOptions w;
+  w.sync = options_.sync;
+  const auto st = impl_->db->Write(w, &wb);
+  if (!st.ok()) return error{describe(options_.path, st)};
+  return ok_status();
+}
+
 result<std::optional<int64_t>> store::next_offset(const std::string& topic,
                                                   int32_t partition) const {
   std::string v;

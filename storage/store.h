@@ -49,6 +49,15 @@ struct batch {
   bool empty() const { return hits.empty() && messages.empty() && offsets.empty(); }
 };
 
+// Work handed back: hits and messages to delete and the offsets to set, in one synced
+// WriteBatch (see ingest: a partition revoked before its offsets reached Kafka).
+struct erasure {
+  std::vector<std::string> hit_keys;      // hit_key() of each hit
+  std::vector<std::string> message_keys;  // message_record::key
+  std::vector<partition_offset> offsets;
+  bool empty() const { return hit_keys.empty() && message_keys.empty() && offsets.empty(); }
+};
+
 struct hit_query {
   std::string topic;  // empty: every topic
   std::string set;    // empty: every set
@@ -66,6 +75,9 @@ class store {
 
   // Writes the batch atomically (and durably when options.sync).
   status write(const batch& b);
+
+  // Deletes and resets atomically (durably when options.sync).
+  status erase(const erasure& e);
 
   // The stored next offset of a partition; nullopt when none was stored.
   result<std::optional<int64_t>> next_offset(const std::string& topic, int32_t partition) const;

@@ -11,6 +11,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 extern char** environ;
@@ -109,6 +110,7 @@ temp_dir::temp_dir() {
 }
 
 temp_dir::~temp_dir() {
+  if (std::getenv("YUQING_KEEP_TEST_DIRS")) return;  // for a post-mortem
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
 }

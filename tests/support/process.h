@@ -43,6 +43,7 @@ std::pair<int, std::string> shell(const std::string& command);
 // Polls `cond` every 50 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
 
+// A fresh directory under /tmp, removed afterwards unless YUQING_KEEP_TEST_DIRS is set.
 struct temp_dir {
   std::filesystem::path path;
   temp_dir();
