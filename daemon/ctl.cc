@@ -147,7 +147,7 @@ int check(const std::string& path, bool as_json) {
   return r.error_count() == 0 ? 0 : 1;
 }
 
-std::string highlight(const std::string& text, std::vector<matchers::span> spans, bool color) {
+std::string highlight(const std::string& text, const boost::container::small_vector<matchers::span, 4>& spans, bool color) {
   std::string out;
   size_t at = 0;
   for (const auto& s : spans) {

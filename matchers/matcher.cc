@@ -3,6 +3,7 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -58,6 +59,7 @@ bool is_ascii_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c))
 struct compiled_set::pattern {
   std::string text;  // normalized
   bool check_left = false, check_right = false;
+  bool allow = false;  // an allow phrase (also) uses it
   std::vector<pattern_ref> refs;
   const term* first = nullptr;  // where it was first written, for errors
   uint32_t first_rule = 0;
@@ -68,10 +70,15 @@ struct compiled_set::impl {
   hs_database_t* regexes = nullptr;
   hs_scratch_t* prototype = nullptr;
   std::vector<uint64_t> required;  // per rule: mask of the parts it needs
+  bool identity = false;           // no normalization and no regex: scan the original
+  // Scratch pool: one slot taken with one atomic exchange (the common, single-thread
+  // case), the rest under the mutex.
+  mutable std::atomic<hs_scratch_t*> cached{nullptr};
   mutable std::mutex mu;
   mutable std::vector<hs_scratch_t*> free_scratch;
 
   ~impl() {
+    if (auto* s = cached.load()) hs_free_scratch(s);
     for (auto* s : free_scratch) hs_free_scratch(s);
     if (prototype) hs_free_scratch(prototype);
     if (literals) hs_free_database(literals);
@@ -79,6 +86,7 @@ struct compiled_set::impl {
   }
 
   hs_scratch_t* acquire() const {
+    if (auto* s = cached.exchange(nullptr)) return s;
     {
       std::lock_guard lock(mu);
       if (!free_scratch.empty()) {
@@ -92,6 +100,8 @@ struct compiled_set::impl {
     return s;
   }
   void release(hs_scratch_t* s) const {
+    hs_scratch_t* expected = nullptr;
+    if (cached.compare_exchange_strong(expected, s)) return;
     std::lock_guard lock(mu);
     free_scratch.push_back(s);
   }
@@ -161,6 +171,7 @@ compile_result compiled_set::compile(keyword_set def) {
       cs->patterns_.push_back(std::move(p));
     }
     cs->patterns_[it->second].refs.push_back({rule, part});
+    if (part == part_allow) cs->patterns_[it->second].allow = true;
   };
   for (const auto& t : set.allow) add(t, 0, "", part_allow);
   for (uint32_t r = 0; r < set.rules.size(); ++r) {
@@ -251,6 +262,7 @@ compile_result compiled_set::compile(keyword_set def) {
       return res;
     }
   }
+  cs->impl_->identity = set.normalize == 0 && cs->impl_->regexes == nullptr;
   res.compile_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   res.set = std::shared_ptr<const compiled_set>(cs.release());
@@ -266,29 +278,59 @@ size_t compiled_set::database_bytes() const {
   return total;
 }
 
+namespace {
+
+// Per-thread buffers of match(), reused so that a scan allocates nothing once warm.
+struct workspace {
+  std::vector<occurrence> occ;
+  std::vector<char> suppressed;
+  std::vector<normalized_text> norm;
+  std::vector<std::string_view> text;  // what was scanned, per field
+  std::vector<raw_match> raw;
+  std::vector<std::pair<uint32_t, uint32_t>> allowed;
+  std::vector<std::vector<uint32_t>> charpos;
+};
+
+}  // namespace
+
 void compiled_set::match(const std::vector<std::string_view>& fields,
                          std::vector<hit>& out) const {
   hs_scratch_t* scratch = impl_->acquire();
   if (scratch == nullptr) return;
-  std::vector<occurrence> occ;
-  std::vector<char> suppressed(set_.rules.size(), 0);
-  std::vector<normalized_text> norm(fields.size());
-  std::vector<raw_match> raw;
-  std::vector<std::pair<uint32_t, uint32_t>> allowed;
+  thread_local workspace ws;
+  auto& occ = ws.occ;
+  auto& raw = ws.raw;
+  auto& allowed = ws.allowed;
+  occ.clear();
+  ws.suppressed.assign(set_.rules.size(), 0);
+  auto& suppressed = ws.suppressed;
+  if (ws.norm.size() < fields.size()) ws.norm.resize(fields.size());
+  ws.text.assign(fields.size(), std::string_view());
+  const bool identity = impl_->identity;
+  // Original span of normalized bytes [nb, ne) of field f.
+  auto original = [&](uint32_t f, uint32_t nb, uint32_t ne) -> std::pair<uint32_t, uint32_t> {
+    if (identity) return {nb, ne};
+    return normalizer::original_span(ws.norm[f], fields[f], nb, ne);
+  };
 
   for (uint32_t f = 0; f < fields.size(); ++f) {
     const std::string_view orig = fields[f];
-    normalized_text& nt = norm[f];
-    norm_->normalize(orig, nt);
-    if (nt.text.empty()) continue;
+    if (identity) {
+      ws.text[f] = orig;
+    } else {
+      norm_->normalize(orig, ws.norm[f]);
+      ws.text[f] = ws.norm[f].text;
+    }
+    const std::string_view text = ws.text[f];
+    if (text.empty()) continue;
     raw.clear();
     if (impl_->literals) {
-      hs_scan(impl_->literals, nt.text.data(), static_cast<unsigned>(nt.text.size()), 0, scratch,
+      hs_scan(impl_->literals, text.data(), static_cast<unsigned>(text.size()), 0, scratch,
               on_match, &raw);
     }
     const size_t literal_matches = raw.size();
     if (impl_->regexes) {
-      hs_scan(impl_->regexes, nt.text.data(), static_cast<unsigned>(nt.text.size()), 0, scratch,
+      hs_scan(impl_->regexes, text.data(), static_cast<unsigned>(text.size()), 0, scratch,
               on_match, &raw);
     }
     if (raw.empty()) continue;
@@ -296,8 +338,7 @@ void compiled_set::match(const std::vector<std::string_view>& fields,
     for (size_t k = 0; k < literal_matches; ++k) {
       const pattern& p = patterns_[raw[k].id];
       raw[k].from = raw[k].to - static_cast<uint32_t>(p.text.size());
-      for (const auto& ref : p.refs)
-        if (ref.part == part_allow) allowed.emplace_back(raw[k].from, raw[k].to);
+      if (p.allow) allowed.emplace_back(raw[k].from, raw[k].to);
     }
     auto inside_allowed = [&](uint32_t b, uint32_t e) {
       for (const auto& [ab, ae] : allowed)
@@ -306,7 +347,7 @@ void compiled_set::match(const std::vector<std::string_view>& fields,
     };
     for (size_t k = 0; k < raw.size(); ++k) {
       const auto& m = raw[k];
-      if (inside_allowed(m.from, m.to)) continue;
+      if (!allowed.empty() && inside_allowed(m.from, m.to)) continue;
       if (k >= literal_matches) {  // regex: id is the rule
         occ.push_back({m.id, f, m.from, m.to,
                        static_cast<int>(set_.rules[m.id].all.size() + 1)});
@@ -314,7 +355,7 @@ void compiled_set::match(const std::vector<std::string_view>& fields,
       }
       const pattern& p = patterns_[m.id];
       if (p.check_left || p.check_right) {
-        const auto [ob, oe] = normalizer::original_span(nt, orig, m.from, m.to);
+        const auto [ob, oe] = original(f, m.from, m.to);
         if (p.check_left && norm_->is_word_char_before(orig, ob)) continue;
         if (p.check_right && norm_->is_word_char_at(orig, oe)) continue;
       }
@@ -327,14 +368,18 @@ void compiled_set::match(const std::vector<std::string_view>& fields,
   impl_->release(scratch);
   if (occ.empty()) return;
 
-  std::sort(occ.begin(), occ.end(), [](const occurrence& a, const occurrence& b) {
-    return std::tie(a.rule, a.field, a.nb, a.ne) < std::tie(b.rule, b.field, b.nb, b.ne);
-  });
-  std::vector<std::vector<uint32_t>> charpos(fields.size());  // built when `within` needs it
+  if (occ.size() > 1) {
+    std::sort(occ.begin(), occ.end(), [](const occurrence& a, const occurrence& b) {
+      return std::tie(a.rule, a.field, a.nb, a.ne) < std::tie(b.rule, b.field, b.nb, b.ne);
+    });
+  }
+  auto& charpos = ws.charpos;  // built when `within` needs it
+  if (charpos.size() < fields.size()) charpos.resize(fields.size());
+  for (size_t f = 0; f < fields.size(); ++f) charpos[f].clear();
   auto chars_at = [&](uint32_t f, uint32_t byte) {
     auto& cp = charpos[f];
     if (cp.empty()) {
-      const auto& t = norm[f].text;
+      const auto t = ws.text[f];
       cp.resize(t.size() + 1);
       uint32_t c = 0;
       for (size_t i = 0; i < t.size(); ++i) {
@@ -383,8 +428,7 @@ void compiled_set::match(const std::vector<std::string_view>& fields,
       h.rule_id = rl.id;
       h.level = rl.level;
       for (size_t k = first; k < last; ++k) {
-        const auto [b, e] =
-            normalizer::original_span(norm[occ[k].field], fields[occ[k].field], occ[k].nb, occ[k].ne);
+        const auto [b, e] = original(occ[k].field, occ[k].nb, occ[k].ne);
         h.spans.push_back({occ[k].field, b, e});
       }
       std::sort(h.spans.begin(), h.spans.end(), [](const span& a, const span& b) {

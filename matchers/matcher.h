@@ -17,6 +17,7 @@
 // column and rule; such a set is not built.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,14 +36,16 @@ struct span {
   bool operator==(const span&) const = default;
 };
 
+// One rule of one set matching a message. The strings are views into the compiled set's
+// definition: valid while the compiled_set (or the matcher holding it) lives.
 struct hit {
-  std::string set_id;
-  std::string set_version;
-  std::string topic;
+  std::string_view set_id;
+  std::string_view set_version;
+  std::string_view topic;
   int plan_item = 0;
-  std::string rule_id;
+  std::string_view rule_id;
   severity level = severity::warning;
-  std::vector<span> spans;  // sorted, at most max_spans
+  boost::container::small_vector<span, 4> spans;  // sorted, at most max_spans
 };
 
 constexpr size_t max_spans = 16;

@@ -1,5 +1,7 @@
 #include "matchers/normalizer.h"
 
+#include <algorithm>
+
 #include <opencc/opencc.h>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
@@ -228,37 +230,66 @@ const normalizer::entry& normalizer::lookup(uint32_t cp) const {
 }
 
 void normalizer::normalize(std::string_view in, normalized_text& out) const {
-  out.clear();
-  out.text.reserve(in.size() + 8);
-  out.origin.reserve(in.size() + 9);
+  // Writes through raw pointers into buffers that keep their size between calls (text and
+  // origin are trimmed at the end; growing them back only fills the difference).
+  const size_t n = in.size();
+  std::string& text = out.text;
+  std::vector<uint32_t>& origin = out.origin;
+  size_t cap = n + 64;
+  if (text.size() < cap) text.resize(cap);
+  if (origin.size() < cap + 1) origin.resize(cap + 1);
+  cap = std::min(text.size(), origin.size() - 1);
+  char* tp = text.data();
+  uint32_t* op = origin.data();
+  size_t w = 0;
+  auto reserve = [&](size_t len) {
+    if (w + len <= cap) return;
+    cap = std::max(w + len, cap * 2);
+    text.resize(cap);
+    origin.resize(cap + 1);
+    tp = text.data();
+    op = origin.data();
+  };
+
   const bool noise = flags_ & norm_noise;
   const bool repeat = flags_ & norm_repeat;
   const char* last = nullptr;  // folded bytes emitted last, for repeat
   size_t last_len = 0;
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  const size_t n = in.size();
-  size_t i = 0;
-  auto emit = [&](const char* bytes, size_t len, size_t origin) {
+  auto emit = [&](const char* bytes, size_t len, size_t from) {
     if (repeat) {
       if (len == last_len && std::memcmp(bytes, last, len) == 0) return;
       last = bytes;
       last_len = len;
     }
-    out.text.append(bytes, len);
-    out.origin.insert(out.origin.end(), len, static_cast<uint32_t>(origin));
+    reserve(len);
+    for (size_t k = 0; k < len; ++k) {
+      tp[w + k] = bytes[k];
+      op[w + k] = static_cast<uint32_t>(from);
+    }
+    w += len;
   };
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  size_t i = 0;
   while (i < n) {
     const unsigned char c = p[i];
     if (c < 0x80 && !repeat) {  // ASCII fast path
       if (const uint8_t f = ascii_[c]) {
-        out.text.push_back(static_cast<char>(f));
-        out.origin.push_back(static_cast<uint32_t>(i));
+        reserve(1);
+        tp[w] = static_cast<char>(f);
+        op[w++] = static_cast<uint32_t>(i);
       }
       ++i;
       continue;
     }
     uint32_t cp;
-    const int len = decode_utf8(in, i, cp);
+    int len;
+    if (c >= 0xE1 && c <= 0xEC && i + 2 < n && (p[i + 1] & 0xC0) == 0x80 &&
+        (p[i + 2] & 0xC0) == 0x80) {  // most of the BMP (all CJK): inline decode
+      cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
+      len = 3;
+    } else {
+      len = decode_utf8(in, i, cp);
+    }
     if (len == 0) {  // invalid byte
       if (!noise) {
         static const char bad = '\xFF';
@@ -271,11 +302,13 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
       const entry& e = table_[cp];
       if (e.length) emit(pool_.data() + e.offset, e.length, i);
     } else if (!(noise && is_noise(cp))) {
-      emit(in.data() + i, len, i);
+      emit(in.data() + i, static_cast<size_t>(len), i);
     }
-    i += len;
+    i += static_cast<size_t>(len);
   }
-  out.origin.push_back(static_cast<uint32_t>(n));
+  origin[w] = static_cast<uint32_t>(n);
+  text.resize(w);
+  origin.resize(w + 1);
 }
 
 std::string normalizer::normalize(std::string_view in) const {

@@ -23,7 +23,7 @@ std::vector<std::string> run(const compiled_set& set, const std::string& text) {
   set.match({text}, hits);
   std::vector<std::string> out;
   for (const auto& h : hits) {
-    std::string s = h.rule_id + ":";
+    std::string s = std::string(h.rule_id) + ":";
     for (size_t i = 0; i < h.spans.size(); ++i)
       s += (i ? "|" : "") + text.substr(h.spans[i].begin, h.spans[i].end - h.spans[i].begin);
     out.push_back(s);
