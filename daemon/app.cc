@@ -200,7 +200,7 @@ struct app::impl {
       auto m = store->message(key);
       if (!m) return json_error(500, m.error_message());
       if (!m->has_value()) return json_error(404, "no message " + key);
-      return http_response{200, "application/json", (*m)->encode()};
+      return http_response{200, "application/json", (*m)->to_json()};
     });
   }
 

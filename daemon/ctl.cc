@@ -102,7 +102,7 @@ int hits(const std::string& db, const std::string& topic, const std::string& set
   }
   for (const auto& h : *found) {
     if (as_json) {
-      std::cout << h.encode() << "\n";
+      std::cout << h.to_json() << "\n";
       continue;
     }
     std::string words;

@@ -8,7 +8,7 @@ using nlohmann::json;
 
 namespace {
 
-json to_json(const kafka_position& p) {
+json position_json(const kafka_position& p) {
   return {{"topic", p.topic}, {"partition", p.partition}, {"offset", p.offset}};
 }
 
@@ -21,11 +21,74 @@ kafka_position position_from(const json& j) {
   return p;
 }
 
+// The stored form: a version byte, then each field in a fixed order: strings as varint
+// length + bytes, integers as (zigzag) varints. Compact and about 10x cheaper than JSON.
+constexpr char binary_version = 1;
+
+struct writer {
+  std::string& out;
+  void u64(uint64_t v) {
+    while (v >= 0x80) {
+      out += static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    out += static_cast<char>(v);
+  }
+  void i64(int64_t v) { u64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void str(std::string_view s) {
+    u64(s.size());
+    out.append(s);
+  }
+  void position(const kafka_position& p) {
+    str(p.topic);
+    i64(p.partition);
+    i64(p.offset);
+  }
+};
+
+struct reader {
+  std::string_view in;
+  bool ok = true;
+  uint64_t u64() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in.empty()) break;
+      const auto b = static_cast<unsigned char>(in.front());
+      in.remove_prefix(1);
+      v |= uint64_t{b & 0x7Fu} << shift;
+      if (!(b & 0x80)) return v;
+    }
+    ok = false;
+    return 0;
+  }
+  int64_t i64() {
+    const uint64_t z = u64();
+    return static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+  }
+  std::string str() {
+    const uint64_t n = u64();
+    if (!ok || n > in.size()) {
+      ok = false;
+      return {};
+    }
+    std::string s(in.substr(0, n));
+    in.remove_prefix(n);
+    return s;
+  }
+  kafka_position position() {
+    kafka_position p;
+    p.topic = str();
+    p.partition = static_cast<int32_t>(i64());
+    p.offset = i64();
+    return p;
+  }
+};
+
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 }  // namespace
 
-std::string hit_record::encode() const {
+std::string hit_record::to_json() const {
   json spans_j = json::array();
   for (const auto& s : spans)
     spans_j.push_back({{"field", s.field}, {"begin", s.begin}, {"end", s.end}, {"text", s.text}});
@@ -38,14 +101,14 @@ std::string hit_record::encode() const {
               {"severity", severity},
               {"plan_item", plan_item},
               {"channel", channel},
-              {"kafka", to_json(source)},
+              {"kafka", position_json(source)},
               {"author", author},
               {"title", title},
               {"spans", spans_j}}
   );
 }
 
-std::optional<hit_record> hit_record::decode(const std::string& value) {
+std::optional<hit_record> hit_record::from_json(const std::string& value) {
   try {
     const auto j = json::parse(value);
     hit_record h;
@@ -71,13 +134,13 @@ std::optional<hit_record> hit_record::decode(const std::string& value) {
   }
 }
 
-std::string message_record::encode() const {
+std::string message_record::to_json() const {
   json text_j = json::object();
   for (const auto& [k, v] : text) text_j[k] = v;
   return dump(json{{"key", key},
               {"channel", channel},
               {"kind", kind},
-              {"kafka", to_json(source)},
+              {"kafka", position_json(source)},
               {"time_ms", time_ms},
               {"id", id},
               {"author", author},
@@ -89,7 +152,7 @@ std::string message_record::encode() const {
   );
 }
 
-std::optional<message_record> message_record::decode(const std::string& value) {
+std::optional<message_record> message_record::from_json(const std::string& value) {
   try {
     const auto j = json::parse(value);
     message_record m;
@@ -110,6 +173,112 @@ std::optional<message_record> message_record::decode(const std::string& value) {
   } catch (const json::exception&) {
     return std::nullopt;
   }
+}
+
+std::string hit_record::encode() const {
+  std::string out;
+  out.reserve(128 + title.size());
+  out += binary_version;
+  writer w{out};
+  w.str(topic);
+  w.i64(time_ms);
+  w.str(message_key);
+  w.str(set_id);
+  w.str(set_version);
+  w.str(rule_id);
+  w.str(severity);
+  w.i64(plan_item);
+  w.str(channel);
+  w.position(source);
+  w.str(author);
+  w.str(title);
+  w.u64(spans.size());
+  for (const auto& s : spans) {
+    w.str(s.field);
+    w.u64(s.begin);
+    w.u64(s.end);
+    w.str(s.text);
+  }
+  return out;
+}
+
+std::optional<hit_record> hit_record::decode(std::string_view value) {
+  if (value.empty() || value.front() != binary_version) return std::nullopt;
+  reader r{value.substr(1)};
+  hit_record h;
+  h.topic = r.str();
+  h.time_ms = r.i64();
+  h.message_key = r.str();
+  h.set_id = r.str();
+  h.set_version = r.str();
+  h.rule_id = r.str();
+  h.severity = r.str();
+  h.plan_item = static_cast<int>(r.i64());
+  h.channel = r.str();
+  h.source = r.position();
+  h.author = r.str();
+  h.title = r.str();
+  const uint64_t n = r.u64();
+  for (uint64_t i = 0; r.ok && i < n; ++i) {
+    matched_span s;
+    s.field = r.str();
+    s.begin = static_cast<uint32_t>(r.u64());
+    s.end = static_cast<uint32_t>(r.u64());
+    s.text = r.str();
+    h.spans.push_back(std::move(s));
+  }
+  if (!r.ok) return std::nullopt;
+  return h;
+}
+
+std::string message_record::encode() const {
+  std::string out;
+  size_t size = 96 + key.size() + title.size();
+  for (const auto& [k, v] : text) size += k.size() + v.size() + 4;
+  out.reserve(size);
+  out += binary_version;
+  writer w{out};
+  w.str(key);
+  w.str(channel);
+  w.str(kind);
+  w.position(source);
+  w.i64(time_ms);
+  w.str(id);
+  w.str(author);
+  w.str(source_name);
+  w.str(url);
+  w.str(region);
+  w.str(title);
+  w.u64(text.size());
+  for (const auto& [k, v] : text) {
+    w.str(k);
+    w.str(v);
+  }
+  return out;
+}
+
+std::optional<message_record> message_record::decode(std::string_view value) {
+  if (value.empty() || value.front() != binary_version) return std::nullopt;
+  reader r{value.substr(1)};
+  message_record m;
+  m.key = r.str();
+  m.channel = r.str();
+  m.kind = r.str();
+  m.source = r.position();
+  m.time_ms = r.i64();
+  m.id = r.str();
+  m.author = r.str();
+  m.source_name = r.str();
+  m.url = r.str();
+  m.region = r.str();
+  m.title = r.str();
+  const uint64_t n = r.u64();
+  for (uint64_t i = 0; r.ok && i < n; ++i) {
+    std::string k = r.str();
+    m.text.emplace_back(std::move(k), r.str());
+  }
+  if (!r.ok) return std::nullopt;
+  return m;
 }
 
 }  // namespace yuqing::storage

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace yuqing::storage {
@@ -39,8 +40,12 @@ struct hit_record {
   std::string title;
   std::vector<matched_span> spans;
 
+  // The stored (binary) form.
   std::string encode() const;
-  static std::optional<hit_record> decode(const std::string& value);
+  static std::optional<hit_record> decode(std::string_view value);
+  // JSON, for tools and the HTTP API.
+  std::string to_json() const;
+  static std::optional<hit_record> from_json(const std::string& value);
 };
 
 // A decoded message, kept for backtests and for the HTTP API.
@@ -53,8 +58,12 @@ struct message_record {
   std::string id, author, source_name, url, region, title;
   std::vector<std::pair<std::string, std::string>> text;  // matched fields: name, text
 
+  // The stored (binary) form.
   std::string encode() const;
-  static std::optional<message_record> decode(const std::string& value);
+  static std::optional<message_record> decode(std::string_view value);
+  // JSON, for tools and the HTTP API.
+  std::string to_json() const;
+  static std::optional<message_record> from_json(const std::string& value);
 };
 
 // The next offset to read from one partition.

@@ -231,7 +231,7 @@ result<std::vector<hit_record>> store::hits(const hit_query& q) const {
     for (int i = 1; i <= 8; ++i) bits = (bits << 8) | static_cast<unsigned char>(z[i]);
     const auto t = static_cast<int64_t>(bits ^ (uint64_t{1} << 63));
     if (t < q.since_ms || t >= q.until_ms) continue;
-    auto h = hit_record::decode(it->value().ToString());
+    auto h = hit_record::decode(std::string_view(it->value().data(), it->value().size()));
     if (!h) return error{options_.path.string() + ": corrupt hit record"};
     if (!q.set.empty() && h->set_id != q.set) continue;
     out.push_back(std::move(*h));
@@ -246,7 +246,7 @@ result<std::optional<message_record>> store::message(const std::string& key) con
   if (st.IsNotFound()) return std::optional<message_record>{};
   if (!st.ok()) return error{describe(options_.path, st)};
   if (v.size() < 8) return error{options_.path.string() + ": corrupt message record " + key};
-  auto m = message_record::decode(v.substr(8));
+  auto m = message_record::decode(std::string_view(v).substr(8));
   if (!m) return error{options_.path.string() + ": corrupt message record " + key};
   return std::optional<message_record>{std::move(*m)};
 }

@@ -32,7 +32,7 @@
 
 namespace yuqing::storage {
 
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;  // 3: binary records
 
 struct store_options {
   std::filesystem::path path;

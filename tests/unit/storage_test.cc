@@ -109,3 +109,28 @@ TEST_CASE("messages past retention are dropped by compaction, hits and offsets s
   CHECK((*s)->hits({})->size() == 2);
   CHECK(**(*s)->next_offset("t", 0) == 1);
 }
+
+TEST_CASE("records round-trip through their stored form, and a truncated one is refused", "[storage]") {
+  hit_record h = make_hit("epidemic", -5, "t/9", "r");
+  h.source = {"t", 3, 1234567890123};
+  h.plan_item = 12;
+  h.title = std::string("标题\0with nul", 14);
+  const auto back = hit_record::decode(h.encode());
+  REQUIRE(back);
+  CHECK(back->time_ms == -5);
+  CHECK(back->source.offset == 1234567890123);
+  CHECK(back->title == h.title);
+  CHECK(back->spans[0].text == "疫情");
+  CHECK(back->to_json() == h.to_json());
+  const auto bytes = h.encode();
+  for (size_t cut = 0; cut < bytes.size(); ++cut) CHECK(!hit_record::decode(bytes.substr(0, cut)));
+
+  message_record m;
+  m.key = "t/9";
+  m.time_ms = 1668988800000;
+  m.text = {{"title", "江门"}, {"content", "疫情"}};
+  const auto mb = message_record::decode(m.encode());
+  REQUIRE(mb);
+  CHECK(mb->text == m.text);
+  CHECK(mb->to_json() == m.to_json());
+}

@@ -1,0 +1,161 @@
+// Pipeline capacity benchmark (issue: ingest and storage). Feeds corpus.jsonl from memory
+// through the daemon's own batch_builder (decode with simdjson, match a 1k-word set with
+// normalization on) and writes every batch with its offsets to RocksDB (synced, as the
+// daemon does), at full speed. Baseline, same run: the matcher alone on the same texts.
+// Prints messages/s of both, their ratio and the peak RSS.
+//
+// Usage: pipeline_bench DATA_DIR [--batch N] [--words 1k]
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/config.h"
+#include "daemon/pipeline.h"
+#include "matchers/matcher.h"
+#include "storage/store.h"
+
+using namespace yuqing;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(steady::time_point t0) {
+  return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+long max_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024;
+}
+
+std::string read_all(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s DATA_DIR [--batch N] [--words 1k]\n", argv[0]);
+    return 2;
+  }
+  const std::string dir = argv[1];
+  int batch_size = 1000;
+  std::string words_name = "1k";
+  for (int i = 2; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--batch") batch_size = std::stoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--words") words_name = argv[i + 1];
+  }
+
+  // The messages, as Kafka would hand them over.
+  const std::string jsonl = read_all(dir + "/corpus.jsonl");
+  std::vector<std::string_view> payloads;
+  for (size_t at = 0; at < jsonl.size();) {
+    size_t nl = jsonl.find('\n', at);
+    if (nl == std::string::npos) nl = jsonl.size();
+    payloads.emplace_back(jsonl.data() + at, nl - at);
+    at = nl + 1;
+  }
+
+  // A 1k-word set with the default normalization.
+  std::string yaml = "id: bench\ntopic: bench\nrules:\n  - id: words\n    any:\n";
+  std::ifstream words(dir + "/words-" + words_name + ".txt");
+  for (std::string w; std::getline(words, w);)
+    if (!w.empty()) yaml += "      - \"" + w + "\"\n";
+  auto parsed = matchers::parse_keyword_set(yaml, "bench.yaml");
+  auto compiled = matchers::compiled_set::compile(std::move(*parsed.set));
+  if (!compiled.set) {
+    std::fprintf(stderr, "%s", compiled.to_text().c_str());
+    return 1;
+  }
+  const matchers::matcher m({compiled.set});
+
+  auto cfg = config::load_string("channels:\n  - {name: posts, topic: bench.posts}\n", "bench.yaml", "/");
+  if (!cfg) {
+    std::fprintf(stderr, "%s\n", cfg.error_message().c_str());
+    return 1;
+  }
+  const auto db = std::filesystem::temp_directory_path() / ("yuqing-pipeline-bench-" + std::to_string(::getpid()));
+  const bool sync = std::getenv("BENCH_NO_SYNC") == nullptr;
+  auto store = storage::store::open({db, sync, false});
+  if (!store) {
+    std::fprintf(stderr, "%s\n", store.error_message().c_str());
+    return 1;
+  }
+  std::printf("%zu messages (%.1f MB of JSON), batches of %d, %s-word set with normalization, "
+              "RocksDB synced per batch in %s\n",
+              payloads.size(), static_cast<double>(jsonl.size()) / 1e6, batch_size,
+              words_name.c_str(), db.c_str());
+
+  // Baseline: the matcher alone on the decoded texts.
+  std::vector<std::string> texts;
+  {
+    daemon::batch_builder b(*cfg);
+    std::vector<daemon::raw_message> raw;
+    for (size_t i = 0; i < payloads.size(); ++i) raw.push_back({"bench.posts", 0, int64_t(i), 0, payloads[i]});
+    storage::batch out;
+    std::vector<daemon::rejected_message> rejected;
+    b.build(raw, matchers::matcher({}), 0, out, rejected);
+    for (auto& msg : out.messages) texts.push_back(std::move(msg.text[0].second));
+  }
+  std::vector<matchers::hit> found;
+  std::vector<std::string_view> fields(1);
+  size_t matcher_hits = 0;
+  auto t0 = steady::now();
+  for (const auto& t : texts) {
+    fields[0] = t;
+    m.match(fields, found);
+    matcher_hits += found.size();
+  }
+  const double matcher_s = seconds_since(t0);
+
+  // The pipeline: build (decode + match + records) and write, batch after batch.
+  daemon::batch_builder builder(*cfg);
+  std::vector<daemon::raw_message> raw;
+  std::vector<daemon::rejected_message> rejected;
+  size_t hits = 0, stored = 0;
+  double write_s = 0;
+  t0 = steady::now();
+  const long rss_before = max_rss_mb();
+  for (size_t at = 0; at < payloads.size(); at += static_cast<size_t>(batch_size)) {
+    raw.clear();
+    const size_t end = std::min(payloads.size(), at + static_cast<size_t>(batch_size));
+    for (size_t i = at; i < end; ++i)
+      raw.push_back({"bench.posts", static_cast<int32_t>(i % 4), static_cast<int64_t>(i / 4), 0, payloads[i]});
+    storage::batch b;
+    rejected.clear();
+    builder.build(raw, m, 0, b, rejected);
+    const auto w0 = steady::now();
+    if (auto st = (*store)->write(b); !st) {
+      std::fprintf(stderr, "%s\n", st.error_message().c_str());
+      return 1;
+    }
+    write_s += seconds_since(w0);
+    hits += b.hits.size();
+    stored += b.messages.size();
+    if ((at / static_cast<size_t>(batch_size)) % 20 == 0)
+      std::fprintf(stderr, "\r%zu/%zu messages", end, payloads.size());
+  }
+  const double pipeline_s = seconds_since(t0);
+  std::fprintf(stderr, "\r");
+  const double n = static_cast<double>(payloads.size());
+  std::printf("  matcher alone      %9.0f msg/s   %zu hits\n", n / matcher_s, matcher_hits);
+  std::printf("  pipeline           %9.0f msg/s   %zu hits, %zu messages stored, %zu rejected, "
+              "%.0f%% of the time in RocksDB writes\n",
+              n / pipeline_s, hits, stored, rejected.size(), 100 * write_s / pipeline_s);
+  std::printf("  ratio pipeline / matcher alone: %.2f   (targets: >= 150000 msg/s, >= 0.5)\n",
+              matcher_s / pipeline_s);
+  std::printf("  peak RSS %ld MB (%ld MB before the pipeline ran)\n", max_rss_mb(), rss_before);
+  store->reset();
+  std::filesystem::remove_all(db);
+  return hits == matcher_hits ? 0 : 1;
+}
