@@ -2,7 +2,7 @@
 
 namespace yuqing::daemon {
 
-batch_builder::batch_builder(const config::daemon_config& cfg) : cfg_(cfg) {
+batch_builder::batch_builder(const config::daemon_config& cfg) {
   for (size_t i = 0; i < cfg.channels.size(); ++i) {
     channel_of_[cfg.channels[i].topic] = i;
     decoders_.emplace_back(cfg.channels[i], cfg.max_message_bytes);

@@ -50,7 +50,6 @@ class batch_builder {
              const std::function<void(double)>& latency_seconds = {});
 
  private:
-  const config::daemon_config& cfg_;
   std::map<std::string, size_t, std::less<>> channel_of_;
   std::vector<decoder> decoders_;
   std::vector<matchers::hit> found_;

@@ -1,0 +1,74 @@
+#!/bin/bash
+# Through-Kafka benchmark (issue: ingest and storage). On a standalone mock cluster
+# (yuqingctl broker, 32 partitions so the whole corpus fits its 5 MB per partition) it
+# measures, in one run, on the same topic:
+#   kcat -C > /dev/null            the consumer-side ceiling of this broker
+#   kcat -C | rg -F -c -f words    an outside consumer that matches
+#   yuqingd                        consume, decode, match (1k words, normalization on),
+#                                  store synced with offsets
+# and prints messages/s, the ratio of yuqingd to kcat alone and yuqingd's RSS over the run.
+#
+# Usage: tests/bench/kafka_bench.sh BUILD_DIR DATA_DIR
+set -euo pipefail
+build=$1 data=$2
+work=$(mktemp -d /tmp/yuqing-kafka-bench-XXXXXX)
+cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+now() { date +%s.%N; }
+rate() { python3 -c "import sys; print(f'{int(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2])):.0f}')" "$@"; }
+
+"$build/daemon/yuqingctl" broker --partitions 32 --topic bench.posts --topic yuqing.deadletter \
+  > "$work/broker.out" 2> "$work/broker.log" &
+for _ in $(seq 100); do [ -s "$work/broker.out" ] && break; sleep 0.1; done
+bootstrap=$(head -1 "$work/broker.out")
+total=$(wc -l < "$data/corpus.jsonl")
+echo "mock cluster $bootstrap, 32 partitions; producing $total messages ($(du -m "$data/corpus.jsonl" | cut -f1) MB)"
+kcat -P -b "$bootstrap" -t bench.posts -X queue.buffering.max.messages=1000000 -l "$data/corpus.jsonl"
+
+t0=$(now)
+got=$(kcat -C -b "$bootstrap" -t bench.posts -o beginning -e -q -f '%o\n' | wc -l)
+t1=$(now)
+kcat_rate=$(rate "$got" "$t0" "$t1")
+echo "  kcat -C > /dev/null        $kcat_rate msg/s ($got messages)"
+if [ "$got" -ne "$total" ]; then
+  echo "  (the mock cluster kept $got of $total: it drops the oldest beyond 5 MB per partition)"
+  total=$got
+fi
+
+t0=$(now)
+matched=$(kcat -C -b "$bootstrap" -t bench.posts -o beginning -e -q -f '%s\n' | rg -F -c -f "$data/words-1k.txt" || true)
+t1=$(now)
+echo "  kcat -C | rg -F -c -f      $(rate "$total" "$t0" "$t1") msg/s ($matched matching lines)"
+
+mkdir -p "$work/sets"
+{ echo "id: bench"; echo "topic: bench"; echo "rules:"; echo "  - id: words"; echo "    any:"
+  sed 's/.*/      - "&"/' "$data/words-1k.txt"; } > "$work/sets/bench.yaml"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$work/yuqing.yaml" <<YAML
+kafka: {brokers: "$bootstrap", group_id: bench}
+channels:
+  - {name: posts, topic: bench.posts}
+storage: {path: data}
+keyword_sets: {dir: sets}
+plan: {path: $(cd "$(dirname "$0")/../.." && pwd)/seeds/plan.yaml}
+http: {listen: "127.0.0.1:$port"}
+YAML
+"$build/daemon/yuqingd" --config "$work/yuqing.yaml" > "$work/yuqingd.log" 2>&1 &
+pid=$!
+until curl -sf "127.0.0.1:$port/readyz" > /dev/null; do sleep 0.02; done
+t0=$(now)
+rss=()
+while :; do
+  consumed=$(curl -s "127.0.0.1:$port/api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["consumed"])')
+  rss+=("$(awk '/VmRSS/ {print int($2/1024)}' /proc/$pid/status)")
+  [ "$consumed" -ge "$total" ] && break
+  sleep 0.05
+done
+t1=$(now)
+yuqing_rate=$(rate "$total" "$t0" "$t1")
+echo "  yuqingd                    $yuqing_rate msg/s (from partition assignment to all $total stored)"
+python3 -c "import sys; print(f'  ratio yuqingd / kcat alone: {int(sys.argv[1]) / int(sys.argv[2]):.2f}   (target >= 0.9)')" "$yuqing_rate" "$kcat_rate"
+n=${#rss[@]}
+echo "  yuqingd RSS over the run (MB): first ${rss[0]}, middle ${rss[$((n / 2))]}, last ${rss[$((n - 1))]} ($n samples)"
+grep -c "level=error" "$work/yuqingd.log" | xargs echo "  error lines in the daemon log:"
+kill -TERM $pid; wait $pid || true

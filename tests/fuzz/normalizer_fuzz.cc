@@ -1,0 +1,31 @@
+// Fuzz target: the normalizer. The first byte picks the options; the rest is the text.
+// Checks the invariants span mapping relies on: origin has one entry per output byte plus
+// the end, never decreases and stays inside the input; every span maps inside the input.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "matchers/normalizer.h"
+
+using namespace yuqing::matchers;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const uint32_t flags = data[0] & 0x3F;
+  const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
+  const auto norm = normalizer::get(flags);
+  normalized_text out;
+  norm->normalize(in, out);
+  if (out.origin.size() != out.text.size() + 1) std::abort();
+  if (out.origin.back() != in.size()) std::abort();
+  for (size_t i = 0; i + 1 < out.origin.size(); ++i) {
+    if (out.origin[i] > out.origin[i + 1] || out.origin[i] >= in.size()) std::abort();
+  }
+  for (size_t b = 0; b < out.text.size(); b += 7) {
+    const auto [ob, oe] = normalizer::original_span(out, in, b, std::min(out.text.size(), b + 5));
+    if (ob > oe || oe > in.size()) std::abort();
+    (void)norm->is_word_char_at(in, oe);
+    (void)norm->is_word_char_before(in, ob);
+  }
+  return 0;
+}
