@@ -38,7 +38,8 @@ struct rejected_message {
 
 class batch_builder {
  public:
-  batch_builder(const config::daemon_config& cfg);
+  // `cfg` must outlive the builder (its decoders keep references to the channels).
+  explicit batch_builder(const config::daemon_config& cfg);
 
   // Index of the channel reading `topic`, or -1.
   int channel_of(std::string_view topic) const;
