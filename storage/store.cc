@@ -158,18 +158,8 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   return s;
 }
 
-status store::write(const batch& b) {
-  rocksdb::WriteBatch wb;
-  for (const auto& h : b.hits) wb.Put(impl_->cf[cf_hits], hit_key(h), h.encode());
-  const int64_t now = (options_.clk ? *options_.clk : impl_->system).now_ms();
-  std::string value;
-  for (const auto& m : b.messages) {
-    value.clear();
-    put_be64(value, static_cast<uint64_t>(now));
-    value += m.encode();
-    wb.Put(impl_->cf[cf_messages], m.key, value);
-  }
-  for (const auto& o : b.offsets) {
+status store::apply(rocksdb::WriteBatch& wb, const std::vector<partition_offset>& offsets) {
+  for (const auto& o : offsets) {
     std::string v;
     put_be64(v, static_cast<uint64_t>(o.next_offset));
     wb.Put(impl_->cf[cf_offsets], offset_key(o.topic, o.partition), v);
@@ -181,20 +171,25 @@ status store::write(const batch& b) {
   return ok_status();
 }
 
+status store::write(const batch& b) {
+  rocksdb::WriteBatch wb;
+  for (const auto& h : b.hits) wb.Put(impl_->cf[cf_hits], hit_key(h), h.encode());
+  const int64_t now = (options_.clk ? *options_.clk : impl_->system).now_ms();
+  std::string value;
+  for (const auto& m : b.messages) {
+    value.clear();
+    put_be64(value, static_cast<uint64_t>(now));
+    value += m.encode();
+    wb.Put(impl_->cf[cf_messages], m.key, value);
+  }
+  return apply(wb, b.offsets);
+}
+
 status store::erase(const erasure& e) {
   rocksdb::WriteBatch wb;
   for (const auto& k : e.hit_keys) wb.Delete(impl_->cf[cf_hits], k);
   for (const auto& k : e.message_keys) wb.Delete(impl_->cf[cf_messages], k);
-  for (const auto& o : e.offsets) {
-    std::string v;
-    put_be64(v, static_cast<uint64_t>(o.next_offset));
-    wb.Put(impl_->cf[cf_offsets], offset_key(o.topic, o.partition), v);
-  }
-  rocksdb::WriteOptions w;
-  w.sync = options_.sync;
-  const auto st = impl_->db->Write(w, &wb);
-  if (!st.ok()) return error{describe(options_.path, st)};
-  return ok_status();
+  return apply(wb, e.offsets);
 }
 
 result<std::optional<int64_t>> store::next_offset(const std::string& topic,

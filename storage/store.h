@@ -30,6 +30,10 @@
 #include "config/result.h"
 #include "storage/records.h"
 
+namespace rocksdb {
+class WriteBatch;
+}
+
 namespace yuqing::storage {
 
 constexpr int schema_version = 3;  // 3: binary records
@@ -99,6 +103,8 @@ class store {
  private:
   struct impl;
   explicit store(store_options o);
+  // Adds the offsets to `wb` and writes it (synced when options.sync).
+  status apply(rocksdb::WriteBatch& wb, const std::vector<partition_offset>& offsets);
   store_options options_;
   std::unique_ptr<impl> impl_;
 };
