@@ -153,7 +153,9 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
     return error{describe(options.path, st)};
   } else if (version != std::to_string(schema_version)) {
     return error{options.path.string() + ": schema version " + version + ", this build reads " +
-                 std::to_string(schema_version)};
+                 std::to_string(schema_version) +
+                 " (schemas before 1.0 are not migrated: move the directory away to start "
+                 "afresh; the messages are still in Kafka while its retention lasts)"};
   }
   return s;
 }
