@@ -68,6 +68,8 @@ struct ingest::impl {
   std::map<tp_key, int64_t> confirmed;
   std::map<tp_key, std::deque<stored_range>> unconfirmed;
   uint64_t failed_commits = 0;
+  static constexpr size_t max_unconfirmed_batches = 2000;
+  bool handback_truncated = false;
 
   std::atomic<uint64_t> consumed{0}, invalid{0}, dead_lettered{0}, hits{0}, batches{0};
 
@@ -184,6 +186,7 @@ struct ingest::impl {
     } else if (failed_commits > 0) {
       spdlog::info("event=kafka_commit_recovered failed_commits={}", failed_commits);
       failed_commits = 0;
+      handback_truncated = false;
     }
   }
 
@@ -308,7 +311,19 @@ struct ingest::impl {
       auto r = ranges.find({m.source.topic, m.source.partition});
       if (r != ranges.end()) r->second.message_keys.push_back(m.key);
     }
-    for (auto& [tp, r] : ranges) unconfirmed[tp].push_back(std::move(r));
+    for (auto& [tp, r] : ranges) {
+      auto& q = unconfirmed[tp];
+      q.push_back(std::move(r));
+      // Bounded: while the coordinator refuses commits for long, the oldest work stops
+      // being handed back (the next owner may then store it a second time).
+      if (q.size() > max_unconfirmed_batches) {
+        q.pop_front();
+        if (!handback_truncated)
+          spdlog::warn("event=handback_window_full partition={}[{}] batches={}", tp.first,
+                       tp.second, max_unconfirmed_batches);
+        handback_truncated = true;
+      }
+    }
   }
 
   // A partition without a known position starts at its first message.
