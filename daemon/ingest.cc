@@ -56,6 +56,7 @@ struct ingest::impl {
   // partition starts where auto.offset.reset puts it: the first message tells).
   std::map<tp_key, int64_t> positions;
   bool retrying = false;                // a batch is being retried (store or DLQ failing)
+  bool paused_and_resumed = false;      // the last store_now paused and sought back
   bool abandoned = false;               // the retried batch was given up on revocation
   std::atomic<bool> paused{false};
 
@@ -78,6 +79,19 @@ struct ingest::impl {
     decode_error reason;
     size_t channel;
   };
+
+  // A batch from its build until it is stored (or given up): owns its Kafka messages.
+  struct work {
+    std::vector<rd_kafka_message_t*> messages;
+    storage::batch b;
+    std::vector<dead_letter> dead;
+    bool dead_done = false;  // dead letters delivered
+    ~work() {
+      for (auto* m : messages) rd_kafka_message_destroy(m);
+    }
+  };
+  std::unique_ptr<work> in_flight;  // being written by `writer`
+  std::unique_ptr<batch_writer> writer;
 
   // ---- rebalance -------------------------------------------------------------------------
 
@@ -245,18 +259,18 @@ struct ingest::impl {
 
   // ---- batches -----------------------------------------------------------------------------
 
-  void build(storage::batch& b, std::vector<dead_letter>& dead) {
+  void build(work& w) {
     std::vector<raw_message> raw;
-    raw.reserve(pending.size());
-    for (const rd_kafka_message_t* msg : pending) {
+    raw.reserve(w.messages.size());
+    for (const rd_kafka_message_t* msg : w.messages) {
       raw.push_back({rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset,
                      rd_kafka_message_timestamp(msg, nullptr),
                      std::string_view(static_cast<const char*>(msg->payload), msg->len)});
     }
     std::vector<rejected_message> rejected;
-    builder.build(raw, *matchers(), clk.now_ms(), b, rejected,
+    builder.build(raw, *matchers(), clk.now_ms(), w.b, rejected,
                   [this](double s) { probe.end_to_end(s); });
-    for (const auto& r : rejected) dead.push_back({pending[r.index], r.reason, r.channel});
+    for (const auto& r : rejected) w.dead.push_back({w.messages[r.index], r.reason, r.channel});
   }
 
   bool deliver(const std::vector<dead_letter>& dead) {
@@ -336,37 +350,69 @@ struct ingest::impl {
     }
   }
 
-  // Decodes, matches and stores the pending messages; false when they were not stored.
-  // Without may_retry a failed batch is given up at once (its offsets do not move, so the
-  // messages are read again by whoever owns the partitions next).
+  // Decodes and matches the pending messages, then hands them to the writer thread; the
+  // batch before is finished first (its offsets committed), so at most one batch is in
+  // flight and batches are stored in order. Without may_retry (revocation) everything is
+  // stored before returning and a failure gives the batch up at once: its offsets do not
+  // move and whoever owns the partitions next reads it again. Returns false when a batch
+  // was not stored.
   bool flush_pending(bool may_retry = true) {
+    if (!finish_in_flight(may_retry)) {
+      // The batch before failed: these messages follow it and are read again (after the
+      // seek on resume, or by the next owner).
+      release_pending();
+      return false;
+    }
     if (pending.empty()) return true;
-    for (const rd_kafka_message_t* msg : pending) note_first_offset(msg);
-    storage::batch b;
-    std::vector<dead_letter> dead;
-    build(b, dead);
-    bool dead_done = false;
+    auto w = std::make_unique<work>();
+    w->messages.swap(pending);
+    for (const rd_kafka_message_t* msg : w->messages) note_first_offset(msg);
+    build(*w);
+    if (!may_retry || !(w->dead_done = deliver(w->dead))) return store_now(*w, may_retry);
+    in_flight = std::move(w);
+    writer->submit(in_flight->b);
+    return true;
+  }
+
+  // Waits for the batch in flight; true when it is stored (retried here if its write failed).
+  bool finish_in_flight(bool may_retry) {
+    if (!in_flight) return true;
+    auto w = std::move(in_flight);
+    double seconds = 0;
+    if (const status st = writer->wait(&seconds); st) {
+      probe.batch(w->messages.size(), seconds);
+      stored(*w);
+      return true;
+    }
+    probe.write_error();
+    return store_now(*w, may_retry) && !paused_and_resumed;
+  }
+
+  // Stores a batch on this thread: delivers its dead letters if not done, writes it, and
+  // with may_retry pauses the partitions and retries with backoff until it succeeds, the
+  // partitions are revoked or the daemon stops.
+  bool store_now(work& w, bool may_retry) {
     std::chrono::milliseconds backoff(100);
     retrying = false;
     abandoned = false;
+    paused_and_resumed = false;
     while (true) {
       const auto t0 = steady::now();
-      dead_done = dead_done || deliver(dead);
-      status written = dead_done ? store.write(b) : status(error{"dead-letter delivery failed"});
+      w.dead_done = w.dead_done || deliver(w.dead);
+      status written = w.dead_done ? store.write(w.b) : status(error{"dead-letter delivery failed"});
       if (written) {
-        probe.batch(pending.size(), std::chrono::duration<double>(steady::now() - t0).count());
+        probe.batch(w.messages.size(), std::chrono::duration<double>(steady::now() - t0).count());
         break;
       }
-      if (dead_done) probe.write_error();
+      if (w.dead_done) probe.write_error();
       if (!may_retry) {
         spdlog::error("event=batch_abandoned messages={} reason=revoked error=\"{}\"",
-                      pending.size(), written.error_message());
-        release_pending();
+                      w.messages.size(), written.error_message());
         return false;
       }
       if (!retrying) {
-        spdlog::error("event=batch_failed messages={} action=pause error=\"{}\"", pending.size(),
-                      written.error_message());
+        spdlog::error("event=batch_failed messages={} action=pause error=\"{}\"",
+                      w.messages.size(), written.error_message());
         retrying = true;
         set_paused(true);
       }
@@ -381,37 +427,41 @@ struct ingest::impl {
       }
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
       if (abandoned || stopping) {
-        spdlog::warn("event=batch_abandoned messages={} reason={}", pending.size(),
+        spdlog::warn("event=batch_abandoned messages={} reason={}", w.messages.size(),
                      abandoned ? "partitions_revoked" : "shutdown");
         retrying = false;
-        release_pending();
         return false;
       }
     }
-    remember_stored(b);
-    if (retrying) {
-      spdlog::info("event=batch_recovered messages={} action=resume", pending.size());
-      retrying = false;
-      set_paused(false);
+    const bool resume = retrying;
+    retrying = false;
+    stored(w);
+    if (resume) {
+      spdlog::info("event=batch_recovered messages={} action=resume", w.messages.size());
+      set_paused(false);  // seeks to the positions just stored
+      paused_and_resumed = true;
     }
-    // Counters move only once the batch is stored, so a batch given up and read again is
-    // not counted twice.
-    for (const rd_kafka_message_t* msg : pending) {
+    return true;
+  }
+
+  // A batch is in the store: positions, counters (moved only now, so a batch given up and
+  // read again is not counted twice), Kafka commit.
+  void stored(work& w) {
+    remember_stored(w.b);
+    for (const rd_kafka_message_t* msg : w.messages) {
       const int ch = builder.channel_of(rd_kafka_topic_name(msg->rkt));
       if (ch < 0) continue;
       auto& counters = probe.channel(static_cast<size_t>(ch));
       counters.consumed->Increment();
       counters.bytes->Increment(static_cast<double>(msg->len));
     }
-    for (const auto& d : dead) probe.channel(d.channel).invalid[d.reason]->Increment();
-    invalid += dead.size();
-    hits += b.hits.size();
-    consumed += pending.size();
-    for (const auto& h : b.hits) probe.hits(h.set_id, h.topic).Increment();
+    for (const auto& d : w.dead) probe.channel(d.channel).invalid[d.reason]->Increment();
+    invalid += w.dead.size();
+    hits += w.b.hits.size();
+    consumed += w.messages.size();
+    for (const auto& h : w.b.hits) probe.hits(h.set_id, h.topic).Increment();
     ++batches;
-    release_pending();
     commit(false);
-    return true;
   }
 
   // Lag from the high watermarks librdkafka learnt from its last fetches (no broker call).
@@ -456,12 +506,16 @@ struct ingest::impl {
            steady::now() - batch_started >= wait)) {
         flush_pending();
       }
+      // A written batch is finished (offsets committed, counters moved) without waiting
+      // for the next one to fill.
+      if (in_flight && writer->done() && !finish_in_flight(true)) release_pending();
       if (steady::now() - lag_updated >= std::chrono::seconds(1)) {
         update_lag();
         lag_updated = steady::now();
       }
     }
     flush_pending();
+    finish_in_flight(true);
     commit(true);
     rd_kafka_consumer_close(consumer.get());
   }
@@ -479,6 +533,7 @@ status ingest::start() {
   auto producer = sync_producer::create(d.bootstrap, d.cfg.kafka_properties);
   if (!producer) return error{producer.error_message()};
   d.dead_letters = std::move(producer.value());
+  d.writer = std::make_unique<batch_writer>(d.store);
 
   auto conf = make_kafka_conf(d.bootstrap, d.cfg.kafka_properties);
   if (!conf) return error{conf.error_message()};
@@ -526,6 +581,8 @@ void ingest::stop() {
   d.started = false;
   d.stopping = true;
   if (d.thread.joinable()) d.thread.join();
+  d.in_flight.reset();  // its messages go before the consumer
+  d.writer.reset();
   d.consumer.reset();
   d.dead_letters.reset();
 }

@@ -1,5 +1,7 @@
 #include "daemon/pipeline.h"
 
+#include <chrono>
+
 namespace yuqing::daemon {
 
 batch_builder::batch_builder(const config::daemon_config& cfg) {
@@ -59,6 +61,61 @@ void batch_builder::build(const std::vector<raw_message>& messages, const matche
     out.messages.push_back(std::move(rec));
   }
   for (const auto& [tp, off] : next) out.offsets.push_back({std::string(tp.first), tp.second, off});
+}
+
+batch_writer::batch_writer(storage::store& store) : store_(store), thread_([this] { run(); }) {}
+
+batch_writer::~batch_writer() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void batch_writer::submit(const storage::batch& b) {
+  {
+    std::lock_guard lock(mu_);
+    job_ = &b;
+    done_.reset();
+  }
+  in_flight_ = true;
+  cv_.notify_all();
+}
+
+bool batch_writer::done() {
+  std::lock_guard lock(mu_);
+  return done_.has_value();
+}
+
+status batch_writer::wait(double* seconds) {
+  if (!in_flight_) return ok_status();
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return done_.has_value(); });
+  in_flight_ = false;
+  if (seconds) *seconds = seconds_;
+  status st = std::move(*done_);
+  done_.reset();
+  return st;
+}
+
+void batch_writer::run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || job_ != nullptr; });
+    if (job_ == nullptr) return;  // stopping with nothing to write
+    const storage::batch* b = job_;
+    job_ = nullptr;
+    lock.unlock();
+    const auto t0 = std::chrono::steady_clock::now();
+    status st = store_.write(*b);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    lock.lock();
+    seconds_ = s;
+    done_ = std::move(st);
+    cv_.notify_all();
+  }
 }
 
 }  // namespace yuqing::daemon

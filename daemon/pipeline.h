@@ -8,11 +8,15 @@
 // the batch (its offset still counts: the caller dead-letters it first).
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "config/config.h"
@@ -55,6 +59,40 @@ class batch_builder {
   std::vector<decoder> decoders_;
   std::vector<matchers::hit> found_;
   std::vector<std::string_view> fields_;
+};
+
+// Writes one batch at a time on its own thread, so that the caller builds the next batch
+// meanwhile (decode and match overlap the RocksDB write and its fsync).
+//
+// Threads: submit() and wait() from one thread (the ingest thread); the writer thread only
+// calls store::write. Errors: the write's status comes back from wait().
+class batch_writer {
+ public:
+  explicit batch_writer(storage::store& store);
+  ~batch_writer();
+  batch_writer(const batch_writer&) = delete;
+  batch_writer& operator=(const batch_writer&) = delete;
+
+  // Starts writing `b`, which must stay untouched until wait() returns. At most one batch
+  // is in flight: call wait() first.
+  void submit(const storage::batch& b);
+  bool busy() const { return in_flight_; }
+  // True when the batch in flight is written (wait() will not block).
+  bool done();
+  // The outcome of the batch in flight (ok when there is none) and how long its write took.
+  status wait(double* seconds = nullptr);
+
+ private:
+  void run();
+  storage::store& store_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const storage::batch* job_ = nullptr;
+  std::optional<status> done_;
+  double seconds_ = 0;
+  bool stop_ = false;
+  bool in_flight_ = false;
+  std::thread thread_;
 };
 
 }  // namespace yuqing::daemon

@@ -1,7 +1,8 @@
 // Pipeline capacity benchmark (issue: ingest and storage). Feeds corpus.jsonl from memory
 // through the daemon's own batch_builder (decode with simdjson, match a 1k-word set with
-// normalization on) and writes every batch with its offsets to RocksDB (synced, as the
-// daemon does), at full speed. Baseline, same run: the matcher alone on the same texts.
+// normalization on) and writes every batch with its offsets to RocksDB (synced, on the
+// daemon's batch_writer thread, overlapping the build of the next batch, as ingest does),
+// at full speed. Baseline, same run: the matcher alone on the same texts.
 // Prints messages/s of both, their ratio and the peak RSS.
 //
 // Usage: pipeline_bench DATA_DIR [--batch N] [--words 1k]
@@ -118,39 +119,48 @@ int main(int argc, char** argv) {
   }
   const double matcher_s = seconds_since(t0);
 
-  // The pipeline: build (decode + match + records) and write, batch after batch.
+  // The pipeline as ingest runs it: build batch N (decode + match + records) while the
+  // writer thread stores batch N-1 with its offsets.
   daemon::batch_builder builder(*cfg);
+  daemon::batch_writer writer(**store);
   std::vector<daemon::raw_message> raw;
   std::vector<daemon::rejected_message> rejected;
-  size_t hits = 0, stored = 0;
+  storage::batch batches[2];
+  size_t hits = 0, stored = 0, k = 0;
   double write_s = 0;
   t0 = steady::now();
   const long rss_before = max_rss_mb();
-  for (size_t at = 0; at < payloads.size(); at += static_cast<size_t>(batch_size)) {
+  auto finish = [&]() -> bool {
+    double s = 0;
+    if (auto st = writer.wait(&s); !st) {
+      std::fprintf(stderr, "%s\n", st.error_message().c_str());
+      return false;
+    }
+    write_s += s;
+    return true;
+  };
+  for (size_t at = 0; at < payloads.size(); at += static_cast<size_t>(batch_size), ++k) {
     raw.clear();
     const size_t end = std::min(payloads.size(), at + static_cast<size_t>(batch_size));
     for (size_t i = at; i < end; ++i)
       raw.push_back({"bench.posts", static_cast<int32_t>(i % 4), static_cast<int64_t>(i / 4), 0, payloads[i]});
-    storage::batch b;
+    storage::batch& b = batches[k % 2];
+    b = storage::batch();
     rejected.clear();
     builder.build(raw, m, 0, b, rejected);
-    const auto w0 = steady::now();
-    if (auto st = (*store)->write(b); !st) {
-      std::fprintf(stderr, "%s\n", st.error_message().c_str());
-      return 1;
-    }
-    write_s += seconds_since(w0);
     hits += b.hits.size();
     stored += b.messages.size();
-    if ((at / static_cast<size_t>(batch_size)) % 20 == 0)
-      std::fprintf(stderr, "\r%zu/%zu messages", end, payloads.size());
+    if (!finish()) return 1;
+    writer.submit(b);
+    if (k % 20 == 0) std::fprintf(stderr, "\r%zu/%zu messages", end, payloads.size());
   }
+  if (!finish()) return 1;
   const double pipeline_s = seconds_since(t0);
   std::fprintf(stderr, "\r");
   const double n = static_cast<double>(payloads.size());
   std::printf("  matcher alone      %9.0f msg/s   %zu hits\n", n / matcher_s, matcher_hits);
-  std::printf("  pipeline           %9.0f msg/s   %zu hits, %zu messages stored, %zu rejected, "
-              "%.0f%% of the time in RocksDB writes\n",
+  std::printf("  pipeline           %9.0f msg/s   %zu hits, %zu messages stored, %zu rejected; "
+              "RocksDB writes (overlapped) took %.0f%% of the wall time\n",
               n / pipeline_s, hits, stored, rejected.size(), 100 * write_s / pipeline_s);
   std::printf("  ratio pipeline / matcher alone: %.2f   (targets: >= 150000 msg/s, >= 0.5)\n",
               matcher_s / pipeline_s);
