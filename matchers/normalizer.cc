@@ -222,6 +222,15 @@ normalizer::normalizer(uint32_t flags) : flags_(flags), table_(table_size) {
     const entry& e = table_[c];
     ascii_[c] = (e.length == 1) ? static_cast<uint8_t>(pool_[e.offset]) : 0;
   }
+  // Which BMP code points fold to themselves: one bit each (8 KiB, stays in L1).
+  same_.assign(0x10000 / 64, 0);
+  for (uint32_t cp = 0x80; cp < 0x10000; ++cp) {
+    const entry& e = table_[cp];
+    std::string self;
+    append_utf8(self, cp);
+    if (e.length == self.size() && pool_.compare(e.offset, e.length, self) == 0)
+      same_[cp >> 6] |= uint64_t{1} << (cp & 63);
+  }
   // A code point beyond the table folds to itself unless it is noise: see lookup().
 }
 
@@ -287,6 +296,16 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
         (p[i + 2] & 0xC0) == 0x80) {  // most of the BMP (all CJK): inline decode
       cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
       len = 3;
+      if (!repeat && (same_[cp >> 6] >> (cp & 63) & 1)) {  // folds to itself: copy
+        reserve(3);
+        tp[w] = static_cast<char>(c);
+        tp[w + 1] = static_cast<char>(p[i + 1]);
+        tp[w + 2] = static_cast<char>(p[i + 2]);
+        op[w] = op[w + 1] = op[w + 2] = static_cast<uint32_t>(i);
+        w += 3;
+        i += 3;
+        continue;
+      }
     } else {
       len = decode_utf8(in, i, cp);
     }

@@ -91,6 +91,7 @@ class normalizer {
   uint8_t ascii_[128];            // folded ASCII byte, 0 = dropped
   std::vector<entry> table_;      // planes 0 and 1
   std::string pool_;              // folded UTF-8 of every entry
+  std::vector<uint64_t> same_;    // BMP bitmap: the code point folds to itself
   entry identity_{0, 0, 0, 0};    // marker for code points beyond the table
 };
 
