@@ -5,8 +5,11 @@
 // most ingest.batch_max_messages or ingest.batch_max_wait_ms. Each batch is decoded and
 // matched against the matcher in force when the batch started; undecodable messages go to
 // the dead-letter topic and must be confirmed delivered; then the hits, the messages and
-// the next offset of every partition are written in one synced RocksDB batch; only then
-// are the offsets committed to Kafka (for lag views). On assignment a partition resumes at
+// the next offset of every partition are written in one synced RocksDB batch, on a writer
+// thread while the next batch is decoded and matched (at most one batch in flight); only
+// once a batch is stored are its offsets committed to Kafka (for lag views and hand-over).
+// If a revoked partition's final commit is refused, the work stored after the committed
+// offset is deleted again (handed back) so the next owner stores it once. On assignment a partition resumes at
 // the larger of the offset stored in RocksDB and the one committed to Kafka. Partition
 // assignment is eager (range/roundrobin): on revocation the pending batch is written and
 // committed synchronously before the partitions go.
@@ -19,7 +22,8 @@
 // thread. The matcher is read through matcher_source at each batch start, so a reload
 // takes effect between batches.
 //
-// Limitations: one consuming thread per daemon; scale out with more daemons in the group.
+// Limitations: one consuming thread (and one writer) per daemon; scale out with more
+// daemons in the group.
 #pragma once
 
 #include <atomic>
