@@ -183,6 +183,7 @@ struct app::impl {
       try {
         q.topic = r.query.count("topic") ? r.query.at("topic") : "";
         q.set = r.query.count("set") ? r.query.at("set") : "";
+        q.message = r.query.count("message") ? r.query.at("message") : "";
         q.since_ms = query_int(r, "since", 0);
         q.until_ms = query_int(r, "until", q.until_ms);
         q.limit = static_cast<size_t>(std::clamp<int64_t>(query_int(r, "limit", 100), 1, 10000));

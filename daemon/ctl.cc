@@ -79,7 +79,7 @@ int64_t parse_time(const std::string& s) {
 }
 
 int hits(const std::string& db, const std::string& topic, const std::string& set,
-         const std::string& since, size_t limit, bool as_json) {
+         const std::string& message, const std::string& since, size_t limit, bool as_json) {
   auto s = storage::store::open({db, false, true});
   if (!s) {
     std::cerr << s.error_message() << "\n";
@@ -88,6 +88,7 @@ int hits(const std::string& db, const std::string& topic, const std::string& set
   storage::hit_query q;
   q.topic = topic;
   q.set = set;
+  q.message = message;
   q.limit = limit;
   try {
     q.since_ms = parse_time(since);
@@ -270,12 +271,13 @@ int main(int argc, char** argv) {
   p->add_option("file", file, "JSON lines file")->required();
 
   auto* h = cli.add_subcommand("hits", "list stored hits");
-  std::string db, htopic, hset, since;
+  std::string db, htopic, hset, hmessage, since;
   size_t limit = 1000;
   bool as_json = false;
   h->add_option("--db", db, "RocksDB directory (storage.path)")->required();
   h->add_option("--topic", htopic, "policy topic");
   h->add_option("--set", hset, "keyword set id");
+  h->add_option("--message", hmessage, "message key (topic/id): the hits of one message");
   h->add_option("--since", since, "RFC 3339 time or a duration back from now (7d, 12h, 30m)");
   h->add_option("--limit", limit, "most hits to print")->capture_default_str();
   h->add_flag("--json", as_json, "one JSON object per line");
@@ -308,7 +310,7 @@ int main(int argc, char** argv) {
   try {
     if (*k) return config_keys();
     if (*p) return produce(brokers, topic, file, key_field);
-    if (*h) return hits(db, htopic, hset, since, limit, as_json);
+    if (*h) return hits(db, htopic, hset, hmessage, since, limit, as_json);
     if (*c) return check(check_path, as_json);
     if (*t) {
       if (!*text_opt && !*file_opt) {

@@ -208,6 +208,13 @@ result<std::optional<int64_t>> store::next_offset(const std::string& topic,
 }
 
 result<std::vector<hit_record>> store::hits(const hit_query& q) const {
+  if (!q.message.empty()) {
+    // A message's hits all carry its time: with the message still retained, seek straight
+    // to topic \0 time key \0 in each topic (a skip over the few topics), else scan.
+    auto m = message(q.message);
+    if (!m) return error{m.error_message()};
+    if (m->has_value()) return hits_of_message(q, (*m)->time_ms);
+  }
   std::vector<hit_record> out;
   rocksdb::ReadOptions ro;
   ro.total_order_seek = q.topic.empty();
@@ -227,11 +234,46 @@ result<std::vector<hit_record>> store::hits(const hit_query& q) const {
     uint64_t bits = 0;
     for (int i = 1; i <= 8; ++i) bits = (bits << 8) | static_cast<unsigned char>(z[i]);
     const auto t = static_cast<int64_t>(bits ^ (uint64_t{1} << 63));
-    if (t < q.since_ms || t >= q.until_ms) continue;
+    if (t < q.since_ms) continue;
+    if (t >= q.until_ms) {
+      if (!prefix.empty()) break;  // one topic is ordered by time
+      continue;
+    }
     auto h = hit_record::decode(std::string_view(it->value().data(), it->value().size()));
     if (!h) return error{options_.path.string() + ": corrupt hit record"};
     if (!q.set.empty() && h->set_id != q.set) continue;
+    if (!q.message.empty() && h->message_key != q.message) continue;
     out.push_back(std::move(*h));
+  }
+  if (!it->status().ok()) return error{describe(options_.path, it->status())};
+  return out;
+}
+
+result<std::vector<hit_record>> store::hits_of_message(const hit_query& q, int64_t time_ms) const {
+  std::vector<hit_record> out;
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[cf_hits]));
+  std::string topic_start = q.topic;  // "" : the first topic
+  for (it->Seek(topic_start); it->Valid() && out.size() < q.limit;) {
+    const auto key = it->key();
+    const char* z = static_cast<const char*>(memchr(key.data(), '\0', key.size()));
+    if (z == nullptr) break;
+    const std::string topic(key.data(), static_cast<size_t>(z - key.data()));
+    if (!q.topic.empty() && topic != q.topic) break;
+    std::string prefix = topic;
+    prefix += '\0';
+    put_be64(prefix, time_bits(time_ms));
+    prefix += q.message;
+    prefix += '\0';
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < q.limit;
+         it->Next()) {
+      auto h = hit_record::decode(std::string_view(it->value().data(), it->value().size()));
+      if (!h) return error{options_.path.string() + ": corrupt hit record"};
+      if (!q.set.empty() && h->set_id != q.set) continue;
+      out.push_back(std::move(*h));
+    }
+    it->Seek(topic + '\x01');  // the next topic
   }
   if (!it->status().ok()) return error{describe(options_.path, it->status())};
   return out;

@@ -65,6 +65,7 @@ struct erasure {
 struct hit_query {
   std::string topic;  // empty: every topic
   std::string set;    // empty: every set
+  std::string message;  // a message key: only its hits (empty: every message)
   int64_t since_ms = 0;
   int64_t until_ms = std::numeric_limits<int64_t>::max();  // exclusive
   size_t limit = 1000;
@@ -86,7 +87,8 @@ class store {
   // The stored next offset of a partition; nullopt when none was stored.
   result<std::optional<int64_t>> next_offset(const std::string& topic, int32_t partition) const;
 
-  // Hits ordered by topic, then time.
+  // Hits ordered by topic, then time. By message: a seek per topic while the message is
+  // retained (its time is known), else a scan of the topic / time range given.
   result<std::vector<hit_record>> hits(const hit_query& q) const;
 
   result<std::optional<message_record>> message(const std::string& key) const;
@@ -103,6 +105,7 @@ class store {
  private:
   struct impl;
   explicit store(store_options o);
+  result<std::vector<hit_record>> hits_of_message(const hit_query& q, int64_t time_ms) const;
   // Adds the offsets to `wb` and writes it (synced when options.sync).
   status apply(rocksdb::WriteBatch& wb, const std::vector<partition_offset>& offsets);
   store_options options_;

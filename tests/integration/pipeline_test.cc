@@ -97,6 +97,8 @@ channels:
   // The HTTP API serves the stored hits.
   const auto api = nlohmann::json::parse(http_get(port, "/api/v1/hits?topic=incident").body);
   CHECK(api["hits"].size() == 5);
+  const auto n1 = nlohmann::json::parse(http_get(port, "/api/v1/hits?message=yuqing.news%2Fn1").body);
+  CHECK(n1["hits"].size() == 2);
 
   // SIGTERM drains, commits and exits cleanly.
   REQUIRE(daemon.stop() == 0);

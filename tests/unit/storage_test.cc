@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <set>
 
 #include "config/clock.h"
 #include "storage/store.h"
@@ -133,4 +134,44 @@ TEST_CASE("records round-trip through their stored form, and a truncated one is 
   REQUIRE(mb);
   CHECK(mb->text == m.text);
   CHECK(mb->to_json() == m.to_json());
+}
+
+TEST_CASE("hits of one message: by seeking while it is retained, by scanning after", "[storage]") {
+  temp_dir dir;
+  yuqing::manual_clock clk(1'000'000'000'000);
+  const int64_t day = 24 * 3600 * 1000;
+  auto s = store::open({dir.path, false, false, 7 * day, &clk});
+  REQUIRE(s.ok());
+  batch b;
+  for (const auto& [key, t] : std::vector<std::pair<std::string, int64_t>>{{"t/1", 1000}, {"t/2", 1000}, {"t/3", 2000}}) {
+    message_record m;
+    m.key = key;
+    m.time_ms = t;
+    b.messages.push_back(m);
+    for (const char* topic : {"epidemic", "gov", "zz"}) b.hits.push_back(make_hit(topic, t, key, "r"));
+  }
+  b.hits.push_back(make_hit("gov", 1000, "t/1", "r2"));
+  REQUIRE((*s)->write(b).ok());
+  auto keys = [&](hit_query q) {
+    std::multiset<std::string> out;
+    const auto found = (*s)->hits(q);  // bound: the loop must not iterate a temporary
+    REQUIRE(found.ok());
+    for (const auto& h : *found) out.insert(h.topic + " " + h.message_key + " " + h.rule_id);
+    return out;
+  };
+  hit_query q;
+  q.message = "t/1";
+  const std::multiset<std::string> expected = {"epidemic t/1 r", "gov t/1 r", "gov t/1 r2", "zz t/1 r"};
+  CHECK(keys(q) == expected);
+  q.topic = "gov";
+  CHECK(keys(q) == std::multiset<std::string>{"gov t/1 r", "gov t/1 r2"});
+  q.topic.clear();
+  q.message = "t/none";
+  CHECK(keys(q).empty());
+
+  clk.advance_ms(8 * day);  // the message records go; the scan finds the same hits
+  REQUIRE((*s)->compact_messages().ok());
+  q.message = "t/1";
+  REQUIRE(!(*s)->message("t/1")->has_value());
+  CHECK(keys(q) == expected);
 }
