@@ -1,6 +1,8 @@
 #include "storage/store.h"
 
 #include <algorithm>
+#include <atomic>
+#include <shared_mutex>
 
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
@@ -89,13 +91,19 @@ std::string offset_key(const std::string& topic, int32_t partition) {
 
 struct store::impl {
   yuqing::system_clock system;
+  std::atomic<bool> failed{false};  // the last write failed: recover before the next
+  // Shared by every use of db and cf; exclusive while the database is reopened.
+  mutable std::shared_mutex mu;
   std::unique_ptr<message_retention> retention;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cf;
-  ~impl() {
+  void close() {
     for (auto* h : cf)
       if (h && db) db->DestroyColumnFamilyHandle(h);
+    cf.clear();
+    db.reset();
   }
+  ~impl() { close(); }
 };
 
 store::store(store_options o) : options_(std::move(o)), impl_(std::make_unique<impl>()) {}
@@ -103,11 +111,19 @@ store::~store() = default;
 
 result<std::unique_ptr<store>> store::open(const store_options& options) {
   std::unique_ptr<store> s(new store(options));
+  if (auto st = s->open_db(); !st) return error{st.error_message()};
+  return s;
+}
+
+status store::open_db() {
+  const store_options& options = options_;
+  store* s = this;
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = !options.read_only;
   db_opts.create_missing_column_families = !options.read_only;
   db_opts.keep_log_file_num = 5;
   db_opts.max_background_jobs = 2;
+  if (options.env) db_opts.env = options.env;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (int i = 0; i < cf_count; ++i) {
@@ -157,7 +173,7 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
                  " (schemas before 1.0 are not migrated: move the directory away to start "
                  "afresh; the messages are still in Kafka while its retention lasts)"};
   }
-  return s;
+  return ok_status();
 }
 
 status store::apply(rocksdb::WriteBatch& wb, const std::vector<partition_offset>& offsets) {
@@ -169,11 +185,38 @@ status store::apply(rocksdb::WriteBatch& wb, const std::vector<partition_offset>
   rocksdb::WriteOptions w;
   w.sync = options_.sync;
   const auto st = impl_->db->Write(w, &wb);
-  if (!st.ok()) return error{describe(options_.path, st)};
+  if (!st.ok()) {
+    impl_->failed = true;
+    return error{describe(options_.path, st)};
+  }
+  return ok_status();
+}
+
+std::string store::unavailable() const {
+  return "rocksdb " + options_.path.string() + ": closed after a failed write, reopening";
+}
+
+status store::recover_if_failed() {
+  // A failed write (disk full, I/O error) leaves RocksDB in a background-error state in
+  // which every write fails; a failed WAL append cannot even be resumed. Before writing
+  // again: resume, else close and reopen (the WAL is replayed up to its last whole record).
+  if (!impl_->failed.load()) return ok_status();
+  std::unique_lock lock(impl_->mu);
+  if (!impl_->failed.load()) return ok_status();
+  if (!impl_->db || !impl_->db->Resume().ok()) {
+    impl_->close();
+    if (auto st = open_db(); !st) {
+      impl_->close();
+      return st;  // still failing: the caller retries
+    }
+  }
+  impl_->failed = false;
   return ok_status();
 }
 
 status store::write(const batch& b) {
+  if (auto st = recover_if_failed(); !st) return st;
+  std::shared_lock lock(impl_->mu);
   rocksdb::WriteBatch wb;
   for (const auto& h : b.hits) wb.Put(impl_->cf[cf_hits], hit_key(h), h.encode());
   const int64_t now = (options_.clk ? *options_.clk : impl_->system).now_ms();
@@ -188,6 +231,8 @@ status store::write(const batch& b) {
 }
 
 status store::erase(const erasure& e) {
+  if (auto st = recover_if_failed(); !st) return st;
+  std::shared_lock lock(impl_->mu);
   rocksdb::WriteBatch wb;
   for (const auto& k : e.hit_keys) wb.Delete(impl_->cf[cf_hits], k);
   for (const auto& k : e.message_keys) wb.Delete(impl_->cf[cf_messages], k);
@@ -196,6 +241,8 @@ status store::erase(const erasure& e) {
 
 result<std::optional<int64_t>> store::next_offset(const std::string& topic,
                                                   int32_t partition) const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
   std::string v;
   const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_offsets],
                                  offset_key(topic, partition), &v);
@@ -208,10 +255,12 @@ result<std::optional<int64_t>> store::next_offset(const std::string& topic,
 }
 
 result<std::vector<hit_record>> store::hits(const hit_query& q) const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
   if (!q.message.empty()) {
     // A message's hits all carry its time: with the message still retained, seek straight
     // to topic \0 time key \0 in each topic (a skip over the few topics), else scan.
-    auto m = message(q.message);
+    auto m = message_unlocked(q.message);
     if (!m) return error{m.error_message()};
     if (m->has_value()) return hits_of_message(q, (*m)->time_ms);
   }
@@ -280,6 +329,12 @@ result<std::vector<hit_record>> store::hits_of_message(const hit_query& q, int64
 }
 
 result<std::optional<message_record>> store::message(const std::string& key) const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  return message_unlocked(key);
+}
+
+result<std::optional<message_record>> store::message_unlocked(const std::string& key) const {
   std::string v;
   const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_messages], key, &v);
   if (st.IsNotFound()) return std::optional<message_record>{};
@@ -291,6 +346,8 @@ result<std::optional<message_record>> store::message(const std::string& key) con
 }
 
 result<uint64_t> store::compact_messages() {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
   auto* cf = impl_->cf[cf_messages];
   rocksdb::CompactRangeOptions o;
   o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
@@ -303,6 +360,8 @@ result<uint64_t> store::compact_messages() {
 }
 
 status store::flush() {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
   if (options_.read_only) return ok_status();
   const auto st = impl_->db->Flush(rocksdb::FlushOptions(), impl_->cf);
   if (!st.ok()) return error{describe(options_.path, st)};

@@ -11,11 +11,13 @@
 // WriteBatch, synced when options.sync: the offsets move only together with the data they
 // cover. Keys are deterministic, so a replay rewrites the same keys (no duplicates).
 //
-// Concurrency: all methods are thread-safe (RocksDB's guarantees). One process may open a
-// directory read-write; others may open it read-only (a snapshot as of open).
+// Concurrency: all methods are thread-safe (RocksDB's guarantees, and a shared lock that the
+// recovery after a failed write takes exclusively to reopen the database). One process may
+// open a directory read-write; others may open it read-only (a snapshot as of open).
 //
 // Errors: nothing throws; rocksdb::Status becomes a result/status with the path in the
-// message. open() refuses a database whose schema version is not this build's.
+// message. open() refuses a database whose schema version is not this build's. After a
+// failed write the next write first recovers the database (Resume, else reopen).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,7 @@
 #include "storage/records.h"
 
 namespace rocksdb {
+class Env;
 class WriteBatch;
 }
 
@@ -44,6 +47,7 @@ struct store_options {
   bool read_only = false;
   int64_t message_retention_ms = int64_t{7} * 24 * 3600 * 1000;
   const clock* clk = nullptr;  // nullptr: the system clock; must outlive the store
+  rocksdb::Env* env = nullptr;  // nullptr: the default; tests inject faults through it
 };
 
 struct batch {
@@ -105,8 +109,13 @@ class store {
  private:
   struct impl;
   explicit store(store_options o);
+  status open_db();  // (re)opens the database of options_ into impl_
   result<std::vector<hit_record>> hits_of_message(const hit_query& q, int64_t time_ms) const;
-  // Adds the offsets to `wb` and writes it (synced when options.sync).
+  result<std::optional<message_record>> message_unlocked(const std::string& key) const;
+  status recover_if_failed();
+  std::string unavailable() const;
+  // Adds the offsets to `wb` and writes it (synced when options.sync); the caller holds the
+  // shared lock.
   status apply(rocksdb::WriteBatch& wb, const std::vector<partition_offset>& offsets);
   store_options options_;
   std::unique_ptr<impl> impl_;
