@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 
@@ -64,7 +65,7 @@ struct ingest::impl {
   // stored since, by partition: handed back if the partitions go before it is committed.
   struct stored_range {
     int64_t next_offset;
-    std::vector<std::string> hit_keys, message_keys;
+    std::vector<std::string> message_keys;  // their hits are found again on a hand-back
   };
   std::map<tp_key, int64_t> confirmed;
   std::map<tp_key, std::deque<stored_range>> unconfirmed;
@@ -216,17 +217,25 @@ struct ingest::impl {
   // Deletes what was stored after the committed offsets and sets the stored offsets back.
   void roll_back() {
     storage::erasure e;
-    size_t batches = 0;
     for (auto& [tp, q] : unconfirmed) {
       if (q.empty()) continue;
-      for (auto& r : q) {
-        e.hit_keys.insert(e.hit_keys.end(), r.hit_keys.begin(), r.hit_keys.end());
+      for (auto& r : q)
         e.message_keys.insert(e.message_keys.end(), r.message_keys.begin(), r.message_keys.end());
-        ++batches;
-      }
       e.offsets.push_back({tp.first, tp.second, confirmed[tp]});
     }
     if (e.empty()) return;
+    // The hits of those messages (rare work, so nothing is kept per hit on the hot path).
+    for (const auto& key : e.message_keys) {
+      storage::hit_query q;
+      q.message = key;
+      q.limit = std::numeric_limits<size_t>::max();
+      auto found = store.hits(q);
+      if (!found) {
+        spdlog::error("event=handback_failed error=\"{}\"", found.error_message());
+        return;
+      }
+      for (const auto& h : *found) e.hit_keys.push_back(storage::hit_key(h));
+    }
     if (auto st = store.erase(e); !st) {
       spdlog::error("event=handback_failed partitions={} error=\"{}\" effect=\"the next owner "
                     "stores these messages again\"", e.offsets.size(), st.error_message());
@@ -316,10 +325,6 @@ struct ingest::impl {
       if (!positions.count(tp)) continue;
       positions[tp] = o.next_offset;
       ranges[tp].next_offset = o.next_offset;
-    }
-    for (const auto& h : b.hits) {
-      auto r = ranges.find({h.source.topic, h.source.partition});
-      if (r != ranges.end()) r->second.hit_keys.push_back(storage::hit_key(h));
     }
     for (const auto& m : b.messages) {
       auto r = ranges.find({m.source.topic, m.source.partition});
