@@ -76,7 +76,6 @@ class batch_writer {
   // Starts writing `b`, which must stay untouched until wait() returns. At most one batch
   // is in flight: call wait() first.
   void submit(const storage::batch& b);
-  bool busy() const { return in_flight_; }
   // True when the batch in flight is written (wait() will not block).
   bool done();
   // The outcome of the batch in flight (ok when there is none) and how long its write took.

@@ -12,7 +12,6 @@ Writes into OUT_DIR:
 Same seed, same files: the generator uses its own seeded PRNG, never the clock.
 """
 import argparse
-import bisect
 import itertools
 import json
 import os

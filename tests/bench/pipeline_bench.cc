@@ -6,6 +6,7 @@
 // Prints messages/s of both, their ratio and the peak RSS.
 //
 // Usage: pipeline_bench DATA_DIR [--batch N] [--words 1k]
+// BENCH_NO_SYNC=1 writes without fsync (to see how much of the write time is the sync).
 #include <sys/resource.h>
 
 #include <chrono>
