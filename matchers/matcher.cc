@@ -8,6 +8,9 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <cstring>
+#include <fstream>
+#include <unistd.h>
 
 namespace yuqing::matchers {
 
@@ -53,6 +56,107 @@ bool ends_in_long_run(const std::string& s) {
 }
 
 bool is_ascii_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+// Two 64-bit hashes (FNV-1a and a multiply-xorshift) over length-prefixed parts: 128 bits,
+// so that a cached database is never taken for another one.
+class cache_key {
+ public:
+  void add(std::string_view part) {
+    mix(std::to_string(part.size()));
+    mix(":");
+    mix(part);
+  }
+  std::string hex() const {
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a_),
+                  static_cast<unsigned long long>(b_));
+    return buf;
+  }
+
+ private:
+  void mix(std::string_view s) {
+    for (unsigned char c : s) {
+      a_ = (a_ ^ c) * 1099511628211ull;
+      b_ = (b_ + c) * 0x9E3779B97F4A7C15ull;
+      b_ ^= b_ >> 29;
+    }
+  }
+  uint64_t a_ = 1469598103934665603ull;
+  uint64_t b_ = 0x2545F4914F6CDD1Dull;
+};
+
+constexpr std::string_view cache_magic = "yuqing-hsdb-1\n";
+
+std::filesystem::path cache_file(const std::filesystem::path& dir, const cache_key& key) {
+  return dir / (key.hex() + ".hsdb");
+}
+
+// Reads the databases cached under `key`. False (and nothing allocated) when there is no
+// usable entry: missing, truncated, or refused by this Hyperscan (another platform).
+bool read_cache(const std::filesystem::path& dir, const cache_key& key, hs_database_t*& literals,
+                hs_database_t*& regexes, bool want_literals, bool want_regexes) {
+  const auto path = cache_file(dir, key);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string_view v(data);
+  if (!v.starts_with(cache_magic)) return false;
+  v.remove_prefix(cache_magic.size());
+  if (!v.starts_with(key.hex())) return false;
+  v.remove_prefix(32);
+  hs_database_t* dbs[2] = {nullptr, nullptr};
+  const bool want[2] = {want_literals, want_regexes};
+  for (int i = 0; i < 2; ++i) {
+    uint64_t n = 0;
+    if (v.size() < 8) break;
+    std::memcpy(&n, v.data(), 8);
+    v.remove_prefix(8);
+    if (n > v.size() || (n > 0) != want[i]) break;
+    if (n > 0 && hs_deserialize_database(v.data(), n, &dbs[i]) != HS_SUCCESS) break;
+    v.remove_prefix(n);
+    if (i == 1 && v.empty()) {
+      literals = dbs[0];
+      regexes = dbs[1];
+      std::error_code ec;
+      std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now(), ec);
+      return true;
+    }
+  }
+  for (auto* db : dbs)
+    if (db) hs_free_database(db);
+  return false;
+}
+
+status write_cache(const std::filesystem::path& dir, const cache_key& key,
+                   const hs_database_t* literals, const hs_database_t* regexes) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::string data(cache_magic);
+  data += key.hex();
+  for (const auto* db : {literals, regexes}) {
+    char* bytes = nullptr;
+    size_t n = 0;
+    if (db && hs_serialize_database(db, &bytes, &n) != HS_SUCCESS)
+      return error{"Hyperscan cannot serialize the database"};
+    const uint64_t n64 = n;
+    data.append(reinterpret_cast<const char*>(&n64), 8);
+    if (bytes) data.append(bytes, n);
+    std::free(bytes);
+  }
+  const auto path = cache_file(dir, key);
+  const auto tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!out.flush()) {
+      std::filesystem::remove(tmp, ec);
+      return error{tmp + ": cannot write"};
+    }
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return error{path.string() + ": " + ec.message()};
+  return ok_status();
+}
 
 }  // namespace
 
@@ -115,20 +219,21 @@ std::string compile_result::to_text() const {
   return s;
 }
 
-compile_result compiled_set::load(const std::filesystem::path& file) {
+compile_result compiled_set::load(const std::filesystem::path& file,
+                                   const compile_options& options) {
   auto parsed = load_keyword_set_file(file);
   if (!parsed.ok()) {
     compile_result r;
     r.diagnostics = std::move(parsed.diagnostics);
     return r;
   }
-  auto r = compile(std::move(*parsed.set));
+  auto r = compile(std::move(*parsed.set), options);
   r.diagnostics.insert(r.diagnostics.begin(), parsed.diagnostics.begin(),
                        parsed.diagnostics.end());
   return r;
 }
 
-compile_result compiled_set::compile(keyword_set def) {
+compile_result compiled_set::compile(keyword_set def, const compile_options& options) {
   const auto started = std::chrono::steady_clock::now();
   compile_result res;
   std::unique_ptr<compiled_set> cs(new compiled_set());
@@ -198,7 +303,46 @@ compile_result compiled_set::compile(keyword_set def) {
   }
 
   hs_compile_error_t* err = nullptr;
-  if (!cs->patterns_.empty()) {
+  std::vector<uint32_t> regex_rules;
+  std::vector<const char*> regex_exprs;
+  const unsigned regex_flags = HS_FLAG_UTF8 | HS_FLAG_UCP | HS_FLAG_SOM_LEFTMOST | HS_FLAG_DOTALL;
+  for (uint32_t r = 0; r < set.rules.size(); ++r) {
+    const auto& rule = set.rules[r];
+    if (!rule.regex) continue;
+    hs_expr_info_t* info = nullptr;
+    if (hs_expression_info(rule.regex->text.c_str(), regex_flags, &info, &err) != HS_SUCCESS) {
+      fail(rule.regex->pos, rule.id, std::string("regex: ") + err->message);
+      hs_free_compile_error(err);
+      continue;
+    }
+    if (info->min_width == 0) fail(rule.regex->pos, rule.id, "regex can match empty text");
+    std::free(info);
+    regex_rules.push_back(r);
+    regex_exprs.push_back(rule.regex->text.c_str());
+  }
+  if (res.diagnostics.end() != std::find_if(res.diagnostics.begin(), res.diagnostics.end(),
+                                            [](const diagnostic& d) { return !d.warning; })) {
+    return res;
+  }
+
+  // The databases depend only on the literals, the regexes and Hyperscan's version: that is
+  // the cache key.
+  cache_key key;
+  key.add("yuqing-hs-v1");
+  key.add(hs_version());
+  for (const auto& p : cs->patterns_) key.add(p.text);
+  key.add("\x01regexes");
+  for (size_t i = 0; i < regex_exprs.size(); ++i) {
+    key.add(regex_exprs[i]);
+    key.add(std::to_string(regex_rules[i]));
+  }
+  if (!options.cache_dir.empty() &&
+      read_cache(options.cache_dir, key, cs->impl_->literals, cs->impl_->regexes,
+                 !cs->patterns_.empty(), !regex_exprs.empty())) {
+    res.from_cache = true;
+  }
+
+  if (!res.from_cache && !cs->patterns_.empty()) {
     std::vector<const char*> exprs;
     std::vector<size_t> lens;
     std::vector<unsigned> flags(cs->patterns_.size(), 0), ids;
@@ -219,31 +363,8 @@ compile_result compiled_set::compile(keyword_set def) {
       return res;
     }
   }
-
-  std::vector<uint32_t> regex_rules;
-  std::vector<const char*> regex_exprs;
-  for (uint32_t r = 0; r < set.rules.size(); ++r) {
-    const auto& rule = set.rules[r];
-    if (!rule.regex) continue;
-    const unsigned f = HS_FLAG_UTF8 | HS_FLAG_UCP | HS_FLAG_SOM_LEFTMOST | HS_FLAG_DOTALL;
-    hs_expr_info_t* info = nullptr;
-    if (hs_expression_info(rule.regex->text.c_str(), f, &info, &err) != HS_SUCCESS) {
-      fail(rule.regex->pos, rule.id, std::string("regex: ") + err->message);
-      hs_free_compile_error(err);
-      continue;
-    }
-    if (info->min_width == 0) fail(rule.regex->pos, rule.id, "regex can match empty text");
-    std::free(info);
-    regex_rules.push_back(r);
-    regex_exprs.push_back(rule.regex->text.c_str());
-  }
-  if (res.diagnostics.end() != std::find_if(res.diagnostics.begin(), res.diagnostics.end(),
-                                            [](const diagnostic& d) { return !d.warning; })) {
-    return res;
-  }
-  if (!regex_exprs.empty()) {
-    std::vector<unsigned> flags(regex_exprs.size(), HS_FLAG_UTF8 | HS_FLAG_UCP |
-                                                        HS_FLAG_SOM_LEFTMOST | HS_FLAG_DOTALL);
+  if (!res.from_cache && !regex_exprs.empty()) {
+    std::vector<unsigned> flags(regex_exprs.size(), regex_flags);
     if (hs_compile_multi(regex_exprs.data(), flags.data(), regex_rules.data(),
                          static_cast<unsigned>(regex_exprs.size()), HS_MODE_BLOCK,
                          nullptr, &cs->impl_->regexes,
@@ -255,6 +376,10 @@ compile_result compiled_set::compile(keyword_set def) {
       hs_free_compile_error(err);
       return res;
     }
+  }
+  if (!res.from_cache && !options.cache_dir.empty()) {
+    if (auto st = write_cache(options.cache_dir, key, cs->impl_->literals, cs->impl_->regexes); !st)
+      res.diagnostics.push_back({set.file, {}, "", "compiled database not cached: " + st.error_message(), true});
   }
   for (auto* db : {cs->impl_->literals, cs->impl_->regexes}) {
     if (db && hs_alloc_scratch(db, &cs->impl_->prototype) != HS_SUCCESS) {
@@ -470,7 +595,7 @@ std::string directory_result::to_text() const {
   return s;
 }
 
-directory_result load_directory(const std::filesystem::path& dir) {
+directory_result load_directory(const std::filesystem::path& dir, const compile_options& options) {
   directory_result out;
   std::vector<std::shared_ptr<const compiled_set>> sets;
   std::map<std::string, std::string> ids;  // id -> file
@@ -482,7 +607,7 @@ directory_result load_directory(const std::filesystem::path& dir) {
   }
   for (const auto& file : keyword_set_files(dir)) {
     if (ec) break;
-    auto r = compiled_set::load(file);
+    auto r = compiled_set::load(file, options);
     if (r.set) {
       const auto& id = r.set->definition().id;
       if (auto [it, fresh] = ids.emplace(id, file.string()); !fresh) {
@@ -496,6 +621,14 @@ directory_result load_directory(const std::filesystem::path& dir) {
     out.results.push_back(std::move(r));
   }
   out.sets = std::make_shared<const matcher>(std::move(sets));
+  if (!options.cache_dir.empty()) {  // entries in use were touched by read_cache()
+    const auto cutoff = std::filesystem::file_time_type::clock::now() - std::chrono::hours(24 * 30);
+    for (const auto& e : std::filesystem::directory_iterator(options.cache_dir, ec)) {
+      std::error_code ec2;
+      if (e.path().extension() == ".hsdb" && e.last_write_time(ec2) < cutoff && !ec2)
+        std::filesystem::remove(e.path(), ec2);
+    }
+  }
   return out;
 }
 

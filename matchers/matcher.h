@@ -12,6 +12,12 @@
 // from any number of threads: each scan takes a Hyperscan scratch from the set's pool (one
 // per concurrent scanner, allocated on first use, kept for reuse).
 //
+// Cache: with compile_options::cache_dir, the Hyperscan databases are serialized there under a
+// 128-bit hash of everything they are built from (the normalized literals, the regexes and
+// their rule numbers, Hyperscan's version); an unchanged set loads them instead of compiling.
+// A missing, damaged or foreign entry is compiled again and rewritten. Entries not used for
+// 30 days are deleted by load_directory().
+//
 // Errors: compile() never throws. A keyword that normalizes to nothing, a regex that
 // Hyperscan refuses or any other failure comes back as diagnostics with file, line,
 // column and rule; such a set is not built.
@@ -52,19 +58,25 @@ constexpr size_t max_spans = 16;
 
 class compiled_set;
 
+struct compile_options {
+  std::filesystem::path cache_dir;  // empty: no cache
+};
+
 struct compile_result {
   std::shared_ptr<const compiled_set> set;  // null when there are errors
   std::vector<diagnostic> diagnostics;      // errors and warnings of parsing and compiling
   double compile_seconds = 0;
+  bool from_cache = false;                  // the databases came from the cache
   bool ok() const { return set != nullptr; }
   std::string to_text() const;
 };
 
 class compiled_set {
  public:
-  static compile_result compile(keyword_set set);
+  static compile_result compile(keyword_set set, const compile_options& options = {});
   // Parse and compile one file (the work of `yuqingctl check`).
-  static compile_result load(const std::filesystem::path& file);
+  static compile_result load(const std::filesystem::path& file,
+                             const compile_options& options = {});
 
   const keyword_set& definition() const { return set_; }
   size_t literal_count() const;
@@ -109,6 +121,7 @@ struct directory_result {
   size_t error_count() const;
   std::string to_text() const;
 };
-directory_result load_directory(const std::filesystem::path& dir);
+directory_result load_directory(const std::filesystem::path& dir,
+                                const compile_options& options = {});
 
 }  // namespace yuqing::matchers

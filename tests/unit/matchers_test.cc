@@ -2,6 +2,7 @@
 #include <thread>
 
 #include "matchers/matcher.h"
+#include "tests/support/process.h"
 
 using namespace yuqing::matchers;
 
@@ -276,4 +277,55 @@ TEST_CASE("evasion table: each normalization option on and off", "[matchers][eva
     ++n;
   }
   CHECK(n >= 40);
+}
+
+TEST_CASE("compiled databases are cached and an unchanged set loads from the cache",
+          "[matchers][cache]") {
+  yuqing::testing::temp_dir dir;
+  const auto cache = dir.path / "cache";
+  const std::string yaml = R"(
+id: c
+rules:
+  - {id: r1, any: [疫情, 封城]}
+  - {id: r2, regex: "1[3-9][0-9]{9}"}
+)";
+  auto parsed = parse_keyword_set(yaml, "c.yaml");
+  REQUIRE(parsed.ok());
+  auto first = compiled_set::compile(*parsed.set, {cache});
+  INFO(first.to_text());
+  REQUIRE(first.ok());
+  CHECK_FALSE(first.from_cache);
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(cache)) files += e.path().extension() == ".hsdb";
+  CHECK(files == 1);
+
+  auto second = compiled_set::compile(*parsed.set, {cache});
+  REQUIRE(second.ok());
+  CHECK(second.from_cache);
+  const std::string text = "听说封城了，电话13912345678";
+  CHECK(run(*second.set, text) == run(*first.set, text));
+  CHECK(run(*second.set, text) == v{"r1:封城", "r2:13912345678"});
+
+  SECTION("a changed keyword compiles anew") {
+    auto changed = parse_keyword_set(R"(
+id: c
+rules:
+  - {id: r1, any: [疫情, 封控]}
+  - {id: r2, regex: "1[3-9][0-9]{9}"}
+)", "c.yaml");
+    auto c = compiled_set::compile(*changed.set, {cache});
+    REQUIRE(c.ok());
+    CHECK_FALSE(c.from_cache);
+    CHECK(run(*c.set, "封控") == v{"r1:封控"});
+  }
+  SECTION("a damaged entry is compiled again and rewritten") {
+    for (const auto& e : std::filesystem::directory_iterator(cache)) {
+      std::filesystem::resize_file(e.path(), std::filesystem::file_size(e.path()) / 2);
+    }
+    auto c = compiled_set::compile(*parsed.set, {cache});
+    REQUIRE(c.ok());
+    CHECK_FALSE(c.from_cache);
+    CHECK(run(*c.set, text) == v{"r1:封城", "r2:13912345678"});
+    CHECK(compiled_set::compile(*parsed.set, {cache}).from_cache);
+  }
 }
