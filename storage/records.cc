@@ -281,4 +281,30 @@ std::optional<message_record> message_record::decode(std::string_view value) {
   return m;
 }
 
+std::string set_version_record::to_json() const {
+  return dump(json{{"set", set_id},       {"version", version}, {"loaded_ms", loaded_ms},
+                   {"trigger", trigger},  {"file", file},       {"rules", rules},
+                   {"literals", literals}, {"compile_ms", compile_ms},
+                   {"from_cache", from_cache}});
+}
+
+std::optional<set_version_record> set_version_record::from_json(const std::string& value) {
+  try {
+    const auto j = json::parse(value);
+    set_version_record r;
+    r.set_id = j.at("set");
+    r.version = j.at("version");
+    r.loaded_ms = j.at("loaded_ms");
+    r.trigger = j.value("trigger", "");
+    r.file = j.value("file", "");
+    r.rules = j.value("rules", uint64_t{0});
+    r.literals = j.value("literals", uint64_t{0});
+    r.compile_ms = j.value("compile_ms", 0.0);
+    r.from_cache = j.value("from_cache", false);
+    return r;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace yuqing::storage

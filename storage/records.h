@@ -66,6 +66,23 @@ struct message_record {
   static std::optional<message_record> from_json(const std::string& value);
 };
 
+// One loaded version of a keyword set (kept for good: which version produced a hit, who
+// loaded it and when). Stored as JSON.
+struct set_version_record {
+  std::string set_id;
+  std::string version;  // content hash of the set file
+  int64_t loaded_ms = 0;
+  std::string trigger;  // startup, inotify, SIGHUP, http (with the client address)
+  std::string file;
+  uint64_t rules = 0;
+  uint64_t literals = 0;
+  double compile_ms = 0;
+  bool from_cache = false;
+
+  std::string to_json() const;
+  static std::optional<set_version_record> from_json(const std::string& value);
+};
+
 // The next offset to read from one partition.
 struct partition_offset {
   std::string topic;

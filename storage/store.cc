@@ -359,6 +359,85 @@ result<uint64_t> store::compact_messages() {
   return n;
 }
 
+result<message_page> store::scan_messages(const std::string& after_key, size_t max) const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  message_page page;
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // a scan must not push live data out of the block cache
+  ro.total_order_seek = true;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[cf_messages]));
+  if (after_key.empty()) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(after_key);
+    if (it->Valid() && it->key() == rocksdb::Slice(after_key)) it->Next();
+  }
+  for (; it->Valid() && page.messages.size() < max; it->Next()) {
+    const auto v = it->value();
+    auto m = v.size() < 8 ? std::nullopt
+                          : message_record::decode(std::string_view(v.data() + 8, v.size() - 8));
+    if (!m) return error{options_.path.string() + ": corrupt message record " + it->key().ToString()};
+    page.stored_ms.push_back(static_cast<int64_t>(get_be64(v.data())));
+    page.messages.push_back(std::move(*m));
+  }
+  if (!it->status().ok()) return error{describe(options_.path, it->status())};
+  page.done = !it->Valid();
+  if (!page.messages.empty()) page.last_key = page.messages.back().key;
+  if (page.done) page.last_key.clear();
+  return page;
+}
+
+uint64_t store::estimate_messages() const {
+  std::shared_lock lock(impl_->mu);
+  uint64_t n = 0;
+  if (impl_->db) impl_->db->GetIntProperty(impl_->cf[cf_messages], "rocksdb.estimate-num-keys", &n);
+  return n;
+}
+
+namespace {
+std::string set_version_prefix(const std::string& set_id) {
+  std::string k = "setv";
+  k += '\0';
+  if (set_id.empty()) return k;
+  k += set_id;
+  k += '\0';
+  return k;
+}
+}  // namespace
+
+status store::record_set_version(const set_version_record& r) {
+  if (auto st = recover_if_failed(); !st) return st;
+  std::shared_lock lock(impl_->mu);
+  std::string key = set_version_prefix(r.set_id);
+  put_be64(key, time_bits(r.loaded_ms));
+  rocksdb::WriteBatch wb;
+  wb.Put(impl_->cf[cf_meta], key, r.to_json());
+  return apply(wb, {});
+}
+
+result<std::vector<set_version_record>> store::set_versions(const std::string& set_id,
+                                                            size_t limit) const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  const std::string prefix = set_version_prefix(set_id);
+  std::vector<set_version_record> out;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[cf_meta]));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto r = set_version_record::from_json(it->value().ToString());
+    if (!r) return error{options_.path.string() + ": corrupt set version record"};
+    out.push_back(std::move(*r));
+  }
+  if (!it->status().ok()) return error{describe(options_.path, it->status())};
+  // Keep the latest `limit` of each set (records are grouped by set, oldest first).
+  std::vector<set_version_record> kept;
+  for (size_t begin = 0, end = 0; begin < out.size(); begin = end) {
+    while (end < out.size() && out[end].set_id == out[begin].set_id) ++end;
+    for (size_t i = end - std::min(limit, end - begin); i < end; ++i) kept.push_back(std::move(out[i]));
+  }
+  return kept;
+}
+
 status store::flush() {
   std::shared_lock lock(impl_->mu);
   if (!impl_->db) return error{unavailable()};

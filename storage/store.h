@@ -6,7 +6,7 @@
 //             kept options.message_retention_ms after they were stored; a compaction
 //             filter drops older ones (periodic compaction makes sure files are visited)
 //   offsets   key: kafka topic \0 be32(partition)                      value: next offset (8 bytes)
-//   meta      schema_version and other single values
+//   meta      schema_version; set versions under "setv" \0 set \0 be64(loaded_ms)
 // A batch (hits, messages and the next offsets of the partitions it read) is one
 // WriteBatch, synced when options.sync: the offsets move only together with the data they
 // cover. Keys are deterministic, so a replay rewrites the same keys (no duplicates).
@@ -57,6 +57,14 @@ struct batch {
   bool empty() const { return hits.empty() && messages.empty() && offsets.empty(); }
 };
 
+// One page of a scan over the stored messages, in key order.
+struct message_page {
+  std::vector<message_record> messages;
+  std::vector<int64_t> stored_ms;  // when each was stored
+  std::string last_key;            // continue after this key; empty with done
+  bool done = false;
+};
+
 // Work handed back: hits and messages to delete and the offsets to set, in one synced
 // WriteBatch (see ingest: a partition revoked before its offsets reached Kafka).
 struct erasure {
@@ -96,6 +104,19 @@ class store {
   result<std::vector<hit_record>> hits(const hit_query& q) const;
 
   result<std::optional<message_record>> message(const std::string& key) const;
+
+  // Up to `max` messages with keys after `after_key` ("" : from the first). A long scan
+  // goes page by page, so it never holds the database (or a snapshot) for long.
+  result<message_page> scan_messages(const std::string& after_key, size_t max) const;
+  // RocksDB's estimate of the number of stored messages (for progress reports).
+  uint64_t estimate_messages() const;
+
+  // Records a loaded keyword-set version (synced).
+  status record_set_version(const set_version_record& r);
+  // The recorded versions of one set (every set when empty), oldest first, at most `limit`
+  // per set (the latest ones).
+  result<std::vector<set_version_record>> set_versions(const std::string& set_id,
+                                                       size_t limit = 100) const;
 
   // Compacts the messages column family now, dropping messages past retention (also happens
   // by itself in the background). Returns the number of messages left (an estimate).

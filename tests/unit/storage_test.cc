@@ -175,3 +175,50 @@ TEST_CASE("hits of one message: by seeking while it is retained, by scanning aft
   REQUIRE(!(*s)->message("t/1")->has_value());
   CHECK(keys(q) == expected);
 }
+
+TEST_CASE("messages scan page by page and set versions are kept per set", "[storage]") {
+  temp_dir dir;
+  auto s = store::open({dir.path, true, false});
+  REQUIRE(s.ok());
+  batch b;
+  for (int i = 0; i < 25; ++i) {
+    message_record m;
+    m.key = "t/" + std::to_string(100 + i);
+    m.text = {{"content", "正文" + std::to_string(i)}};
+    b.messages.push_back(m);
+  }
+  REQUIRE((*s)->write(b).ok());
+  std::vector<std::string> keys;
+  std::string after;
+  int pages = 0;
+  while (true) {
+    auto page = (*s)->scan_messages(after, 10);
+    REQUIRE(page.ok());
+    ++pages;
+    for (const auto& m : page->messages) keys.push_back(m.key);
+    if (page->done) break;
+    after = page->last_key;
+  }
+  CHECK(pages == 3);
+  REQUIRE(keys.size() == 25);
+  CHECK(keys.front() == "t/100");
+  CHECK(keys.back() == "t/124");
+
+  for (int i = 0; i < 5; ++i) {
+    set_version_record r;
+    r.set_id = i < 3 ? "a" : "b";
+    r.version = "v" + std::to_string(i);
+    r.loaded_ms = 1000 * (10 - i);  // recorded out of time order
+    r.trigger = "test";
+    REQUIRE((*s)->record_set_version(r).ok());
+  }
+  auto a = (*s)->set_versions("a");
+  REQUIRE(a.ok());
+  REQUIRE(a->size() == 3);
+  CHECK((*a)[0].version == "v2");  // oldest first
+  CHECK((*a)[2].version == "v0");
+  auto latest = (*s)->set_versions("", 1);
+  REQUIRE(latest->size() == 2);
+  CHECK((*latest)[0].version == "v0");
+  CHECK((*latest)[1].version == "v3");
+}
