@@ -148,20 +148,6 @@ int check(const std::string& path, bool as_json) {
   return r.error_count() == 0 ? 0 : 1;
 }
 
-std::string highlight(const std::string& text, const boost::container::small_vector<matchers::span, 4>& spans, bool color) {
-  std::string out;
-  size_t at = 0;
-  for (const auto& s : spans) {
-    if (s.begin < at) continue;
-    out += text.substr(at, s.begin - at);
-    out += color ? "\033[1;31m" : "【";
-    out += text.substr(s.begin, s.end - s.begin);
-    out += color ? "\033[0m" : "】";
-    at = s.end;
-  }
-  return out + text.substr(at);
-}
-
 int test(const std::string& set_file, const std::string& text, const std::string& file,
          bool as_json) {
   auto c = matchers::compiled_set::load(set_file);
@@ -203,7 +189,9 @@ int test(const std::string& set_file, const std::string& text, const std::string
           where += (where.empty() ? "" : ",") + std::to_string(s.begin) + "-" + std::to_string(s.end);
         std::cout << (inputs.size() > 1 ? std::to_string(i + 1) + ": " : "") << h.set_id << "/"
                   << h.rule_id << " " << matchers::to_string(h.level) << " bytes " << where << "  "
-                  << highlight(inputs[i], h.spans, color) << "\n";
+                  << matchers::highlight(inputs[i], h.spans, 0, color ? "\033[1;31m" : "【",
+                                         color ? "\033[0m" : "】")
+                  << "\n";
       }
     }
   }

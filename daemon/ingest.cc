@@ -464,7 +464,7 @@ struct ingest::impl {
     invalid += w.dead.size();
     hits += w.b.hits.size();
     consumed += w.messages.size();
-    for (const auto& h : w.b.hits) probe.hits(h.set_id, h.topic).Increment();
+    probe.count_hits(w.b.hits);
     ++batches;
     commit(false);
   }

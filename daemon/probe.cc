@@ -28,11 +28,44 @@ app_probe::app_probe(metrics& m, const std::string& version, int64_t start_time_
                       .Help("Keyword-set reloads by result").Register(r);
   reload_ok_ = &reloads.Add({{"result", "ok"}});
   reload_failed_ = &reloads.Add({{"result", "failed"}});
+  compile_seconds_ = &BuildHistogram().Name("yuqing_keyword_set_compile_seconds")
+                          .Help("Time to load one new keyword-set version (compile or cache)")
+                          .Register(r)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120});
+  set_rules_ = &BuildGauge().Name("yuqing_keyword_set_rules")
+                    .Help("Rules of each keyword set in force").Register(r);
+  set_loaded_ = &BuildGauge().Name("yuqing_keyword_set_loaded_timestamp_seconds")
+                     .Help("When the version in force of each keyword set was loaded")
+                     .Register(r);
+}
+
+void app_probe::set_in_force(const std::string& set, size_t rules, int64_t loaded_ms) {
+  std::lock_guard lock(mu_);
+  auto& g = per_set_[set];
+  if (!g.first) {
+    g.first = &set_rules_->Add({{"set", set}});
+    g.second = &set_loaded_->Add({{"set", set}});
+  }
+  g.first->Set(static_cast<double>(rules));
+  g.second->Set(static_cast<double>(loaded_ms) / 1000.0);
+}
+
+void app_probe::set_removed(const std::string& set) {
+  std::lock_guard lock(mu_);
+  auto it = per_set_.find(set);
+  if (it == per_set_.end()) return;
+  set_rules_->Remove(it->second.first);
+  set_loaded_->Remove(it->second.second);
+  per_set_.erase(it);
 }
 
 ingest_probe::ingest_probe(metrics& m, const std::vector<config::channel>& channels)
     : hits_family_(BuildCounter().Name("yuqing_hits_total")
                        .Help("Hits (a rule of a keyword set matching a message), by set and policy topic")
+                       .Register(m.registry())),
+      rule_family_(BuildCounter().Name("yuqing_rule_hits_total")
+                       .Help("Hits by keyword set and rule (find the noisy rules)")
                        .Register(m.registry())),
       lag_family_(BuildGauge().Name("yuqing_consumer_lag_messages")
                       .Help("Messages in an assigned partition not yet stored (high watermark "
@@ -78,11 +111,41 @@ ingest_probe::ingest_probe(metrics& m, const std::vector<config::channel>& chann
               .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60});
 }
 
-prometheus::Counter& ingest_probe::hits(const std::string& set, const std::string& topic) {
+void ingest_probe::count_hits(const std::vector<storage::hit_record>& hits) {
   std::lock_guard lock(mu_);
-  auto& slot = hits_[{set, topic}];
-  if (!slot) slot = &hits_family_.Add({{"set", set}, {"topic", topic}});
-  return *slot;
+  ++batch_seq_;
+  std::string key;
+  for (const auto& h : hits) {
+    key.assign(h.set_id).append(1, '\0').append(h.rule_id);
+    auto& e = rules_[key];
+    if (!e.rule) {
+      e.rule = &rule_family_.Add({{"set", h.set_id}, {"rule", h.rule_id}});
+      auto& topic = hits_[{h.set_id, h.topic}];
+      if (!topic) topic = &hits_family_.Add({{"set", h.set_id}, {"topic", h.topic}});
+      e.topic = topic;
+      e.last.set = h.set_id;
+      e.last.rule = h.rule_id;
+      e.last.topic = h.topic;
+    }
+    e.rule->Increment();
+    e.topic->Increment();
+    if (e.batch != batch_seq_) {  // one example per rule and batch
+      e.batch = batch_seq_;
+      e.last.example_key = h.message_key;
+      e.last.example_text = h.spans.empty() ? "" : h.spans.front().text;
+      e.last.example_time_ms = h.time_ms;
+    }
+  }
+}
+
+std::vector<ingest_probe::rule_count> ingest_probe::rule_counts() const {
+  std::lock_guard lock(mu_);
+  std::vector<rule_count> out;
+  for (const auto& [key, e] : rules_) {
+    out.push_back(e.last);
+    out.back().hits = static_cast<uint64_t>(e.rule->Value());
+  }
+  return out;
 }
 
 void ingest_probe::lag(const std::string& topic, int32_t partition, int64_t messages) {

@@ -15,10 +15,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
 #include "daemon/decoder.h"
+#include "storage/records.h"
 
 namespace yuqing::daemon {
 
@@ -39,11 +41,20 @@ class app_probe {
   app_probe(metrics& m, const std::string& version, int64_t start_time_ms);
   void keyword_sets_loaded(size_t n) { sets_->Set(static_cast<double>(n)); }
   void reload(bool ok) { (ok ? reload_ok_ : reload_failed_)->Increment(); }
+  void compiled(double seconds) { compile_seconds_->Observe(seconds); }
+  // yuqing_keyword_set_rules{set} and yuqing_keyword_set_loaded_timestamp_seconds{set}.
+  void set_in_force(const std::string& set, size_t rules, int64_t loaded_ms);
+  void set_removed(const std::string& set);
 
  private:
   prometheus::Gauge* sets_;
   prometheus::Counter* reload_ok_;
   prometheus::Counter* reload_failed_;
+  prometheus::Histogram* compile_seconds_;
+  prometheus::Family<prometheus::Gauge>* set_rules_;
+  prometheus::Family<prometheus::Gauge>* set_loaded_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<prometheus::Gauge*, prometheus::Gauge*>> per_set_;
 };
 
 class ingest_probe {
@@ -58,8 +69,19 @@ class ingest_probe {
   };
   channel_counters& channel(size_t index) { return channels_[index]; }
 
-  // The yuqing_hits_total child of a set (thread-safe; created on first use).
-  prometheus::Counter& hits(const std::string& set, const std::string& topic);
+  // Counts the hits of one stored batch: yuqing_hits_total{set,topic} and
+  // yuqing_rule_hits_total{set,rule}, and keeps the latest example of each rule.
+  void count_hits(const std::vector<storage::hit_record>& hits);
+
+  // Hits of one rule since start, with its latest example.
+  struct rule_count {
+    std::string set, rule, topic;
+    uint64_t hits = 0;
+    std::string example_key;   // message key of the latest example
+    std::string example_text;  // the matched text of its first span
+    int64_t example_time_ms = 0;
+  };
+  std::vector<rule_count> rule_counts() const;
 
   void batch(size_t messages, double write_seconds) {
     batches_->Increment();
@@ -77,10 +99,19 @@ class ingest_probe {
   void forget_lag();
 
  private:
+  struct rule_entry {
+    prometheus::Counter* rule = nullptr;
+    prometheus::Counter* topic = nullptr;
+    uint64_t batch = 0;  // the last batch that updated the example
+    rule_count last;
+  };
   prometheus::Family<prometheus::Counter>& hits_family_;
+  prometheus::Family<prometheus::Counter>& rule_family_;
   std::vector<channel_counters> channels_;
-  std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, prometheus::Counter*> hits_;
+  mutable std::mutex mu_;
+  uint64_t batch_seq_ = 0;
+  std::map<std::pair<std::string, std::string>, prometheus::Counter*> hits_;  // set, topic
+  std::unordered_map<std::string, rule_entry> rules_;  // set \0 rule
   prometheus::Counter* batches_;
   prometheus::Histogram* batch_size_;
   prometheus::Histogram* write_seconds_;

@@ -227,6 +227,18 @@ compile_result compiled_set::load(const std::filesystem::path& file,
     r.diagnostics = std::move(parsed.diagnostics);
     return r;
   }
+  if (options.reuse) {
+    for (const auto& old : options.reuse->sets()) {
+      const auto& d = old->definition();
+      if (d.id == parsed.set->id && d.version == parsed.set->version && d.file == parsed.set->file) {
+        compile_result r;
+        r.set = old;
+        r.reused = true;
+        r.diagnostics = std::move(parsed.diagnostics);  // its warnings
+        return r;
+      }
+    }
+  }
   auto r = compile(std::move(*parsed.set), options);
   r.diagnostics.insert(r.diagnostics.begin(), parsed.diagnostics.begin(),
                        parsed.diagnostics.end());
@@ -580,6 +592,39 @@ void compiled_set::match(const std::vector<std::string_view>& fields,
 void matcher::match(const std::vector<std::string_view>& fields, std::vector<hit>& out) const {
   out.clear();
   for (const auto& s : sets_) s->match(fields, out);
+}
+
+std::string highlight(std::string_view text, const boost::container::small_vector<span, 4>& spans,
+                      uint32_t field, std::string_view open, std::string_view close,
+                      size_t context) {
+  auto boundary = [&](size_t i) {  // back to the start of the UTF-8 character at i
+    while (i > 0 && i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) --i;
+    return std::min(i, text.size());
+  };
+  size_t from = 0, to = text.size();
+  if (context > 0) {
+    size_t first = text.size(), last = 0;
+    for (const auto& s : spans) {
+      if (s.field != field) continue;
+      first = std::min<size_t>(first, s.begin);
+      last = std::max<size_t>(last, s.end);
+    }
+    if (first <= last) {
+      from = boundary(first > context ? first - context : 0);
+      to = boundary(std::min(text.size(), last + context));
+    }
+  }
+  std::string out = from > 0 ? "…" : "";
+  size_t at = from;
+  for (const auto& s : spans) {
+    if (s.field != field || s.begin < at || s.end > to) continue;
+    out.append(text.substr(at, s.begin - at)).append(open);
+    out.append(text.substr(s.begin, s.end - s.begin)).append(close);
+    at = s.end;
+  }
+  out.append(text.substr(at, to - at));
+  if (to < text.size()) out += "…";
+  return out;
 }
 
 size_t directory_result::error_count() const {

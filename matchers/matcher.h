@@ -60,6 +60,9 @@ class compiled_set;
 
 struct compile_options {
   std::filesystem::path cache_dir;  // empty: no cache
+  // Sets already compiled (the ones in force): load() returns the one with the same id,
+  // file and content hash instead of compiling it again.
+  std::shared_ptr<const class matcher> reuse;
 };
 
 struct compile_result {
@@ -67,6 +70,7 @@ struct compile_result {
   std::vector<diagnostic> diagnostics;      // errors and warnings of parsing and compiling
   double compile_seconds = 0;
   bool from_cache = false;                  // the databases came from the cache
+  bool reused = false;                      // the set is compile_options::reuse's
   bool ok() const { return set != nullptr; }
   std::string to_text() const;
 };
@@ -112,6 +116,13 @@ class matcher {
  private:
   std::vector<std::shared_ptr<const compiled_set>> sets_;
 };
+
+// The text of field `field` with its spans marked by `open` and `close`. With context > 0,
+// only an excerpt: from `context` bytes before the first span to `context` bytes after the
+// last (cut at UTF-8 character boundaries, "…" where cut).
+std::string highlight(std::string_view text, const boost::container::small_vector<span, 4>& spans,
+                      uint32_t field, std::string_view open, std::string_view close,
+                      size_t context = 0);
 
 // Loads every set file of a directory. Sets with errors are left out and their
 // diagnostics returned; duplicate set ids are errors.
