@@ -230,12 +230,36 @@ const std::vector<binding>& bindings() {
       {{"keyword_sets.dir", "path", "/etc/yuqing/keyword-sets",
         "Directory of keyword-set files (*.yaml, one set per file)", 0, 0, false},
        bind_path(&dc::keyword_sets_dir)},
+      {{"keyword_sets.watch", "boolean", "true",
+        "Reload when the directory changes (inotify); SIGHUP and POST "
+        "/api/v1/keyword-sets/reload always work", 0, 0, false},
+       bind_bool(&dc::keyword_sets_watch)},
+      {{"keyword_sets.settle_ms", "integer", "300",
+        "Quiet time after the last change before the reload (one reload per save or copy)",
+        10, 60000, false},
+       bind_int(&dc::keyword_sets_settle_ms, 10, 60000)},
+      {{"keyword_sets.cache_dir", "path", "",
+        "Where compiled Hyperscan databases are cached, so a restart with unchanged sets does "
+        "not recompile (default: hs-cache inside storage.path)"},
+       bind_path(&dc::keyword_sets_cache_dir)},
+      {{"backtest.max_cpu_percent", "integer", "25",
+        "Most CPU (percent of one core) a backtest takes; it runs at the lowest priority",
+        1, 100, false},
+       bind_int(&dc::backtest_max_cpu_percent, 1, 100)},
       {{"plan.path", "path", "/usr/share/yuqing/seeds/plan.yaml",
         "The plan as data: items, lead and cooperating units"},
        bind_path(&dc::plan_path)},
       {{"http.listen", "string", "127.0.0.1:9464",
         "Address and port of /metrics, /healthz and /api/v1 (port 0 picks a free one)"},
        bind_string(&dc::http_listen)},
+      {{"http.token", "string", "",
+        "Bearer token required by POST endpoints (reload, backtest, test); ${env:NAME} or "
+        "${file:PATH} reads it from there; empty: POST endpoints are refused"},
+       [](daemon_config& c, const YAML::Node& n, load_context& ctx) -> std::string {
+         if (!n.IsScalar()) return "expected a string";
+         auto e = resolve_secret("http.token", n.as<std::string>(), ctx, c.http_token);
+         return e.empty() ? "" : e.substr(std::string("property http.token: ").size());
+       }},
       {{"log.level", "string", "info", "trace, debug, info, warn, error", 0, 0, false},
        bind_string(&dc::log_level)},
   };
@@ -322,7 +346,7 @@ result<daemon_config> load_string(const std::string& yaml, const std::string& na
   for (const auto& b : bindings()) {
     const YAML::Node n = find(root, b.spec.name);
     if (!n) {
-      if (b.spec.type == "path") {  // defaults that are relative resolve like file values
+      if (b.spec.type == "path" && !b.spec.default_value.empty()) {  // relative defaults resolve like file values
         b.apply(c, YAML::Node(b.spec.default_value), ctx);
       }
       continue;

@@ -65,13 +65,21 @@ struct daemon_config {
   int message_retention_hours = 168;
   // matching
   std::filesystem::path keyword_sets_dir = "/etc/yuqing/keyword-sets";
+  bool keyword_sets_watch = true;
+  int keyword_sets_settle_ms = 300;
+  std::filesystem::path keyword_sets_cache_dir;  // empty: storage_path / "hs-cache"
+  int backtest_max_cpu_percent = 25;
   std::filesystem::path plan_path = "/usr/share/yuqing/seeds/plan.yaml";
   // http
   std::string http_listen = "127.0.0.1:9464";
+  std::string http_token;  // empty: POST endpoints refused
   // log
   std::string log_level = "info";
 
   bool embedded_kafka() const { return kafka_brokers == "embedded"; }
+  std::filesystem::path hs_cache_dir() const {
+    return keyword_sets_cache_dir.empty() ? storage_path / "hs-cache" : keyword_sets_cache_dir;
+  }
 };
 
 // One declared key.

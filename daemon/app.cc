@@ -11,10 +11,12 @@
 
 #include "config/clock.h"
 #include "config/plan.h"
+#include "daemon/backtest.h"
 #include "daemon/decoder.h"
 #include "daemon/http_server.h"
 #include "daemon/ingest.h"
 #include "daemon/kafka.h"
+#include "daemon/keyword_sets.h"
 #include "daemon/probe.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
@@ -59,12 +61,41 @@ json hit_json(const storage::hit_record& h) {
           {"title", h.title},             {"spans", spans}};
 }
 
+// A time (RFC 3339, ms or an age like 7d) or a count; throws std::invalid_argument.
 int64_t query_int(const http_request& r, const std::string& key, int64_t dflt) {
   const auto it = r.query.find(key);
   if (it == r.query.end() || it->second.empty()) return dflt;
   int64_t ms;
-  if (parse_rfc3339(it->second, ms)) return ms;
-  return std::stoll(it->second);
+  if (parse_time_or_age(it->second, system_clock().now_ms(), ms)) return ms;
+  throw std::invalid_argument(key);
+}
+
+json hit_json(const matchers::hit& h, const std::vector<std::string>& names,
+              const std::vector<std::string_view>& fields) {
+  json spans = json::array();
+  for (const auto& s : h.spans)
+    spans.push_back({{"field", names[s.field]}, {"begin", s.begin}, {"end", s.end},
+                     {"text", fields[s.field].substr(s.begin, s.end - s.begin)}});
+  const uint32_t f = h.spans.empty() ? 0 : h.spans.front().field;
+  return {{"set", h.set_id},       {"set_version", h.set_version}, {"rule", h.rule_id},
+          {"topic", h.topic},      {"severity", matchers::to_string(h.level)},
+          {"spans", spans},
+          {"highlighted", matchers::highlight(fields[f], h.spans, f, "【", "】")}};
+}
+
+json outcome_json(const reload_outcome& o) {
+  return {{"ok", o.ok},           {"changed", o.changed},  {"trigger", o.trigger},
+          {"finished", format_rfc3339(o.finished_ms)},     {"seconds", o.seconds},
+          {"sets", o.sets},       {"errors", o.errors},    {"loaded", o.loaded}};
+}
+
+// Parses and compiles a set posted in a request; the diagnostics as the error.
+result<std::shared_ptr<const matchers::compiled_set>> posted_set(const std::string& yaml) {
+  auto parsed = matchers::parse_keyword_set(yaml, "(posted)");
+  if (!parsed.ok()) return error{parsed.to_text()};
+  auto c = matchers::compiled_set::compile(std::move(*parsed.set));
+  if (!c.ok()) return error{c.to_text()};
+  return c.set;
 }
 
 }  // namespace
@@ -93,55 +124,10 @@ struct app::impl {
   std::unique_ptr<ingest_probe> in_probe;
   std::unique_ptr<http_server> http;
   std::unique_ptr<ingest> consumer;
+  std::unique_ptr<keyword_sets> sets;
+  std::unique_ptr<backtest_jobs> backtests;
 
-  mutable std::mutex sets_mu;
-  std::shared_ptr<const matchers::matcher> sets = std::make_shared<matchers::matcher>(
-      std::vector<std::shared_ptr<const matchers::compiled_set>>{});
-
-  std::shared_ptr<const matchers::matcher> current_sets() const {
-    std::lock_guard lock(sets_mu);
-    return sets;
-  }
-
-  // Loads the keyword-set directory; files with errors keep their previous set.
-  bool load_sets() {
-    auto loaded = matchers::load_directory(cfg.keyword_sets_dir);
-    const auto previous = current_sets();
-    std::vector<std::shared_ptr<const matchers::compiled_set>> next;
-    bool ok = true;
-    for (const auto& r : loaded.results) {
-      for (const auto& d : r.diagnostics) {
-        if (d.warning) spdlog::warn("event=keyword_set_warning {}", d.to_text());
-        else spdlog::error("event=keyword_set_rejected {}", d.to_text());
-      }
-      if (r.set) {
-        const auto& def = r.set->definition();
-        spdlog::info("event=keyword_set_loaded set={} version={} rules={} literals={} compile_ms={:.1f} file={}",
-                     def.id, def.version, def.rules.size(), r.set->literal_count(),
-                     r.compile_seconds * 1000, def.file);
-        next.push_back(r.set);
-        continue;
-      }
-      ok = false;
-      const std::string file = r.diagnostics.empty() ? "" : r.diagnostics.front().file;
-      for (const auto& old : previous->sets()) {
-        if (old->definition().file == file) {
-          spdlog::warn("event=keyword_set_kept set={} version={} file={}", old->definition().id,
-                       old->definition().version, file);
-          next.push_back(old);
-        }
-      }
-    }
-    {
-      std::lock_guard lock(sets_mu);
-      sets = std::make_shared<const matchers::matcher>(std::move(next));
-    }
-    if (probe) {
-      probe->keyword_sets_loaded(current_sets()->sets().size());
-      probe->reload(ok);
-    }
-    return ok;
-  }
+  std::shared_ptr<const matchers::matcher> current_sets() const { return sets->current(); }
 
   json status_json() const {
     json sets_j = json::array();
@@ -196,12 +182,166 @@ struct app::impl {
       for (const auto& h : *hits) out.push_back(hit_json(h));
       return http_response{200, "application/json", json{{"hits", out}}.dump()};
     });
+    add_tuning_routes();
     http->route("GET", "/api/v1/messages/", [this](const http_request& r) {
       const auto key = r.path.substr(std::string("/api/v1/messages/").size());
       auto m = store->message(key);
       if (!m) return json_error(500, m.error_message());
       if (!m->has_value()) return json_error(404, "no message " + key);
       return http_response{200, "application/json", (*m)->to_json()};
+    });
+  }
+
+  json keyword_sets_json() const {
+    auto history = store->set_versions("", 20);
+    json out = json::array();
+    for (const auto& l : sets->sets()) {
+      const auto& d = l.set->definition();
+      json versions = json::array();
+      if (history) {
+        for (const auto& v : *history) {
+          if (v.set_id != d.id) continue;
+          versions.push_back({{"version", v.version}, {"loaded", format_rfc3339(v.loaded_ms)},
+                              {"trigger", v.trigger}, {"rules", v.rules},
+                              {"compile_ms", v.compile_ms}, {"from_cache", v.from_cache}});
+        }
+      }
+      out.push_back({{"id", d.id},
+                     {"name", d.name},
+                     {"topic", d.topic},
+                     {"plan_item", d.plan_item},
+                     {"file", d.file},
+                     {"version", d.version},
+                     {"rules", d.rules.size()},
+                     {"literals", l.set->literal_count()},
+                     {"database_bytes", l.set->database_bytes()},
+                     {"loaded", format_rfc3339(l.loaded_ms)},
+                     {"trigger", l.trigger},
+                     {"compile_ms", l.compile_ms},
+                     {"from_cache", l.from_cache},
+                     {"versions", versions}});
+    }
+    json j{{"sets", out}};
+    if (auto last = sets->last_outcome()) j["last_reload"] = outcome_json(*last);
+    if (!history) j["versions_error"] = history.error_message();
+    return j;
+  }
+
+  // The noisiest rules since start: hits, share of all hits, hits per 1000 messages.
+  json rules_json(size_t top) const {
+    auto counts = in_probe->rule_counts();
+    std::sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) {
+      return a.hits != b.hits ? a.hits > b.hits : std::tie(a.set, a.rule) < std::tie(b.set, b.rule);
+    });
+    uint64_t total = 0;
+    for (const auto& c : counts) total += c.hits;
+    const uint64_t consumed = consumer ? consumer->counters().consumed : 0;
+    json out = json::array();
+    for (size_t i = 0; i < counts.size() && i < top; ++i) {
+      const auto& c = counts[i];
+      out.push_back({{"set", c.set},
+                     {"rule", c.rule},
+                     {"topic", c.topic},
+                     {"hits", c.hits},
+                     {"share", total ? static_cast<double>(c.hits) / static_cast<double>(total) : 0.0},
+                     {"per_1000_messages",
+                      consumed ? 1000.0 * static_cast<double>(c.hits) / static_cast<double>(consumed) : 0.0},
+                     {"example", {{"message_key", c.example_key}, {"text", c.example_text},
+                                  {"time", format_rfc3339(c.example_time_ms)}}}});
+    }
+    return {{"since", format_rfc3339(started_ms)}, {"messages", consumed}, {"hits", total},
+            {"rules", out}};
+  }
+
+  void add_tuning_routes() {
+    using access = http_server::access;
+    http->route("GET", "/api/v1/keyword-sets", [this](const http_request&) {
+      return http_response{200, "application/json", keyword_sets_json().dump()};
+    });
+    http->route("POST", "/api/v1/keyword-sets/reload", [this](const http_request& r) {
+      spdlog::info("event=reload_requested trigger=http remote={}", r.remote);
+      auto f = sets->request("http " + r.remote);
+      if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+        return http_response{202, "application/json",
+                             json{{"state", "running"}, {"see", "/api/v1/keyword-sets"}}.dump()};
+      const auto o = f.get();
+      return http_response{o.ok ? 200 : 422, "application/json", outcome_json(o).dump()};
+    }, access::token);
+    http->route("GET", "/api/v1/rules", [this](const http_request& r) {
+      int64_t top = 20;
+      try {
+        top = std::clamp<int64_t>(query_int(r, "top", 20), 1, 10000);
+      } catch (const std::exception&) {
+        return json_error(400, "top: a number");
+      }
+      return http_response{200, "application/json", rules_json(static_cast<size_t>(top)).dump()};
+    });
+    // Dry run: {"text": "..."} or {"fields": {"title": "...", ...}}, optionally "set" (YAML
+    // of a candidate set; default: the sets in force).
+    http->route("POST", "/api/v1/test", [this](const http_request& r) {
+      json body = json::parse(r.body, nullptr, false);
+      if (!body.is_object()) return json_error(400, "expected a JSON object");
+      std::vector<std::string> names, values;
+      if (body.contains("text") && body["text"].is_string()) {
+        names.push_back("text");
+        values.push_back(body["text"]);
+      } else if (body.contains("fields") && body["fields"].is_object()) {
+        for (const auto& [k, v] : body["fields"].items()) {
+          if (!v.is_string()) return json_error(400, "fields." + k + ": expected a string");
+          names.push_back(k);
+          values.push_back(v);
+        }
+      } else {
+        return json_error(400, "give \"text\" or \"fields\"");
+      }
+      std::vector<std::string_view> fields(values.begin(), values.end());
+      std::vector<matchers::hit> found;
+      std::shared_ptr<const matchers::compiled_set> candidate;
+      std::shared_ptr<const matchers::matcher> running;
+      if (body.contains("set")) {
+        if (!body["set"].is_string()) return json_error(400, "set: the YAML text of a keyword set");
+        auto c = posted_set(body["set"]);
+        if (!c) return json_error(400, c.error_message());
+        candidate = *c;
+        candidate->match(fields, found);
+      } else {
+        running = current_sets();
+        running->match(fields, found);
+      }
+      json hits = json::array();
+      for (const auto& h : found) hits.push_back(hit_json(h, names, fields));
+      return http_response{200, "application/json",
+                           json{{"against", candidate ? "posted" : "running"}, {"hits", hits}}.dump()};
+    }, access::token);
+    // {"set": "<YAML>", "since": "7d", "examples": 3}: 202 and the job's id.
+    http->route("POST", "/api/v1/backtest", [this](const http_request& r) {
+      json body = json::parse(r.body, nullptr, false);
+      if (!body.is_object() || !body.contains("set") || !body["set"].is_string())
+        return json_error(400, "expected {\"set\": \"<YAML of the candidate set>\", \"since\": \"7d\"}");
+      backtest_request req;
+      const std::string since = body.value("since", "7d");
+      if (!parse_time_or_age(since, clk.now_ms(), req.since_ms))
+        return json_error(400, "since: RFC 3339, milliseconds or an age like 7d");
+      req.examples = std::clamp<size_t>(body.value("examples", size_t{3}), 0, 100);
+      req.cpu_share = cfg.backtest_max_cpu_percent / 100.0;
+      auto c = posted_set(body["set"]);
+      if (!c) {
+        spdlog::warn("event=backtest_rejected remote={} reason=invalid_set", r.remote);
+        return json_error(400, c.error_message());
+      }
+      req.candidate = *c;
+      for (const auto& s : current_sets()->sets())
+        if (s->definition().id == req.candidate->definition().id) req.running = s;
+      auto id = backtests->start(std::move(req), r.remote);
+      if (!id) return json_error(409, id.error_message());
+      return http_response{202, "application/json",
+                           json{{"id", *id}, {"url", "/api/v1/backtest/" + *id}}.dump()};
+    }, access::token);
+    http->route("GET", "/api/v1/backtest/", [this](const http_request& r) {
+      const auto id = r.path.substr(std::string("/api/v1/backtest/").size());
+      auto j = backtests->get(id);
+      if (!j) return json_error(404, "no backtest " + id);
+      return http_response{200, "application/json", *j};
     });
   }
 
@@ -217,7 +357,6 @@ struct app::impl {
 
     probe = std::make_unique<app_probe>(registry, version, started_ms);
     in_probe = std::make_unique<ingest_probe>(registry, cfg.channels);
-    load_sets();
 
     auto opened = storage::store::open({cfg.storage_path, cfg.storage_sync, false,
                                                 int64_t{cfg.message_retention_hours} * 3600 * 1000});
@@ -232,6 +371,19 @@ struct app::impl {
       spdlog::info("event=storage_closed");
     });
     spdlog::info("event=storage_opened path={}", cfg.storage_path.string());
+
+    sets = std::make_unique<keyword_sets>(
+        keyword_sets_options{cfg.keyword_sets_dir, cfg.hs_cache_dir(), cfg.keyword_sets_settle_ms,
+                             cfg.keyword_sets_watch},
+        store.get(), *probe, clk);
+    sets->load("startup");
+    if (auto st = sets->start(); !st) {
+      spdlog::critical("event=start_failed step=keyword_sets error=\"{}\"", st.error_message());
+      return 1;
+    }
+    teardown.push("keyword_sets", [this] { sets->stop(); });
+    backtests = std::make_unique<backtest_jobs>(*store);
+    teardown.push("backtests", [this] { backtests.reset(); });
 
     if (cfg.embedded_kafka()) {
       auto k = embedded_kafka::start(cfg.embedded_brokers);
@@ -254,6 +406,7 @@ struct app::impl {
     }
 
     http = std::make_unique<http_server>();
+    http->set_token(cfg.http_token);
     add_routes();
     if (auto st = http->start(cfg.http_listen); !st) {
       spdlog::critical("event=start_failed step=http error=\"{}\"", st.error_message());
@@ -287,9 +440,7 @@ struct app::impl {
       const int sig = sigtimedwait(&set, nullptr, &ts);
       if (sig == SIGHUP) {
         spdlog::info("event=reload_requested trigger=SIGHUP");
-        const bool ok = load_sets();
-        spdlog::info("event=reload_finished result={} sets={}", ok ? "ok" : "failed",
-                     current_sets()->sets().size());
+        (void)sets->request("SIGHUP");  // the outcome is logged by the reload
       } else if (sig == SIGTERM || sig == SIGINT) {
         spdlog::info("event=stopping signal={}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         break;

@@ -139,30 +139,6 @@ std::string backtest_report::to_json() const {
       .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string backtest_report::to_text() const {
-  std::string s = "set " + set + ": candidate " + candidate_version + " against " +
-                  (running_version.empty() ? "nothing (a new set)" : "running " + running_version) +
-                  "\n" + std::to_string(messages_in_period) + " messages since " +
-                  format_time(since_ms) + " (" + std::to_string(messages_scanned) +
-                  " stored), hits " + std::to_string(hits_running) + " -> " +
-                  std::to_string(hits_candidate) + "\n\n";
-  char line[256];
-  std::snprintf(line, sizeof line, "%-24s %10s %10s %10s\n", "rule", "added", "removed", "kept");
-  s += line;
-  for (const auto& r : rules) {
-    std::snprintf(line, sizeof line, "%-24s %10llu %10llu %10llu\n", r.rule.c_str(),
-                  static_cast<unsigned long long>(r.added),
-                  static_cast<unsigned long long>(r.removed),
-                  static_cast<unsigned long long>(r.kept));
-    s += line;
-  }
-  for (const auto& r : rules) {
-    for (const auto& e : r.added_examples) s += "  + " + r.rule + "  " + e.message_key + "  " + e.text + "\n";
-    for (const auto& e : r.removed_examples) s += "  - " + r.rule + "  " + e.message_key + "  " + e.text + "\n";
-  }
-  return s;
-}
-
 struct backtest_jobs::impl {
   explicit impl(const storage::store& s) : store(s) {}
   struct job {

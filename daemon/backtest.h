@@ -59,8 +59,7 @@ struct backtest_report {
   std::vector<rule_change> rules;   // every rule of either version, by id
   double seconds = 0;
 
-  std::string to_json() const;
-  std::string to_text() const;  // the table printed by `yuqingctl backtest`
+  std::string to_json() const;  // the API's form; `yuqingctl backtest` prints it as a table
 };
 
 struct backtest_progress {

@@ -1,5 +1,5 @@
 // yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker,
-// config-keys.
+// config-keys, and against a running daemon's HTTP API: sets, reload, backtest, rules.
 #include <signal.h>
 #include <unistd.h>
 
@@ -8,11 +8,13 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "config/clock.h"
 #include "config/config.h"
 #include "daemon/app.h"
 #include "daemon/decoder.h"
+#include "daemon/http_client.h"
 #include "daemon/kafka.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
@@ -68,14 +70,10 @@ int produce(const std::string& brokers, const std::string& topic, const std::str
 
 int64_t parse_time(const std::string& s) {
   if (s.empty()) return 0;
-  int64_t ms;
-  if (daemon::parse_rfc3339(s, ms)) return ms;
-  // 7d, 12h, 30m: that long before now
-  const char unit = s.back();
-  const int64_t n = std::stoll(s.substr(0, s.size() - 1));
-  const int64_t mult = unit == 'd' ? 86400000 : unit == 'h' ? 3600000 : unit == 'm' ? 60000 : 0;
-  if (mult == 0) throw std::invalid_argument("time: RFC 3339 or a duration like 7d, 12h, 30m");
-  return yuqing::system_clock().now_ms() - n * mult;
+  int64_t ms = 0;
+  if (!daemon::parse_time_or_age(s, yuqing::system_clock().now_ms(), ms))
+    throw std::invalid_argument("time '" + s + "': RFC 3339, milliseconds, or an age like 7d, 12h, 30m");
+  return ms;
 }
 
 int hits(const std::string& db, const std::string& topic, const std::string& set,
@@ -199,6 +197,180 @@ int test(const std::string& set_file, const std::string& text, const std::string
   return 0;
 }
 
+// The daemon's HTTP API, as given by --url and --token (or YUQING_URL, YUQING_HTTP_TOKEN).
+struct api {
+  std::string url;
+  std::string token;
+
+  result<json> call(const std::string& method, const std::string& target, const std::string& body,
+                    int* status = nullptr) const {
+    daemon::http_call c;
+    c.address = url;
+    c.method = method;
+    c.target = target;
+    c.body = body;
+    c.bearer = token;
+    c.timeout = std::chrono::seconds(60);
+    auto r = daemon::http_request_once(c);
+    if (!r) return error{r.error_message()};
+    if (status) *status = r->status;
+    json j = json::parse(r->body, nullptr, false);
+    if (j.is_discarded()) return error{"HTTP " + std::to_string(r->status) + ": " + r->body};
+    if (r->status >= 400)
+      return error{"HTTP " + std::to_string(r->status) + ": " + j.value("error", r->body)};
+    return j;
+  }
+};
+
+int sets(const api& a, bool as_json) {
+  auto j = a.call("GET", "/api/v1/keyword-sets", "");
+  if (!j) {
+    std::cerr << j.error_message() << "\n";
+    return 1;
+  }
+  if (as_json) {
+    std::cout << j->dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%-20s %-16s %6s %8s %10s %-6s %-20s %s\n", "set", "version", "rules", "literals",
+              "compile_ms", "cached", "loaded", "trigger");
+  for (const auto& s : (*j)["sets"]) {
+    std::printf("%-20s %-16s %6d %8d %10.1f %-6s %-20s %s\n", s["id"].get<std::string>().c_str(),
+                s["version"].get<std::string>().c_str(), s["rules"].get<int>(),
+                s["literals"].get<int>(), s["compile_ms"].get<double>(),
+                s["from_cache"].get<bool>() ? "yes" : "no", s["loaded"].get<std::string>().c_str(),
+                s["trigger"].get<std::string>().c_str());
+    for (const auto& v : s["versions"])
+      std::printf("    %s %s %s (%d rules)\n", v["loaded"].get<std::string>().c_str(),
+                  v["version"].get<std::string>().c_str(), v["trigger"].get<std::string>().c_str(),
+                  v["rules"].get<int>());
+  }
+  if (j->contains("last_reload")) {
+    const auto& r = (*j)["last_reload"];
+    std::printf("last reload: %s, %s (%s)\n", r["finished"].get<std::string>().c_str(),
+                r["ok"].get<bool>() ? "ok" : "failed", r["trigger"].get<std::string>().c_str());
+    for (const auto& e : r["errors"]) std::printf("  %s\n", e.get<std::string>().c_str());
+  }
+  return 0;
+}
+
+int reload(const api& a) {
+  int status = 0;
+  auto j = a.call("POST", "/api/v1/keyword-sets/reload", "", &status);
+  if (!j) {
+    // A failed reload is a 422 with the diagnostics in the body.
+    std::cerr << j.error_message() << "\n";
+    return 1;
+  }
+  if (status == 202) {
+    std::cout << "reload still running; see yuqingctl sets\n";
+    return 0;
+  }
+  std::cout << "reload " << ((*j)["ok"].get<bool>() ? "ok" : "failed") << ": "
+            << (*j)["sets"].get<int>() << " sets, changed: " << (*j)["changed"].get<bool>() << "\n";
+  for (const auto& l : (*j)["loaded"]) std::cout << "  loaded " << l.get<std::string>() << "\n";
+  return 0;
+}
+
+int backtest(const api& a, const std::string& set_file, const std::string& since, size_t examples,
+             bool as_json) {
+  // Check locally first: errors then name the real file.
+  auto local = matchers::compiled_set::load(set_file);
+  if (!local.ok()) {
+    std::cerr << local.to_text();
+    return 1;
+  }
+  std::ifstream in(set_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto started = a.call("POST", "/api/v1/backtest",
+                        json{{"set", text.str()}, {"since", since}, {"examples", examples}}.dump());
+  if (!started) {
+    std::cerr << started.error_message() << "\n";
+    return 1;
+  }
+  const std::string id = (*started)["id"];
+  const bool bar = isatty(STDERR_FILENO);
+  const auto t0 = std::chrono::steady_clock::now();
+  json job;
+  for (int polls = 0;; ++polls) {
+    auto j = a.call("GET", "/api/v1/backtest/" + id, "");
+    if (!j) {
+      std::cerr << j.error_message() << "\n";
+      return 1;
+    }
+    job = *j;
+    const uint64_t done = job["progress"]["scanned"], total = job["progress"]["estimated_total"];
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (bar || polls % 20 == 0 || job["state"] != "running") {
+      const double frac = total ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total)) : 0;
+      const int filled = static_cast<int>(frac * 30);
+      std::fprintf(stderr, "%sbacktest %s [%s%s] %3.0f%% %llu/%llu messages %.0fs%s", bar ? "\r" : "",
+                   id.c_str(), std::string(static_cast<size_t>(filled), '#').c_str(),
+                   std::string(static_cast<size_t>(30 - filled), '.').c_str(), frac * 100,
+                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+                   elapsed, bar ? "" : "\n");
+    }
+    if (job["state"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  if (bar) std::fprintf(stderr, "\n");
+  if (job["state"] != "done") {
+    std::cerr << "backtest " << job["state"].get<std::string>() << ": " << job.value("error", "") << "\n";
+    return 1;
+  }
+  if (as_json) {
+    std::cout << job["report"].dump(2) << "\n";
+    return 0;
+  }
+  const auto& r = job["report"];
+  std::printf("set %s: candidate %s against %s\n%llu messages since %s (%llu stored), hits %llu -> %llu\n\n",
+              r["set"].get<std::string>().c_str(), r["candidate_version"].get<std::string>().c_str(),
+              r["running_version"].get<std::string>().empty()
+                  ? "nothing (a new set)"
+                  : ("running " + r["running_version"].get<std::string>()).c_str(),
+              r["messages_in_period"].get<unsigned long long>(), r["since"].get<std::string>().c_str(),
+              r["messages_scanned"].get<unsigned long long>(), r["hits_running"].get<unsigned long long>(),
+              r["hits_candidate"].get<unsigned long long>());
+  std::printf("%-24s %10s %10s %10s\n", "rule", "added", "removed", "kept");
+  for (const auto& c : r["rules"])
+    std::printf("%-24s %10llu %10llu %10llu\n", c["rule"].get<std::string>().c_str(),
+                c["added"].get<unsigned long long>(), c["removed"].get<unsigned long long>(),
+                c["kept"].get<unsigned long long>());
+  for (const auto& c : r["rules"]) {
+    for (const auto& e : c["added_examples"])
+      std::printf("  + %s  %s  %s\n", c["rule"].get<std::string>().c_str(),
+                  e["message_key"].get<std::string>().c_str(), e["text"].get<std::string>().c_str());
+    for (const auto& e : c["removed_examples"])
+      std::printf("  - %s  %s  %s\n", c["rule"].get<std::string>().c_str(),
+                  e["message_key"].get<std::string>().c_str(), e["text"].get<std::string>().c_str());
+  }
+  return 0;
+}
+
+int rules(const api& a, int top, bool as_json) {
+  auto j = a.call("GET", "/api/v1/rules?top=" + std::to_string(top), "");
+  if (!j) {
+    std::cerr << j.error_message() << "\n";
+    return 1;
+  }
+  if (as_json) {
+    std::cout << j->dump(2) << "\n";
+    return 0;
+  }
+  std::printf("since %s: %llu messages, %llu hits\n%-16s %-20s %10s %7s %10s  %s\n",
+              (*j)["since"].get<std::string>().c_str(), (*j)["messages"].get<unsigned long long>(),
+              (*j)["hits"].get<unsigned long long>(), "set", "rule", "hits", "share", "per_1000",
+              "latest example");
+  for (const auto& r : (*j)["rules"])
+    std::printf("%-16s %-20s %10llu %6.1f%% %10.2f  %s %s\n", r["set"].get<std::string>().c_str(),
+                r["rule"].get<std::string>().c_str(), r["hits"].get<unsigned long long>(),
+                r["share"].get<double>() * 100, r["per_1000_messages"].get<double>(),
+                r["example"]["message_key"].get<std::string>().c_str(),
+                r["example"]["text"].get<std::string>().c_str());
+  return 0;
+}
+
 int config_keys() {
   for (const auto& k : config::keys()) {
     std::cout << k.name << " (" << k.type << (k.needs_restart ? ", restart" : ", reloadable")
@@ -294,6 +466,32 @@ int main(int argc, char** argv) {
 
   auto* k = cli.add_subcommand("config-keys", "list every configuration key with its default");
 
+  api a;
+  a.url = std::getenv("YUQING_URL") ? std::getenv("YUQING_URL") : "127.0.0.1:9464";
+  a.token = std::getenv("YUQING_HTTP_TOKEN") ? std::getenv("YUQING_HTTP_TOKEN") : "";
+  auto api_options = [&](CLI::App* sub) {
+    sub->add_option("--url", a.url, "the daemon's HTTP address (env YUQING_URL)")->capture_default_str();
+    sub->add_option("--token", a.token, "bearer token of POST endpoints (env YUQING_HTTP_TOKEN)");
+  };
+  auto* ks = cli.add_subcommand("sets", "keyword sets in force, their versions and the last reload");
+  api_options(ks);
+  ks->add_flag("--json", as_json, "JSON output");
+  auto* rl = cli.add_subcommand("reload", "reload the keyword sets now (exit 1 when it failed)");
+  api_options(rl);
+  auto* bt = cli.add_subcommand("backtest", "what a candidate set would add and remove on stored messages");
+  api_options(bt);
+  std::string bt_set, bt_since = "7d";
+  size_t bt_examples = 3;
+  bt->add_option("--set", bt_set, "candidate keyword-set file")->required();
+  bt->add_option("--since", bt_since, "messages since (RFC 3339 or an age: 7d, 12h)")->capture_default_str();
+  bt->add_option("--examples", bt_examples, "examples per rule and direction")->capture_default_str();
+  bt->add_flag("--json", as_json, "the report as JSON");
+  auto* ru = cli.add_subcommand("rules", "the noisiest rules since the daemon started");
+  api_options(ru);
+  int top = 20;
+  ru->add_option("--top", top, "how many")->capture_default_str();
+  ru->add_flag("--json", as_json, "JSON output");
+
   CLI11_PARSE(cli, argc, argv);
   try {
     if (*k) return config_keys();
@@ -308,6 +506,10 @@ int main(int argc, char** argv) {
       return test(set_file, text, text_file, as_json);
     }
     if (*b) return broker(nbrokers, topics, partitions, rtt_ms);
+    if (*ks) return sets(a, as_json);
+    if (*rl) return reload(a);
+    if (*bt) return backtest(a, bt_set, bt_since, bt_examples, as_json);
+    if (*ru) return rules(a, top, as_json);
   } catch (const std::exception& e) {
     std::cerr << "yuqingctl: " << e.what() << "\n";
     return 1;

@@ -1,5 +1,7 @@
 #include "daemon/decoder.h"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <ctime>
 
@@ -69,6 +71,25 @@ const char* to_string(decode_error e) {
     case decode_error::missing_text: return "missing_text";
   }
   return "?";
+}
+
+bool parse_time_or_age(std::string_view s, int64_t now_ms, int64_t& ms) {
+  if (s.empty()) return false;
+  if (parse_rfc3339(s, ms)) return true;
+  const char unit = s.back();
+  const bool age = unit == 'd' || unit == 'h' || unit == 'm' || unit == 's';
+  const std::string_view digits = age ? s.substr(0, s.size() - 1) : s;
+  if (digits.empty() || digits.size() > 15 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
+  const int64_t n = std::stoll(std::string(digits));
+  if (!age) {
+    ms = n;
+    return true;
+  }
+  const int64_t mult = unit == 'd' ? 86400000 : unit == 'h' ? 3600000 : unit == 'm' ? 60000 : 1000;
+  ms = now_ms - n * mult;
+  return true;
 }
 
 bool parse_rfc3339(std::string_view s, int64_t& ms) {

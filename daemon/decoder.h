@@ -45,6 +45,9 @@ class decoder {
 // "2022-05-01T08:30:00+08:00" -> ms since the epoch; false when it is not RFC 3339.
 bool parse_rfc3339(std::string_view s, int64_t& ms);
 std::string format_rfc3339(int64_t ms);
+// A point in time as an operator writes it: RFC 3339, milliseconds since the epoch, or an
+// age before `now_ms` ("7d", "12h", "30m", "45s"). False when it is none of these.
+bool parse_time_or_age(std::string_view s, int64_t now_ms, int64_t& ms);
 
 // The key of a message: "<topic>/<id>", else "<topic>@<partition>:<offset>".
 std::string message_key(const storage::kafka_position& pos, std::string_view id);

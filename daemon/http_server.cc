@@ -34,15 +34,17 @@ std::string url_decode(std::string_view s) {
 }  // namespace
 
 http_response json_error(int status, const std::string& message) {
-  return {status, "application/json", nlohmann::json{{"error", message}}.dump()};
+  return {status, "application/json", nlohmann::json{{"error", message}}.dump(), false};
 }
 
 struct http_server::impl {
   struct route_entry {
     std::string method, path;
     http_handler handler;
+    access needs;
   };
   std::vector<route_entry> routes;
+  std::string token;
   http_limits limits;
   asio::io_context io{1};
   std::unique_ptr<tcp::acceptor> acceptor;
@@ -56,7 +58,21 @@ struct http_server::impl {
       const bool match = r.path.back() == '/' ? req.path.rfind(r.path, 0) == 0 : req.path == r.path;
       if (!match) continue;
       path_known = true;
-      if (r.method == req.method) return r.handler(req);
+      if (r.method != req.method) continue;
+      if (r.needs == access::token) {
+        if (token.empty())
+          return json_error(403, "this endpoint is disabled: set http.token in the configuration");
+        const auto h = req.headers.find("authorization");
+        const std::string_view given = h == req.headers.end() ? "" : std::string_view(h->second);
+        if (!given.starts_with("Bearer ") || !constant_time_equal(given.substr(7), token)) {
+          spdlog::warn("event=http_unauthorized method={} path={} remote={} reason={}", req.method,
+                       req.path, req.remote, h == req.headers.end() ? "no_token" : "wrong_token");
+          auto res = json_error(401, "a bearer token is required (Authorization: Bearer TOKEN)");
+          res.www_authenticate = true;
+          return res;
+        }
+      }
+      return r.handler(req);
     }
     return path_known ? json_error(405, "method not allowed") : json_error(404, "not found");
   }
@@ -108,6 +124,9 @@ struct http_server::impl {
         req.headers[name] = std::string(f.value());
       }
       req.body = r.body();
+      beast::error_code rec;
+      const auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(rec);
+      if (!rec) req.remote = ep.address().to_string() + ":" + std::to_string(ep.port());
       http_response res;
       try {
         res = server_.dispatch(req);
@@ -128,6 +147,7 @@ struct http_server::impl {
       msg->result(static_cast<unsigned>(res.status));
       msg->set(bhttp::field::server, "yuqing");
       msg->set(bhttp::field::content_type, res.content_type);
+      if (res.www_authenticate) msg->set(bhttp::field::www_authenticate, "Bearer realm=\"yuqing\"");
       msg->keep_alive(keep_alive);
       msg->body() = res.body;
       msg->prepare_payload();
@@ -168,8 +188,22 @@ struct http_server::impl {
 http_server::http_server() : impl_(std::make_unique<impl>()) {}
 http_server::~http_server() { stop(); }
 
-void http_server::route(const std::string& method, const std::string& path, http_handler h) {
-  impl_->routes.push_back({method, path, std::move(h)});
+void http_server::route(const std::string& method, const std::string& path, http_handler h,
+                        access a) {
+  impl_->routes.push_back({method, path, std::move(h), a});
+}
+
+void http_server::set_token(std::string token) { impl_->token = std::move(token); }
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  const size_t n = std::max(a.size(), b.size());
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
 }
 
 void http_server::set_limits(const http_limits& l) { impl_->limits = l; }

@@ -5,6 +5,10 @@
 // headers (16 KiB), a deadline per request (10 s, against slow clients), and a cap on
 // open connections (further ones are closed at once). Binds 127.0.0.1 unless configured.
 //
+// Authentication: routes registered with access::token need "Authorization: Bearer TOKEN"
+// (compared in constant time): 401 without or with a wrong token, 403 when the server has
+// no token (such routes are then disabled). Other routes are open.
+//
 // Concurrency: handlers run on the server thread, one at a time; they must not block for
 // long. start()/stop() from the controlling thread.
 #pragma once
@@ -24,12 +28,14 @@ struct http_request {
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  std::string remote;  // client address, "IP:PORT"
 };
 
 struct http_response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  bool www_authenticate = false;  // a 401: ask for a bearer token
 };
 
 using http_handler = std::function<http_response(const http_request&)>;
@@ -48,9 +54,13 @@ class http_server {
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;
 
+  enum class access { open, token };
   // Exact path match ("/api/v1/status") or, ending in '/', a prefix ("/api/v1/alerts/").
-  void route(const std::string& method, const std::string& path, http_handler h);
+  void route(const std::string& method, const std::string& path, http_handler h,
+             access a = access::open);
   void set_limits(const http_limits& l);
+  // The bearer token of access::token routes; empty disables them.
+  void set_token(std::string token);
 
   // Binds "HOST:PORT" (port 0: any free port) and starts serving.
   status start(const std::string& listen);
@@ -63,5 +73,8 @@ class http_server {
 };
 
 http_response json_error(int status, const std::string& message);
+
+// Compares in time that depends on the lengths only, not on where the strings differ.
+bool constant_time_equal(std::string_view a, std::string_view b);
 
 }  // namespace yuqing::daemon

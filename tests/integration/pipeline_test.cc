@@ -134,7 +134,8 @@ TEST_CASE("SIGHUP reloads keyword sets and a broken edit keeps the running set",
   std::filesystem::create_directories(dir.path / "sets");
   const auto set_file = dir.path / "sets" / "r.yaml";
   write_file(set_file, "id: r\nrules:\n  - {id: old, any: [旧词]}\n");
-  daemon_process daemon(dir.path, "channels:\n  - {name: posts, topic: yuqing.posts}\n", dir.path / "sets");
+  daemon_process daemon(dir.path, "channels:\n  - {name: posts, topic: yuqing.posts}\n", dir.path / "sets",
+                        ", watch: false");
   const uint16_t port = daemon.port();
   const std::string bootstrap = daemon.start();
   auto rule_ids = [&] {
@@ -178,6 +179,6 @@ TEST_CASE("SIGHUP reloads keyword sets and a broken edit keeps the running set",
 
   REQUIRE(daemon.stop() == 0);
   const std::string text = daemon.log();
-  CHECK(text.find("event=keyword_set_rejected " + set_file.string() + ":3:24: error: [rule broken] empty keyword") != std::string::npos);
+  CHECK(text.find("event=keyword_set_rejected trigger=SIGHUP " + set_file.string() + ":3:24: error: [rule broken] empty keyword") != std::string::npos);
   CHECK(text.find("event=keyword_set_kept set=r") != std::string::npos);
 }

@@ -1,5 +1,7 @@
 #include "tests/support/process.h"
 
+#include "daemon/http_client.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -9,7 +11,6 @@
 #include <utility>
 
 #include <boost/asio.hpp>
-#include <boost/beast.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -19,7 +20,6 @@ extern char** environ;
 namespace yuqing::testing {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 child::child(const std::vector<std::string>& argv, const std::filesystem::path& log) {
@@ -67,21 +67,20 @@ uint16_t free_port() {
 }
 
 http_result http_get(uint16_t port, const std::string& target) {
-  try {
-    asio::io_context io;
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    beast::http::request<beast::http::empty_body> req{beast::http::verb::get, target, 11};
-    req.set(beast::http::field::host, "127.0.0.1");
-    beast::http::write(stream, req);
-    beast::flat_buffer buf;
-    beast::http::response<beast::http::string_body> res;
-    beast::http::read(stream, buf, res);
-    return {static_cast<int>(res.result_int()), res.body()};
-  } catch (const std::exception&) {
-    return {};
-  }
+  return http_post(port, target, "", "", "GET");
+}
+
+http_result http_post(uint16_t port, const std::string& target, const std::string& body,
+                      const std::string& token, const std::string& method) {
+  daemon::http_call call;
+  call.address = "127.0.0.1:" + std::to_string(port);
+  call.method = method;
+  call.target = target;
+  call.body = body;
+  call.bearer = token;
+  auto r = daemon::http_request_once(call);
+  if (!r) return {};
+  return {r->status, r->body};
 }
 
 std::pair<int, std::string> shell(const std::string& command) {

@@ -36,6 +36,9 @@ struct http_result {
   std::string body;
 };
 http_result http_get(uint16_t port, const std::string& target);
+// A request with a body and, when `token` is set, "Authorization: Bearer token".
+http_result http_post(uint16_t port, const std::string& target, const std::string& body,
+                      const std::string& token = "", const std::string& method = "POST");
 
 // Runs a shell command; returns its exit code and standard output.
 std::pair<int, std::string> shell(const std::string& command);

@@ -53,13 +53,14 @@ int broker_process::produce(const std::string& topic, const fs::path& file) cons
   return shell("kcat -P -b " + bootstrap_ + " -t " + topic + " -l " + file.string() + " 2>&1").first;
 }
 
-daemon_process::daemon_process(fs::path dir, const std::string& head, const fs::path& sets)
+daemon_process::daemon_process(fs::path dir, const std::string& head, const fs::path& sets,
+                               const std::string& sets_extra, const std::string& http_extra)
     : dir_(std::move(dir)), port_(free_port()) {
   fs::create_directories(dir_);
   write_file(dir_ / "yuqing.yaml",
-             head + "storage: {path: data}\nkeyword_sets: {dir: " + sets.string() +
+             head + "storage: {path: data}\nkeyword_sets: {dir: " + sets.string() + sets_extra +
                  "}\nplan: {path: " + YUQING_SOURCE_DIR + "/seeds/plan.yaml}\nhttp: {listen: \"127.0.0.1:" +
-                 std::to_string(port_) + "\"}\n" +
+                 std::to_string(port_) + "\"" + http_extra + "}\n" +
                  (head.find("ingest:") == std::string::npos ? "ingest: {batch_max_wait_ms: 20}\n" : ""));
 }
 

@@ -41,11 +41,13 @@ class broker_process {
 
 // yuqingd in `dir`: dir/yuqing.yaml (written by the constructor from `head` plus the shared
 // settings: store in dir/data, keyword sets in `sets`, HTTP on a free port, short
-// batches), dir/yuqingd.log.
+// batches), dir/yuqingd.log. `sets_extra` and `http_extra` are added to the keyword_sets
+// and http maps (", watch: false").
 class daemon_process {
  public:
   daemon_process(std::filesystem::path dir, const std::string& head,
-                 const std::filesystem::path& sets);
+                 const std::filesystem::path& sets, const std::string& sets_extra = "",
+                 const std::string& http_extra = "");
   ~daemon_process();
 
   // Starts it and waits until /readyz answers 200; returns the Kafka bootstrap in use.

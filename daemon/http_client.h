@@ -1,0 +1,31 @@
+// http_client: one blocking HTTP/1.1 request, for yuqingctl and the tests.
+//
+// Errors: a connection or protocol failure is an error naming the address; any HTTP status
+// is a reply. Plain http only (put TLS in front of the daemon, see the README).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "config/result.h"
+
+namespace yuqing::daemon {
+
+struct http_reply {
+  int status = 0;
+  std::string body;
+};
+
+struct http_call {
+  std::string address = "127.0.0.1:9464";  // HOST:PORT (a leading http:// is accepted)
+  std::string method = "GET";
+  std::string target = "/";                 // path and query
+  std::string body;
+  std::string bearer;                       // sent as "Authorization: Bearer ..." when set
+  std::chrono::milliseconds timeout{10000};
+};
+
+result<http_reply> http_request_once(const http_call& call);
+
+}  // namespace yuqing::daemon
