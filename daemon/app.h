@@ -5,13 +5,13 @@
 // teardowns always run in reverse order. Shutdown therefore stops consuming, drains and
 // commits, stops HTTP, flushes RocksDB and stops the embedded broker last.
 //
-// Signals: SIGTERM and SIGINT stop the daemon, SIGHUP reloads the keyword sets. They are
-// blocked in every thread and taken synchronously by run() (sigtimedwait), so no code runs
-// in a signal handler.
+// Signals: SIGTERM and SIGINT stop the daemon, SIGHUP asks for a keyword-set reload. They
+// are blocked in every thread and taken synchronously by run() (sigtimedwait), so no code
+// runs in a signal handler.
 //
-// Reload: the keyword-set directory is loaded and compiled with the same code as
-// `yuqingctl check`; a file that fails keeps its previous compiled set, with one log line
-// per error; the new matcher is swapped in between ingest batches.
+// Reload: keyword_sets (keyword_sets.h) owns the sets in force; it reloads on inotify,
+// SIGHUP and POST /api/v1/keyword-sets/reload, and ingest reads its current matcher at each
+// batch. POST endpoints need the bearer token http.token.
 #pragma once
 
 #include <filesystem>
