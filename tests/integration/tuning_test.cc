@@ -117,6 +117,14 @@ TEST_CASE("keyword sets edited under a full-speed stream: nothing lost, nothing 
   REQUIRE(dry.status == 200);
   CHECK(json::parse(dry.body)["hits"].size() == 2);  // A and D
   CHECK(json::parse(dry.body)["hits"][0]["highlighted"] == "江门【疫情】");
+  const auto dry_posted = http_post(port, "/api/v1/test",
+                                    json{{"text", "防疫演练不是疫情"},
+                                         {"set", "id: x\nallow: [防疫演练]\nrules:\n  - {id: y, any: [疫]}\n"}}.dump(),
+                                    token);
+  REQUIRE(dry_posted.status == 200);
+  CHECK(json::parse(dry_posted.body)["against"] == "posted");
+  CHECK(json::parse(dry_posted.body)["hits"][0]["highlighted"] == "防疫演练不是【疫】情");
+  CHECK(http_post(port, "/api/v1/test", json{{"text", "x"}, {"set", "rules: ["}}.dump(), token).status == 400);
 
   // The noisy-rules view and the per-rule counter.
   const auto [rc_rules, rules_out] = shell(std::string(YUQINGCTL) + " rules --top 3 --json --url 127.0.0.1:" + std::to_string(port));

@@ -158,6 +158,23 @@ TEST_CASE("the registry reloads on change, keeps a broken file's set and records
   CHECK(broken.errors[0].find("[rule bad]") != std::string::npos);
   CHECK(registry.current()->sets()[0]->definition().version == v2);
 
+  // An allow phrase added to the set silences the hit inside it.
+  auto hits_on = [&](const std::string& text) {
+    std::vector<matchers::hit> found;
+    registry.current()->match({text}, found);
+    return found.size();
+  };
+  write_file(sets / "a.yaml", "id: a\nrules:\n  - {id: r1, any: [疫情]}\n  - {id: r2, any: [封城]}\n");
+  REQUIRE(registry.request("test").get().ok);
+  CHECK(hits_on("疫情防控演练") == 1);
+  write_file(sets / "a.yaml",
+             "id: a\nallow: [疫情防控演练]\nrules:\n  - {id: r1, any: [疫情]}\n  - {id: r2, any: [封城]}\n");
+  REQUIRE(registry.request("test").get().ok);
+  CHECK(hits_on("疫情防控演练") == 0);
+  CHECK(hits_on("疫情") == 1);
+  write_file(sets / "a.yaml", "id: a\nrules:\n  - {id: r1, any: [疫情]}\n  - {id: r2, any: [封城]}\n");
+  REQUIRE(registry.request("test").get().ok);
+
   // A second file is added, then the first is removed.
   write_file(sets / "b.yaml", "id: b\nrules:\n  - {id: r1, any: [口罩]}\n");
   std::filesystem::remove(sets / "a.yaml");
@@ -169,11 +186,13 @@ TEST_CASE("the registry reloads on change, keeps a broken file's set and records
 
   auto versions = (*store)->set_versions("a");
   REQUIRE(versions.ok());
-  REQUIRE(versions->size() == 2);
+  REQUIRE(versions->size() == 4);  // v1, v2, v2 with the allow phrase, v2 again
   CHECK((*versions)[0].version == v1);
   CHECK((*versions)[0].trigger == "startup");
   CHECK((*versions)[1].version == v2);
   CHECK((*versions)[1].trigger == "inotify");
+  CHECK((*versions)[2].version != v2);
+  CHECK((*versions)[3].version == v2);
   CHECK((*store)->set_versions("b")->size() == 1);
 
   // A restart with an unchanged file loads from the cache.
