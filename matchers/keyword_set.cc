@@ -21,6 +21,38 @@ source_pos pos_of(const YAML::Node& n) {
   return {m.line + 1, m.column + 1};
 }
 
+const char* to_string(alert_level l) {
+  switch (l) {
+    case alert_level::blue: return "blue";
+    case alert_level::yellow: return "yellow";
+    case alert_level::orange: return "orange";
+    case alert_level::red: return "red";
+  }
+  return "?";
+}
+
+std::optional<alert_level> parse_alert_level(const std::string& s) {
+  if (s == "blue") return alert_level::blue;
+  if (s == "yellow") return alert_level::yellow;
+  if (s == "orange") return alert_level::orange;
+  if (s == "red") return alert_level::red;
+  return std::nullopt;
+}
+
+std::optional<int64_t> parse_duration(const std::string& s) {
+  if (s.size() < 2) return std::nullopt;
+  const char unit = s.back();
+  const int64_t mult = unit == 's' ? 1000 : unit == 'm' ? 60000 : unit == 'h' ? 3600000 : unit == 'd' ? 86400000 : 0;
+  if (mult == 0) return std::nullopt;
+  const std::string digits = s.substr(0, s.size() - 1);
+  if (digits.empty() || digits.size() > 9 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const int64_t v = std::stoll(digits) * mult;
+  if (v <= 0) return std::nullopt;
+  return v;
+}
+
 std::string content_hash(const std::string& s) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a
   for (unsigned char c : s) {
@@ -140,31 +172,82 @@ class parser {
   }
 
   void parse_alert(const YAML::Node& n, keyword_set& set) {
-    static const std::set<std::string> kinds = {"immediate", "threshold", "spike", "spread"};
-    static const std::set<std::string> levels = {"blue", "yellow", "orange", "red"};
     if (!n.IsMap() || !n["kind"]) {
       fail(n, "", "an alert needs a kind (immediate, threshold, spike, spread)");
       return;
     }
-    alert_spec a;
+    alert_rule a;
     a.pos = pos_of(n);
     a.kind = n["kind"].Scalar();
-    if (!kinds.count(a.kind)) {
-      fail(n["kind"], "", "unknown alert kind '" + a.kind + "'");
+    static const std::map<std::string, std::set<std::string>> params = {
+        {"immediate", {"min_severity"}},
+        {"threshold", {"window", "count"}},
+        {"spike", {"window", "baseline", "factor", "min_count"}},
+        {"spread", {"window", "count", "distinct"}}};
+    const auto kind = params.find(a.kind);
+    if (kind == params.end()) {
+      fail(n["kind"], "", "unknown alert kind '" + a.kind + "' (immediate, threshold, spike, spread)");
       return;
     }
+    a.id = a.kind + "-" + std::to_string(set.alerts.size() + 1);
+    const size_t errors = out_.error_count();
     for (const auto& kv : n) {
-      if (kv.first.Scalar() == "kind") continue;
-      if (!kv.second.IsScalar()) {
-        fail(kv.second, "", "alert parameter " + kv.first.Scalar() + " must be a scalar");
+      const std::string key = kv.first.Scalar();
+      const YAML::Node& v = kv.second;
+      if (key == "kind") continue;
+      if (!v.IsScalar()) {
+        fail(v, "", "alert parameter " + key + " must be a scalar");
         continue;
       }
-      a.params[kv.first.Scalar()] = kv.second.Scalar();
+      const std::string s = v.Scalar();
+      auto duration = [&](int64_t& out) {
+        if (auto d = parse_duration(s)) out = *d;
+        else fail(v, "", key + ": a duration like 90s, 10m, 24h or 7d");
+      };
+      auto positive = [&](uint64_t& out) {
+        long long x = 0;
+        if (YAML::convert<long long>::decode(v, x) && x > 0) out = static_cast<uint64_t>(x);
+        else fail(v, "", key + ": a whole number above 0");
+      };
+      if (key == "id") {
+        a.id = s;
+      } else if (key == "level") {
+        if (auto l = parse_alert_level(s)) a.level = *l;
+        else fail(v, "", "level must be blue, yellow, orange or red");
+      } else if (key == "rule") {
+        a.rule = s;
+      } else if (key == "resolve_after") {
+        duration(a.resolve_after_ms);
+      } else if (!kind->second.count(key)) {
+        fail(kv.first, "", "alert kind " + a.kind + " has no parameter '" + key + "'");
+      } else if (key == "min_severity") {
+        if (s == "info") a.min_severity = severity::info;
+        else if (s == "warning") a.min_severity = severity::warning;
+        else if (s == "critical") a.min_severity = severity::critical;
+        else fail(v, "", "min_severity must be info, warning or critical");
+      } else if (key == "window") {
+        duration(a.window_ms);
+      } else if (key == "baseline") {
+        duration(a.baseline_ms);
+      } else if (key == "count" || key == "min_count") {
+        positive(a.count);
+      } else if (key == "factor") {
+        if (!YAML::convert<double>::decode(v, a.factor) || !(a.factor > 0))
+          fail(v, "", "factor: a number above 0");
+      } else if (key == "distinct") {
+        if (s != "author" && s != "source") fail(v, "", "distinct must be author or source");
+        a.distinct = s;
+      }
     }
-    if (a.params.count("level") && !levels.count(a.params["level"])) {
-      fail(n["level"], "", "level must be blue, yellow, orange or red");
+    for (const auto& need : kind->second) {
+      if (need == "min_severity" || need == "distinct" || n[need]) continue;
+      fail(n, "", "alert kind " + a.kind + " needs " + need);
     }
-    set.alerts.push_back(std::move(a));
+    if (a.kind == "spike" && a.baseline_ms > 0 && a.baseline_ms < a.window_ms)
+      fail(n["baseline"], "", "baseline must be at least as long as window");
+    for (const auto& other : set.alerts)
+      if (other.id == a.id) fail(n, "", "alert id '" + a.id + "' is used twice");
+    if (out_.error_count() == errors) set.alerts.push_back(std::move(a));
   }
 
   void parse(const std::string& text) {
@@ -224,7 +307,15 @@ class parser {
         for (const auto& r : rules) parse_rule(r, set, ids);
       }
       if (const auto alerts = root["alerts"]) {
-        for (const auto& a : alerts) parse_alert(a, set);
+        if (!alerts.IsSequence()) fail(alerts, "", "alerts: expected a list");
+        else for (const auto& a : alerts) parse_alert(a, set);
+        for (size_t i = 0; i < set.alerts.size(); ++i) {
+          const auto& a = set.alerts[i];
+          const bool known = a.rule.empty() || std::any_of(set.rules.begin(), set.rules.end(),
+                                                           [&](const rule& r) { return r.id == a.rule; });
+          if (!known)
+            out_.diagnostics.push_back({file_, a.pos, "", "alert " + a.id + ": no rule '" + a.rule + "' in this set", false});
+        }
       }
     } catch (const YAML::Exception& e) {
       out_.diagnostics.push_back(

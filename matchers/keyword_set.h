@@ -44,12 +44,37 @@ struct rule {
   std::vector<std::string> tags;
 };
 
-// An alert rule of the set, kept as written; the alerting component interprets it.
-struct alert_spec {
+// Alert levels of the command center, lowest first.
+enum class alert_level { blue = 0, yellow = 1, orange = 2, red = 3 };
+const char* to_string(alert_level l);
+std::optional<alert_level> parse_alert_level(const std::string& s);
+
+// An alert rule of the set (validated here; the alerting component evaluates it):
+//   immediate  a hit of at least min_severity
+//   threshold  at least `count` matching messages within `window`
+//   spike      at least min_count messages within `window` and `factor` times the rate of
+//              the `baseline` window before it
+//   spread     at least `count` distinct authors (or sources) within `window`
+// Common: id (default "<kind>-<position>"), level (default yellow), rule (only hits of this
+// keyword rule; default any rule of the set), resolve_after (how long the condition must
+// stay clear before the alert resolves; default 10m).
+struct alert_rule {
+  std::string id;
   std::string kind;
-  std::map<std::string, std::string> params;
+  alert_level level = alert_level::yellow;
+  std::string rule;
+  severity min_severity = severity::critical;
+  int64_t window_ms = 0;
+  int64_t baseline_ms = 0;
+  double factor = 0;
+  uint64_t count = 0;  // threshold, spread; spike: min_count
+  std::string distinct = "author";  // spread: author | source
+  int64_t resolve_after_ms = 10 * 60 * 1000;
   source_pos pos;
 };
+
+// "90s", "10m", "24h", "7d" -> milliseconds; nullopt when malformed or not positive.
+std::optional<int64_t> parse_duration(const std::string& s);
 
 struct keyword_set {
   std::string id;
@@ -60,7 +85,7 @@ struct keyword_set {
   bool whole_words = true;  // Latin keywords match whole words
   std::vector<term> allow;
   std::vector<rule> rules;
-  std::vector<alert_spec> alerts;
+  std::vector<alert_rule> alerts;
   std::string file;
   std::string version;   // content hash (16 hex digits)
 };

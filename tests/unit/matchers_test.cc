@@ -329,3 +329,46 @@ rules:
     CHECK(compiled_set::compile(*parsed.set, {cache}).from_cache);
   }
 }
+
+TEST_CASE("alert rules are validated with their position", "[matchers][alerts]") {
+  auto errors = [](const std::string& alerts) {
+    auto r = parse_keyword_set("id: a\nrules:\n  - {id: r1, any: [疫情]}\nalerts:\n" + alerts, "a.yaml");
+    return r.to_text();
+  };
+  auto ok = parse_keyword_set(R"(id: a
+rules:
+  - {id: r1, any: [疫情]}
+alerts:
+  - {kind: threshold, window: 10m, count: 20, level: orange}
+  - {kind: spike, window: 15m, baseline: 24h, factor: 3, min_count: 10, rule: r1}
+  - {kind: immediate, min_severity: warning, level: red, id: now}
+  - {kind: spread, window: 30m, distinct: source, count: 5, resolve_after: 1h}
+)", "a.yaml");
+  INFO(ok.to_text());
+  REQUIRE(ok.ok());
+  const auto& a = ok.set->alerts;
+  REQUIRE(a.size() == 4);
+  CHECK(a[0].id == "threshold-1");
+  CHECK(a[0].level == alert_level::orange);
+  CHECK(a[0].window_ms == 600000);
+  CHECK(a[0].count == 20);
+  CHECK(a[1].baseline_ms == 86400000);
+  CHECK(a[1].factor == 3);
+  CHECK(a[1].count == 10);
+  CHECK(a[1].rule == "r1");
+  CHECK(a[2].id == "now");
+  CHECK(a[2].min_severity == severity::warning);
+  CHECK(a[3].distinct == "source");
+  CHECK(a[3].resolve_after_ms == 3600000);
+
+  CHECK_THAT(errors("  - {kind: threshold, window: 10x, count: 2}\n"),
+             Catch::Contains("a.yaml:5:31: error: window: a duration"));
+  CHECK_THAT(errors("  - {kind: threshold, window: 10m}\n"), Catch::Contains("needs count"));
+  CHECK_THAT(errors("  - {kind: spike, window: 1h, baseline: 10m, factor: 2, min_count: 1}\n"),
+             Catch::Contains("baseline must be at least as long as window"));
+  CHECK_THAT(errors("  - {kind: immediate, level: purple}\n"), Catch::Contains("level must be"));
+  CHECK_THAT(errors("  - {kind: immediate, rule: nope}\n"), Catch::Contains("no rule 'nope'"));
+  CHECK_THAT(errors("  - {kind: immediate, count: 3}\n"),
+             Catch::Contains("alert kind immediate has no parameter 'count'"));
+  CHECK_THAT(errors("  - {kind: sometimes}\n"), Catch::Contains("unknown alert kind"));
+}
