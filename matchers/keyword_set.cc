@@ -13,13 +13,6 @@
 #include "matchers/normalizer.h"
 
 namespace yuqing::matchers {
-namespace {
-
-source_pos pos_of(const YAML::Node& n) {
-  const auto m = n.Mark();
-  if (m.is_null()) return {};
-  return {m.line + 1, m.column + 1};
-}
 
 const char* to_string(alert_level l) {
   switch (l) {
@@ -51,6 +44,14 @@ std::optional<int64_t> parse_duration(const std::string& s) {
   const int64_t v = std::stoll(digits) * mult;
   if (v <= 0) return std::nullopt;
   return v;
+}
+
+namespace {
+
+source_pos pos_of(const YAML::Node& n) {
+  const auto m = n.Mark();
+  if (m.is_null()) return {};
+  return {m.line + 1, m.column + 1};
 }
 
 std::string content_hash(const std::string& s) {

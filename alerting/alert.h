@@ -1,0 +1,88 @@
+// The records of alerting: what a matched message tells the evaluator (hit_event, the
+// value of the hits topic), and an alert with its lifecycle and audit trail. Both travel as
+// JSON (hits topic, alerts topic, HTTP, RocksDB).
+//
+// Threads: plain values. Errors: from_json() returns nullopt on anything malformed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "matchers/keyword_set.h"
+
+namespace yuqing::alerting {
+
+using matchers::alert_level;
+
+// One matched message of one keyword set, as published on the hits topic (keyed by the
+// set's policy topic, so one evaluator owns each topic's windows).
+struct hit_event {
+  struct rule_hit {
+    std::string rule;
+    matchers::severity level = matchers::severity::warning;
+    std::string excerpt;  // matched text highlighted in 【】
+  };
+  std::string topic;  // policy topic
+  std::string set_id, set_version;
+  int plan_item = 0;
+  std::string message_key;
+  int64_t time_ms = 0;  // message time
+  std::string author, source, channel, title;
+  std::vector<rule_hit> rules;
+
+  std::string to_json() const;
+  static std::optional<hit_event> from_json(std::string_view text);
+};
+
+enum class alert_state { firing, acknowledged, handled, resolved };
+const char* to_string(alert_state s);
+std::optional<alert_state> parse_alert_state(const std::string& s);
+
+struct audit_entry {
+  int64_t time_ms = 0;
+  std::string action;  // fired, notified, escalated, acknowledged, handled, deadline_soon, deadline_missed, resolved
+  std::string who;     // "yuqing" for the daemon's own steps
+  std::string note;
+};
+
+struct alert_example {
+  std::string message_key;
+  int64_t time_ms = 0;
+  std::string rule;
+  std::string author;
+  std::string text;  // highlighted excerpt
+};
+
+struct alert {
+  std::string id;           // unique per firing
+  std::string fingerprint;  // set/alert rule/kind/topic[/keyword rule]: one alert at a time
+  alert_level level = alert_level::yellow;
+  std::string kind;         // immediate, threshold, spike, spread
+  std::string topic, set_id, alert_rule, keyword_rule;
+  int plan_item = 0;
+  std::string plan_text;
+  std::vector<std::string> lead_units, cooperating_units;
+  alert_state state = alert_state::firing;
+  uint64_t count = 0;       // messages in the window (immediate: qualifying hits since it fired)
+  uint64_t distinct = 0;    // spread: distinct authors or sources in the window
+  double baseline = 0;      // spike: messages expected in the window from the baseline
+  int64_t window_ms = 0;
+  int64_t first_hit_ms = 0, last_hit_ms = 0;
+  int64_t fired_ms = 0, resolved_ms = 0, last_notified_ms = 0;
+  bool escalated = false;
+  int64_t release_by_ms = 0;  // authoritative information due (red, orange); 0: none
+  int64_t respond_by_ms = 0;  // response due
+  std::vector<std::string> clocks_warned;  // "release_soon", "release_missed", ...
+  std::vector<alert_example> examples;     // at most five
+  std::vector<audit_entry> audit;
+
+  bool active() const { return state != alert_state::resolved; }
+  std::string summary() const;  // one line in Chinese for the command center
+  std::string to_json() const;
+  static std::optional<alert> from_json(std::string_view text);
+};
+
+}  // namespace yuqing::alerting

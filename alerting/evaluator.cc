@@ -1,0 +1,359 @@
+#include "alerting/evaluator.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+namespace yuqing::alerting {
+
+namespace {
+
+constexpr size_t max_examples = 5;
+
+std::string fingerprint_of(const std::string& set, const matchers::alert_rule& r,
+                           const std::string& topic, const std::string& keyword_rule) {
+  std::string f = set + "/" + r.id + "/" + r.kind + "/" + topic;
+  if (!keyword_rule.empty()) f += "/" + keyword_rule;
+  return f;
+}
+
+std::string alert_id(const std::string& fingerprint, const std::string& key, int64_t t) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : fingerprint + "\n" + key + "\n" + std::to_string(t)) h = (h ^ c) * 1099511628211ull;
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "al-%012llx", static_cast<unsigned long long>(h & 0xFFFFFFFFFFFFull));
+  return buf;
+}
+
+bool warned(const alert& a, const std::string& what) {
+  return std::find(a.clocks_warned.begin(), a.clocks_warned.end(), what) != a.clocks_warned.end();
+}
+
+}  // namespace
+
+const char* to_string(reason r) {
+  switch (r) {
+    case reason::fired: return "fired";
+    case reason::repeat: return "repeat";
+    case reason::escalated: return "escalated";
+    case reason::clock: return "clock";
+    case reason::acknowledged: return "acknowledged";
+    case reason::handled: return "handled";
+    case reason::resolved: return "resolved";
+  }
+  return "?";
+}
+
+evaluator::evaluator(settings s, std::shared_ptr<const config::plan> plan)
+    : settings_(s), plan_(std::move(plan)) {}
+
+evaluator::state_now evaluator::condition(const series& s, int64_t t) const {
+  const auto& r = s.rule;
+  state_now st;
+  auto after = [&](int64_t t0) {  // first event later than t0 (events are by time)
+    return std::upper_bound(s.events.begin(), s.events.end(), t0,
+                            [](int64_t v, const event& e) { return v < e.time_ms; });
+  };
+  auto in = [&](int64_t from, int64_t to) {  // (from, to]
+    return static_cast<uint64_t>(std::distance(after(from), after(to)));
+  };
+  if (r.kind == "immediate") {
+    st.count = in(t - r.resolve_after_ms, t);
+    st.on = st.count > 0;
+  } else if (r.kind == "threshold") {
+    st.count = in(t - r.window_ms, t);
+    st.on = st.count >= r.count;
+  } else if (r.kind == "spread") {
+    std::set<std::string> who;
+    for (const auto& e : s.events) {
+      if (e.time_ms <= t - r.window_ms || e.time_ms > t) continue;
+      ++st.count;
+      if (!e.who.empty()) who.insert(e.who);
+    }
+    st.distinct = who.size();
+    st.on = st.distinct >= r.count;
+  } else if (r.kind == "spike") {
+    st.count = in(t - r.window_ms, t);
+    const uint64_t base = in(t - r.window_ms - r.baseline_ms, t - r.window_ms);
+    st.baseline = static_cast<double>(base) * static_cast<double>(r.window_ms) /
+                  static_cast<double>(r.baseline_ms);
+    st.on = st.count >= r.count && static_cast<double>(st.count) >= r.factor * st.baseline;
+  }
+  return st;
+}
+
+void evaluator::prune(series& s, int64_t t) {
+  const auto& r = s.rule;
+  const int64_t keep = r.kind == "immediate" ? r.resolve_after_ms : r.window_ms + r.baseline_ms;
+  while (!s.events.empty() && s.events.front().time_ms <= t - keep) {
+    s.keys.erase(s.events.front().key);
+    s.events.pop_front();
+  }
+}
+
+alert& evaluator::fire(series& s, const state_now& st, int64_t t, int64_t now_ms, const event& trigger) {
+  alert a;
+  a.id = alert_id(s.fingerprint, trigger.key, t);
+  a.fingerprint = s.fingerprint;
+  a.level = s.rule.level;
+  a.kind = s.rule.kind;
+  a.topic = s.topic;
+  a.set_id = s.set_id;
+  a.alert_rule = s.rule.id;
+  a.keyword_rule = s.keyword_rule;
+  a.plan_item = s.plan_item;
+  if (plan_ && s.plan_item > 0) {
+    if (const auto* item = plan_->item(s.plan_item)) {
+      a.plan_text = item->subsection.empty() ? item->text : item->subsection;
+      a.lead_units = item->lead_units;
+      a.cooperating_units = item->cooperating_units;
+    }
+  }
+  a.count = st.count;
+  a.distinct = st.distinct;
+  a.baseline = st.baseline;
+  a.window_ms = s.rule.kind == "immediate" ? s.rule.resolve_after_ms : s.rule.window_ms;
+  a.first_hit_ms = t;
+  for (const auto& e : s.events)
+    if (e.time_ms > t - a.window_ms && e.time_ms <= t) a.first_hit_ms = std::min(a.first_hit_ms, e.time_ms);
+  a.last_hit_ms = t;
+  a.fired_ms = now_ms;
+  a.last_notified_ms = now_ms;
+  const bool major = a.level >= alert_level::orange;
+  a.release_by_ms = major ? now_ms + settings_.release_ms : 0;
+  a.respond_by_ms = now_ms + (major ? settings_.respond_major_ms : settings_.respond_other_ms);
+  // The latest messages of the window, newest last.
+  for (auto it = s.events.rbegin(); it != s.events.rend() && a.examples.size() < max_examples; ++it) {
+    if (it->time_ms > t) continue;
+    a.examples.insert(a.examples.begin(), {it->key, it->time_ms, it->rule, it->author, it->excerpt});
+  }
+  a.audit.push_back({now_ms, "fired", "yuqing",
+                     "at message " + trigger.key + " (" + std::to_string(st.count) + " in window)"});
+  s.active = a.id;
+  s.clear_since = -1;
+  return alerts_[a.id] = std::move(a);
+}
+
+std::vector<notification> evaluator::on_hit(const hit_event& e,
+                                            const std::vector<matchers::alert_rule>& rules,
+                                            int64_t now_ms, bool replay, position pos) {
+  std::vector<notification> out;
+  auto process = [&](const matchers::alert_rule& rule, const hit_event::rule_hit& rh,
+                     const std::string& keyword_rule) {
+    const auto fp = fingerprint_of(e.set_id, rule, e.topic, keyword_rule);
+    auto& s = series_[fp];
+    if (s.fingerprint.empty()) {
+      s.fingerprint = fp;
+      s.topic = e.topic;
+      s.set_id = e.set_id;
+      s.keyword_rule = keyword_rule;
+    }
+    s.rule = rule;  // the set may have been reloaded
+    s.plan_item = e.plan_item;
+    if (!s.keys.insert(e.message_key).second) return;  // a replayed duplicate
+    event ev{e.time_ms, e.message_key, rule.distinct == "source" ? e.source : e.author,
+             rh.rule, rh.excerpt, e.author, pos};
+    auto at = s.events.end();
+    while (at != s.events.begin() && std::prev(at)->time_ms > e.time_ms) --at;
+    s.events.insert(at, ev);
+    // The windows that hold this message end at its time or at a later message's (a late
+    // arrival can complete a window that ends after it): the first that holds fires.
+    auto st = condition(s, e.time_ms);
+    int64_t at_time = e.time_ms;
+    const int64_t span = s.rule.kind == "immediate" ? 0 : s.rule.window_ms;
+    for (auto later = std::next(std::find_if(s.events.begin(), s.events.end(),
+                                             [&](const event& x) { return x.key == e.message_key; }));
+         !st.on && later != s.events.end() && later->time_ms < e.time_ms + span; ++later) {
+      st = condition(s, later->time_ms);
+      at_time = later->time_ms;
+    }
+    if (st.on) {
+      if (s.active.empty()) {
+        if (!replay) out.push_back({reason::fired, "", fire(s, st, at_time, now_ms, ev)});
+      } else if (auto it = alerts_.find(s.active); it != alerts_.end()) {
+        alert& a = it->second;
+        a.count = s.rule.kind == "immediate" ? a.count + 1 : std::max(a.count, st.count);
+        a.distinct = std::max(a.distinct, st.distinct);
+        a.last_hit_ms = std::max(a.last_hit_ms, e.time_ms);
+        if (a.examples.size() < max_examples)
+          a.examples.push_back({ev.key, ev.time_ms, ev.rule, ev.author, ev.excerpt});
+        s.clear_since = -1;
+      }
+    }
+    prune(s, s.events.empty() ? e.time_ms : s.events.back().time_ms);
+  };
+  for (const auto& rule : rules) {
+    if (rule.kind == "immediate") {
+      for (const auto& rh : e.rules)
+        if (rh.level >= rule.min_severity && (rule.rule.empty() || rh.rule == rule.rule))
+          process(rule, rh, rh.rule);
+      continue;
+    }
+    const hit_event::rule_hit* chosen = nullptr;
+    for (const auto& rh : e.rules) {
+      if (!rule.rule.empty() && rh.rule != rule.rule) continue;
+      if (!chosen || rh.level > chosen->level) chosen = &rh;
+    }
+    if (chosen) process(rule, *chosen, "");
+  }
+  return out;
+}
+
+std::vector<notification> evaluator::step(const std::string& id, int64_t now_ms) {
+  std::vector<notification> out;
+  alert& a = alerts_.at(id);
+  auto& s = series_[a.fingerprint];
+  if (s.fingerprint.empty()) {  // restored without its window: resolves once clear
+    s.fingerprint = a.fingerprint;
+    s.topic = a.topic;
+    s.set_id = a.set_id;
+    s.keyword_rule = a.keyword_rule;
+    s.rule.kind = a.kind;
+    s.rule.id = a.alert_rule;
+    s.active = a.id;
+  }
+  const auto st = condition(s, now_ms);
+  bool resolve = false;
+  if (s.rule.kind == "immediate") {
+    resolve = !st.on;
+  } else if (st.on) {
+    s.clear_since = -1;
+  } else {
+    if (s.clear_since < 0) s.clear_since = now_ms;
+    resolve = now_ms - s.clear_since >= s.rule.resolve_after_ms;
+  }
+  if (resolve) {
+    a.state = alert_state::resolved;
+    a.resolved_ms = now_ms;
+    a.audit.push_back({now_ms, "resolved", "yuqing", "the condition has cleared"});
+    s.active.clear();
+    s.clear_since = -1;
+    out.push_back({reason::resolved, "", a});
+    return out;
+  }
+  if (a.state == alert_state::firing && a.level >= alert_level::orange && !a.escalated &&
+      now_ms - a.fired_ms >= settings_.escalate_ms) {
+    a.escalated = true;
+    if (a.level < alert_level::red) a.level = alert_level::red;
+    a.last_notified_ms = now_ms;
+    a.audit.push_back({now_ms, "escalated", "yuqing", "not acknowledged in time; level now " +
+                                                          std::string(matchers::to_string(a.level))});
+    out.push_back({reason::escalated, "", a});
+  } else if (a.state == alert_state::firing && now_ms - a.last_notified_ms >= settings_.repeat_ms) {
+    a.last_notified_ms = now_ms;
+    a.audit.push_back({now_ms, "notified", "yuqing", "repeat: not acknowledged"});
+    out.push_back({reason::repeat, "", a});
+  }
+  if (a.state != alert_state::handled) {
+    for (const auto& [name, due] : {std::pair<std::string, int64_t>{"release", a.release_by_ms},
+                                    std::pair<std::string, int64_t>{"respond", a.respond_by_ms}}) {
+      if (due <= 0) continue;
+      std::string what;
+      if (now_ms >= due && !warned(a, name + "_missed")) what = name + "_missed";
+      else if (now_ms < due && now_ms >= due - settings_.clock_warning_ms && !warned(a, name + "_soon"))
+        what = name + "_soon";
+      if (what.empty()) continue;
+      a.clocks_warned.push_back(what);
+      a.audit.push_back({now_ms, "clock", "yuqing", what});
+      out.push_back({reason::clock, what, a});
+    }
+  }
+  return out;
+}
+
+std::vector<notification> evaluator::tick(int64_t now_ms) {
+  std::vector<notification> out;
+  std::vector<std::string> active, stale;
+  for (const auto& [id, a] : alerts_) {
+    if (a.active()) active.push_back(id);
+    else if (now_ms - a.resolved_ms > settings_.keep_resolved_ms) stale.push_back(id);
+  }
+  for (const auto& id : active) {
+    auto n = step(id, now_ms);
+    out.insert(out.end(), std::make_move_iterator(n.begin()), std::make_move_iterator(n.end()));
+  }
+  for (const auto& id : stale) alerts_.erase(id);
+  // Series without events or an alert are dropped.
+  for (auto it = series_.begin(); it != series_.end();) {
+    if (it->second.events.empty() && it->second.active.empty()) it = series_.erase(it);
+    else ++it;
+  }
+  return out;
+}
+
+result<notification> evaluator::acknowledge(const std::string& id, const std::string& who,
+                                            const std::string& note, int64_t now_ms) {
+  auto it = alerts_.find(id);
+  if (it == alerts_.end()) return error{"no alert " + id};
+  alert& a = it->second;
+  if (a.state != alert_state::firing)
+    return error{"alert " + id + " is " + to_string(a.state) + ", only a firing alert can be acknowledged"};
+  a.state = alert_state::acknowledged;
+  a.audit.push_back({now_ms, "acknowledged", who, note});
+  return notification{reason::acknowledged, "", a};
+}
+
+result<notification> evaluator::handle(const std::string& id, const std::string& who,
+                                       const std::string& note, int64_t now_ms) {
+  auto it = alerts_.find(id);
+  if (it == alerts_.end()) return error{"no alert " + id};
+  alert& a = it->second;
+  if (a.state == alert_state::handled || a.state == alert_state::resolved)
+    return error{"alert " + id + " is " + to_string(a.state) + " already"};
+  a.state = alert_state::handled;
+  a.audit.push_back({now_ms, "handled", who, note});
+  return notification{reason::handled, "", a};
+}
+
+void evaluator::restore(const alert& a) {
+  auto& slot = alerts_[a.id];
+  slot = a;
+  if (!a.active()) return;
+  auto& s = series_[a.fingerprint];
+  if (s.fingerprint.empty()) {
+    s.fingerprint = a.fingerprint;
+    s.topic = a.topic;
+    s.set_id = a.set_id;
+    s.keyword_rule = a.keyword_rule;
+    s.rule.kind = a.kind;
+    s.rule.id = a.alert_rule;
+  }
+  s.active = a.id;
+}
+
+std::vector<alert> evaluator::alerts() const {
+  std::vector<alert> out;
+  for (const auto& [id, a] : alerts_) out.push_back(a);
+  return out;
+}
+
+const alert* evaluator::find(const std::string& id) const {
+  auto it = alerts_.find(id);
+  return it == alerts_.end() ? nullptr : &it->second;
+}
+
+int64_t evaluator::oldest_needed(int32_t partition) const {
+  int64_t oldest = -1;
+  for (const auto& [fp, s] : series_)
+    for (const auto& e : s.events)
+      if (e.pos.partition == partition && e.pos.offset >= 0 && (oldest < 0 || e.pos.offset < oldest))
+        oldest = e.pos.offset;
+  return oldest;
+}
+
+void evaluator::forget_partitions(const std::vector<int32_t>& partitions) {
+  auto gone = [&](const event& e) {
+    return std::find(partitions.begin(), partitions.end(), e.pos.partition) != partitions.end();
+  };
+  for (auto it = series_.begin(); it != series_.end();) {
+    auto& s = it->second;
+    if (std::any_of(s.events.begin(), s.events.end(), gone)) {
+      if (!s.active.empty()) alerts_.erase(s.active);  // the new owner restores it
+      it = series_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace yuqing::alerting

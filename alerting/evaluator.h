@@ -1,0 +1,121 @@
+// evaluator: the alert rules of the keyword sets over the stream of hit events.
+//
+// Operation: every alert rule of a set has, per policy topic, a series: the matching
+// messages within its window (deduplicated by message key, so a replayed hit counts once),
+// ordered by message time. A hit is evaluated at its message time, so the same stream
+// fires at the same message whatever the arrival pace, restarts included. tick() runs on
+// the clock: it resolves alerts whose condition has stayed clear for the rule's
+// resolve_after, repeats notifications of unacknowledged alerts, escalates red and orange
+// alerts nobody acknowledged, and raises the response clocks (国办发〔2016〕61号: information
+// released within 5 h for major events, a response within 24 h for major ones and 48 h for
+// the others; all configurable) before they run out.
+//
+// One alert per fingerprint (set, alert rule, kind, topic; immediate alerts also per keyword
+// rule) while it is active: further hits update it, they fire nothing new.
+//
+// Restart and hand-over: restore() puts back the alerts known from before; hits replayed
+// with replay=true rebuild the windows and never notify (they were evaluated before).
+//
+// Threads: not thread-safe; the owner serializes calls. Errors: acknowledge()/handle()
+// return an error for an unknown or resolved alert.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "alerting/alert.h"
+#include "config/plan.h"
+#include "config/result.h"
+
+namespace yuqing::alerting {
+
+struct settings {
+  int64_t repeat_ms = 3600 * 1000;         // re-notify an unacknowledged alert
+  int64_t escalate_ms = 15 * 60 * 1000;    // red/orange not acknowledged: escalate
+  int64_t clock_warning_ms = 3600 * 1000;  // warn this long before a response clock runs out
+  int64_t release_ms = 5 * 3600 * 1000;    // red, orange: authoritative information
+  int64_t respond_major_ms = 24 * 3600 * 1000;  // red, orange
+  int64_t respond_other_ms = 48 * 3600 * 1000;  // yellow, blue
+  int64_t keep_resolved_ms = 24 * 3600 * 1000;  // resolved alerts kept in memory
+};
+
+// Why a notification goes out.
+enum class reason { fired, repeat, escalated, clock, acknowledged, handled, resolved };
+const char* to_string(reason r);
+
+struct notification {
+  reason why;
+  std::string detail;  // for clocks: release_soon, release_missed, respond_soon, respond_missed
+  alert snapshot;
+};
+
+// Where a hit came from on the hits topic (so the owner knows which offsets windows need).
+struct position {
+  int32_t partition = 0;
+  int64_t offset = -1;
+};
+
+class evaluator {
+ public:
+  explicit evaluator(settings s, std::shared_ptr<const config::plan> plan = nullptr);
+
+  // Evaluates one hit event against its set's alert rules at the event's time.
+  std::vector<notification> on_hit(const hit_event& e, const std::vector<matchers::alert_rule>& rules,
+                                   int64_t now_ms, bool replay = false, position pos = {});
+  std::vector<notification> tick(int64_t now_ms);
+
+  result<notification> acknowledge(const std::string& id, const std::string& who,
+                                   const std::string& note, int64_t now_ms);
+  result<notification> handle(const std::string& id, const std::string& who,
+                              const std::string& note, int64_t now_ms);
+
+  // An alert from before a restart or hand-over; an active one takes its series back.
+  void restore(const alert& a);
+
+  // Alerts in memory (active ones and those resolved within keep_resolved_ms).
+  std::vector<alert> alerts() const;
+  const alert* find(const std::string& id) const;
+  // The smallest offset of `partition` that a window still holds; -1 when none.
+  int64_t oldest_needed(int32_t partition) const;
+  // Drops the windows fed from these partitions (they went to another instance).
+  void forget_partitions(const std::vector<int32_t>& partitions);
+
+ private:
+  struct event {
+    int64_t time_ms;
+    std::string key, who;
+    std::string rule, excerpt, author;
+    position pos;
+  };
+  struct series {
+    matchers::alert_rule rule;
+    std::string fingerprint, topic, set_id, keyword_rule;
+    int plan_item = 0;
+    std::deque<event> events;  // by time
+    std::unordered_set<std::string> keys;
+    std::string active;         // id of the active alert; empty: none
+    int64_t clear_since = -1;
+  };
+  struct state_now {
+    bool on = false;
+    uint64_t count = 0, distinct = 0;
+    double baseline = 0;
+  };
+  state_now condition(const series& s, int64_t t) const;
+  void prune(series& s, int64_t t);
+  alert& fire(series& s, const state_now& st, int64_t t, int64_t now_ms, const event& trigger);
+  std::vector<notification> step(const std::string& id, int64_t now_ms);
+
+  settings settings_;
+  std::shared_ptr<const config::plan> plan_;
+  std::map<std::string, series> series_;  // by fingerprint
+  std::map<std::string, alert> alerts_;   // by id
+};
+
+}  // namespace yuqing::alerting

@@ -1,0 +1,266 @@
+// The alert evaluator with an injected time: each rule kind fires at the right message and
+// not one before, resolves, dedups; spike against a quiet and a noisy baseline; lifecycle,
+// escalation, repeats, response clocks; a restart in the middle of a window.
+#include <catch2/catch.hpp>
+
+#include "alerting/evaluator.h"
+
+using namespace yuqing;
+using namespace yuqing::alerting;
+using matchers::alert_rule;
+using matchers::severity;
+
+namespace {
+
+constexpr int64_t min = 60 * 1000;
+constexpr int64_t t0 = 1700000000000;  // some morning
+
+alert_rule rule(const std::string& kind, int64_t window, uint64_t count,
+                alert_level level = alert_level::yellow) {
+  alert_rule r;
+  r.id = kind + "-1";
+  r.kind = kind;
+  r.window_ms = window;
+  r.count = count;
+  r.level = level;
+  return r;
+}
+
+hit_event hit(const std::string& key, int64_t time, const std::string& author = "a",
+              severity level = severity::warning, const std::string& rule_id = "r1") {
+  hit_event e;
+  e.topic = "epidemic";
+  e.set_id = "s";
+  e.plan_item = 4;
+  e.message_key = "posts/" + key;
+  e.time_ms = time;
+  e.author = author;
+  e.source = "src-" + author;
+  e.rules.push_back({rule_id, level, "【疫情】" + key});
+  return e;
+}
+
+std::shared_ptr<const config::plan> plan() {
+  auto p = std::make_shared<config::plan>();
+  config::plan_item item;
+  item.number = 4;
+  item.subsection = "（一）持续做好疫情防控信息公开。";
+  item.lead_units = {"防控办"};
+  item.cooperating_units = {"宣传科"};
+  p->items.push_back(item);
+  return p;
+}
+
+// Feeds the hits live; returns the index of the hit that fired (-1: none).
+int fired_at(evaluator& ev, const std::vector<hit_event>& hits, const std::vector<alert_rule>& rules) {
+  for (size_t i = 0; i < hits.size(); ++i) {
+    auto n = ev.on_hit(hits[i], rules, hits[i].time_ms);
+    for (const auto& x : n)
+      if (x.why == reason::fired) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("threshold fires at the Nth message in the window, not before, once", "[alerting]") {
+  evaluator ev({}, plan());
+  const std::vector<alert_rule> rules = {rule("threshold", 10 * min, 3, alert_level::orange)};
+  CHECK(ev.on_hit(hit("1", t0), rules, t0).empty());
+  CHECK(ev.on_hit(hit("1", t0), rules, t0).empty());  // the same message again counts once
+  CHECK(ev.on_hit(hit("2", t0 + 1 * min), rules, t0).empty());
+  auto n = ev.on_hit(hit("3", t0 + 2 * min), rules, t0 + 2 * min);
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].why == reason::fired);
+  const alert a = n[0].snapshot;
+  CHECK(a.count == 3);
+  CHECK(a.level == alert_level::orange);
+  CHECK(a.topic == "epidemic");
+  CHECK(a.lead_units == std::vector<std::string>{"防控办"});
+  CHECK(a.cooperating_units == std::vector<std::string>{"宣传科"});
+  CHECK(a.first_hit_ms == t0);
+  CHECK(a.last_hit_ms == t0 + 2 * min);
+  CHECK(a.examples.size() == 3);
+  CHECK(a.examples.back().text == "【疫情】3");
+  CHECK(a.release_by_ms == t0 + 2 * min + 5 * 3600 * 1000);  // orange: a major event
+  CHECK(a.respond_by_ms == t0 + 2 * min + 24 * 3600 * 1000);
+
+  // More hits update the alert; no second alert while it fires.
+  CHECK(ev.on_hit(hit("4", t0 + 3 * min), rules, t0 + 3 * min).empty());
+  CHECK(ev.find(a.id)->count == 4);
+  CHECK(ev.alerts().size() == 1);
+
+  // Acknowledged (so it does not escalate); the window empties; the alert resolves
+  // resolve_after (10m) after the condition cleared.
+  REQUIRE(ev.acknowledge(a.id, "值班员", "", t0 + 3 * min).ok());
+  CHECK(ev.tick(t0 + 5 * min).empty());  // still 4 in window
+  CHECK(ev.tick(t0 + 20 * min).empty());  // clear since now
+  auto r = ev.tick(t0 + 30 * min);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].why == reason::resolved);
+  CHECK(ev.find(a.id)->state == alert_state::resolved);
+
+  // A new crossing is a new alert.
+  std::vector<hit_event> again = {hit("5", t0 + 40 * min), hit("6", t0 + 41 * min), hit("7", t0 + 42 * min)};
+  CHECK(fired_at(ev, again, rules) == 2);
+  CHECK(ev.alerts().size() == 2);
+}
+
+TEST_CASE("threshold: messages spread wider than the window never fire", "[alerting]") {
+  evaluator ev({});
+  const std::vector<alert_rule> rules = {rule("threshold", 10 * min, 3)};
+  std::vector<hit_event> hits;
+  for (int i = 0; i < 10; ++i) hits.push_back(hit(std::to_string(i), t0 + i * 6 * min));
+  CHECK(fired_at(ev, hits, rules) == -1);
+  // Out-of-order arrival still counts by message time.
+  evaluator ev2({});
+  CHECK(fired_at(ev2, {hit("a", t0 + 9 * min), hit("b", t0), hit("c", t0 + 5 * min)}, rules) == 2);
+}
+
+TEST_CASE("spike against a quiet and a noisy baseline", "[alerting]") {
+  alert_rule r = rule("spike", 15 * min, 3);
+  r.baseline_ms = 60 * min;
+  r.factor = 3;
+  const std::vector<alert_rule> rules = {r};
+  const int64_t start = t0 + 120 * min;
+  std::vector<hit_event> burst;
+  for (int i = 0; i < 8; ++i) burst.push_back(hit("b" + std::to_string(i), start + i * min));
+
+  SECTION("quiet: fires at min_count") {
+    evaluator ev({});
+    CHECK(fired_at(ev, burst, rules) == 2);
+  }
+  SECTION("noisy: 7 messages in the baseline hour expect 1.75 per 15 minutes, so 6 are needed") {
+    evaluator ev({});
+    std::vector<hit_event> hits;
+    // Every 8 minutes: never 3 within 15 minutes by themselves.
+    for (int i = 0; i < 8; ++i) hits.push_back(hit("n" + std::to_string(i), start - 75 * min + i * 8 * min));
+    CHECK(fired_at(ev, hits, rules) == -1);
+    hits = burst;
+    CHECK(fired_at(ev, hits, rules) == 5);
+  }
+}
+
+TEST_CASE("spread counts distinct authors or sources", "[alerting]") {
+  alert_rule r = rule("spread", 30 * min, 3);
+  evaluator ev({});
+  CHECK(fired_at(ev, {hit("1", t0, "甲"), hit("2", t0 + min, "甲"), hit("3", t0 + 2 * min, "乙"),
+                      hit("4", t0 + 3 * min, "乙"), hit("5", t0 + 4 * min, "丙")},
+                 {r}) == 4);
+  r.distinct = "source";
+  evaluator by_source({});
+  CHECK(fired_at(by_source, {hit("1", t0, "甲"), hit("2", t0 + min, "乙"), hit("3", t0 + 2 * min, "丙")},
+                 {r}) == 2);
+}
+
+TEST_CASE("immediate fires at the first severe hit, one alert per keyword rule", "[alerting]") {
+  alert_rule r = rule("immediate", 0, 0, alert_level::yellow);
+  r.min_severity = severity::critical;
+  r.resolve_after_ms = 30 * min;
+  evaluator ev({});
+  CHECK(ev.on_hit(hit("1", t0, "a", severity::warning), {r}, t0).empty());
+  auto n = ev.on_hit(hit("2", t0 + min, "a", severity::critical), {r}, t0 + min);
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].snapshot.keyword_rule == "r1");
+  CHECK(ev.on_hit(hit("3", t0 + 2 * min, "a", severity::critical), {r}, t0 + 2 * min).empty());
+  CHECK(ev.find(n[0].snapshot.id)->count == 2);
+  auto other = ev.on_hit(hit("4", t0 + 3 * min, "a", severity::critical, "r2"), {r}, t0 + 3 * min);
+  REQUIRE(other.size() == 1);
+  CHECK(other[0].snapshot.fingerprint != n[0].snapshot.fingerprint);
+  // No severe hit for resolve_after: resolved.
+  CHECK(ev.tick(t0 + 20 * min).empty());
+  auto r1 = ev.tick(t0 + 33 * min);
+  REQUIRE(r1.size() == 2);
+  CHECK(r1[0].why == reason::resolved);
+}
+
+TEST_CASE("lifecycle: acknowledge, escalation, repeats, response clocks, handled", "[alerting]") {
+  settings s;
+  evaluator ev(s);
+  const std::vector<alert_rule> orange = {rule("threshold", 60 * min, 1, alert_level::orange)};
+  const auto fired = ev.on_hit(hit("1", t0), orange, t0);
+  REQUIRE(fired.size() == 1);
+  const std::string id = fired[0].snapshot.id;
+
+  SECTION("not acknowledged: escalated to red after 15 minutes, then repeats hourly") {
+    CHECK(ev.tick(t0 + 14 * min).empty());
+    auto e = ev.tick(t0 + 15 * min);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].why == reason::escalated);
+    CHECK(e[0].snapshot.level == alert_level::red);
+    CHECK(ev.tick(t0 + 16 * min).empty());
+    // Keep the condition on so it does not resolve.
+    for (int i = 2; i < 80; ++i) ev.on_hit(hit(std::to_string(i), t0 + i * min), orange, t0 + i * min);
+    auto rep = ev.tick(t0 + 75 * min);
+    REQUIRE(rep.size() == 1);
+    CHECK(rep[0].why == reason::repeat);
+  }
+  SECTION("acknowledged: no escalation; the clocks run until it is handled") {
+    REQUIRE(ev.acknowledge(id, "值班员张三", "已签收", t0 + min).ok());
+    CHECK_FALSE(ev.acknowledge(id, "x", "", t0 + min).ok());  // only once
+    CHECK(ev.tick(t0 + 20 * min).empty());
+    for (int i = 2; i < 300; ++i) ev.on_hit(hit(std::to_string(i), t0 + i * min), orange, t0 + i * min);
+    auto soon = ev.tick(t0 + 4 * 60 * min + 1);  // 5 h release clock, warned 1 h before
+    REQUIRE(soon.size() == 1);
+    CHECK(soon[0].why == reason::clock);
+    CHECK(soon[0].detail == "release_soon");
+    auto missed = ev.tick(t0 + 5 * 60 * min);
+    REQUIRE(missed.size() == 1);
+    CHECK(missed[0].detail == "release_missed");
+    REQUIRE(ev.handle(id, "宣传科李四", "已发布权威信息", t0 + 5 * 60 * min + 1).ok());
+    CHECK(ev.tick(t0 + 24 * 60 * min).empty());  // handled: the response clock stopped
+    const auto* a = ev.find(id);
+    REQUIRE(a->audit.size() == 5);  // fired, acknowledged, 2 clocks, handled
+    CHECK(a->audit[1].who == "值班员张三");
+    CHECK(a->audit[4].note == "已发布权威信息");
+  }
+  CHECK_FALSE(ev.handle("al-none", "x", "", t0).ok());
+}
+
+TEST_CASE("a restart in the middle of a window fires at the same message, nothing twice",
+          "[alerting]") {
+  const std::vector<alert_rule> rules = {rule("threshold", 10 * min, 5)};
+  std::vector<hit_event> hits;
+  for (int i = 0; i < 7; ++i) hits.push_back(hit(std::to_string(i), t0 + i * min));
+
+  evaluator straight({});
+  std::string id;
+  for (size_t i = 0; i < hits.size(); ++i)
+    for (const auto& n : straight.on_hit(hits[i], rules, hits[i].time_ms))
+      if (n.why == reason::fired) id = n.snapshot.id + "@" + std::to_string(i);
+
+  // Restarted after message 2 was evaluated: messages 0..2 are replayed, 3.. are live.
+  evaluator restarted({});
+  std::string id2;
+  for (size_t i = 0; i < hits.size(); ++i)
+    for (const auto& n : restarted.on_hit(hits[i], rules, hits[i].time_ms, i <= 2))
+      if (n.why == reason::fired) id2 = n.snapshot.id + "@" + std::to_string(i);
+  CHECK(id == id2);
+  CHECK(id.ends_with("@4"));
+
+  // Restarted after it fired: the alert is restored, the replay fires nothing new.
+  evaluator after({});
+  after.restore(*straight.find(id.substr(0, id.find('@'))));
+  int fired = 0;
+  for (size_t i = 0; i < hits.size(); ++i)
+    for (const auto& n : after.on_hit(hits[i], rules, hits[i].time_ms, i <= 5))
+      fired += n.why == reason::fired;
+  CHECK(fired == 0);
+  CHECK(after.alerts().size() == 1);
+  CHECK(after.alerts()[0].count == 7);
+}
+
+TEST_CASE("alerts and hit events round-trip through JSON", "[alerting]") {
+  evaluator ev({}, plan());
+  const auto n = ev.on_hit(hit("1", t0), {rule("threshold", min, 1, alert_level::red)}, t0);
+  REQUIRE(n.size() == 1);
+  const auto back = alert::from_json(n[0].snapshot.to_json());
+  REQUIRE(back.has_value());
+  CHECK(back->to_json() == n[0].snapshot.to_json());
+  CHECK(back->summary().find("红色预警") != std::string::npos);
+  const auto e = hit_event::from_json(hit("x", t0, "作者", severity::critical).to_json());
+  REQUIRE(e.has_value());
+  CHECK(e->author == "作者");
+  CHECK(e->rules[0].level == severity::critical);
+  CHECK_FALSE(alert::from_json("{").has_value());
+}
