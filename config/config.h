@@ -70,6 +70,19 @@ struct daemon_config {
   std::filesystem::path keyword_sets_cache_dir;  // empty: storage_path / "hs-cache"
   int backtest_max_cpu_percent = 25;
   std::filesystem::path plan_path = "/usr/share/yuqing/seeds/plan.yaml";
+  // alerting
+  bool alerting_enabled = true;
+  std::string hits_topic = "yuqing.hits";
+  std::string alerts_topic = "yuqing.alerts";
+  std::string alertmanager_url;  // empty: no Alertmanager
+  int alertmanager_resend_seconds = 60;
+  std::string webhook_url;       // empty: no webhook
+  int alert_repeat_minutes = 60;
+  int alert_escalate_minutes = 15;
+  int clock_warning_minutes = 60;
+  int clock_release_hours = 5;
+  int clock_respond_major_hours = 24;
+  int clock_respond_other_hours = 48;
   // http
   std::string http_listen = "127.0.0.1:9464";
   std::string http_token;  // empty: POST endpoints refused

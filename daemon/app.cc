@@ -11,12 +11,15 @@
 
 #include "config/clock.h"
 #include "config/plan.h"
+#include "alerting/alert.h"
+#include "daemon/alerting_service.h"
 #include "daemon/backtest.h"
 #include "daemon/decoder.h"
 #include "daemon/http_server.h"
 #include "daemon/ingest.h"
 #include "daemon/kafka.h"
 #include "daemon/keyword_sets.h"
+#include "daemon/notifier.h"
 #include "daemon/probe.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
@@ -115,7 +118,7 @@ struct app::impl {
   config::daemon_config cfg;
   system_clock clk;
   int64_t started_ms = clk.now_ms();
-  config::plan plan;
+  std::shared_ptr<const config::plan> plan;
   std::unique_ptr<storage::store> store;
   std::unique_ptr<embedded_kafka> embedded;
   std::string bootstrap;
@@ -126,6 +129,10 @@ struct app::impl {
   std::unique_ptr<ingest> consumer;
   std::unique_ptr<keyword_sets> sets;
   std::unique_ptr<backtest_jobs> backtests;
+  std::unique_ptr<alerting_probe> al_probe;
+  std::unique_ptr<notifier> alert_sink;
+  std::shared_ptr<event_stream> alert_stream;
+  std::unique_ptr<alerting_service> alerts_svc;
 
   std::shared_ptr<const matchers::matcher> current_sets() const { return sets->current(); }
 
@@ -183,6 +190,7 @@ struct app::impl {
       return http_response{200, "application/json", json{{"hits", out}}.dump()};
     });
     add_tuning_routes();
+    add_alert_routes();
     http->route("GET", "/api/v1/messages/", [this](const http_request& r) {
       const auto key = r.path.substr(std::string("/api/v1/messages/").size());
       auto m = store->message(key);
@@ -345,6 +353,57 @@ struct app::impl {
     });
   }
 
+  void add_alert_routes() {
+    using access = http_server::access;
+    auto unavailable = [] { return json_error(503, "alerting is disabled (alerting.enabled: false)"); };
+    http->route("GET", "/api/v1/alerts", [this, unavailable](const http_request& r) {
+      if (!alerts_svc) return unavailable();
+      alert_query q;
+      q.state = r.query.count("state") ? r.query.at("state") : "";
+      q.level = r.query.count("level") ? r.query.at("level") : "";
+      q.topic = r.query.count("topic") ? r.query.at("topic") : "";
+      try {
+        q.limit = static_cast<size_t>(std::clamp<int64_t>(query_int(r, "limit", 100), 1, 10000));
+      } catch (const std::exception&) {
+        return json_error(400, "limit: a number");
+      }
+      auto found = alerts_svc->alerts(q);
+      if (!found) return json_error(500, found.error_message());
+      json out = json::array();
+      for (const auto& a : *found) out.push_back(json::parse(a.to_json()));
+      return http_response{200, "application/json", json{{"alerts", out}}.dump()};
+    });
+    http->route("GET", "/api/v1/alerts/", [this, unavailable](const http_request& r) {
+      if (!alerts_svc) return unavailable();
+      const auto id = r.path.substr(std::string("/api/v1/alerts/").size());
+      auto a = store->alert(id);
+      if (!a) return json_error(500, a.error_message());
+      if (!a->has_value()) return json_error(404, "no alert " + id);
+      return http_response{200, "application/json", **a};
+    });
+    // POST /api/v1/alerts/{id}/ack and /handle with {"who": "...", "note": "..."}.
+    http->route("POST", "/api/v1/alerts/", [this, unavailable](const http_request& r) {
+      if (!alerts_svc) return unavailable();
+      const auto rest = r.path.substr(std::string("/api/v1/alerts/").size());
+      const auto slash = rest.find('/');
+      const std::string id = rest.substr(0, slash);
+      const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+      if (action != "ack" && action != "handle") return json_error(404, "POST /api/v1/alerts/{id}/ack or /handle");
+      json body = r.body.empty() ? json::object() : json::parse(r.body, nullptr, false);
+      if (!body.is_object()) return json_error(400, "expected {\"who\": \"...\", \"note\": \"...\"}");
+      const std::string who = body.value("who", "");
+      if (who.empty()) return json_error(400, "who: the person acknowledging or handling");
+      const std::string note = body.value("note", "");
+      auto a = action == "ack" ? alerts_svc->acknowledge(id, who, note) : alerts_svc->handle(id, who, note);
+      if (!a) {
+        const bool unknown = a.error_message().rfind("no alert", 0) == 0;
+        return json_error(unknown ? 404 : 409, a.error_message() +
+                                                   (unknown ? " (active alerts live on the instance that owns their topic)" : ""));
+      }
+      return http_response{200, "application/json", a->to_json()};
+    }, access::token);
+  }
+
   int run() {
     teardown_stack teardown;
     auto plan_loaded = config::load_plan(cfg.plan_path);
@@ -352,8 +411,8 @@ struct app::impl {
       spdlog::critical("event=start_failed step=plan error=\"{}\"", plan_loaded.error_message());
       return 1;
     }
-    plan = std::move(plan_loaded.value());
-    spdlog::info("event=plan_loaded items={} file={}", plan.items.size(), cfg.plan_path.string());
+    plan = std::make_shared<const config::plan>(std::move(plan_loaded.value()));
+    spdlog::info("event=plan_loaded items={} file={}", plan->items.size(), cfg.plan_path.string());
 
     probe = std::make_unique<app_probe>(registry, version, started_ms);
     in_probe = std::make_unique<ingest_probe>(registry, cfg.channels);
@@ -398,6 +457,10 @@ struct app::impl {
           spdlog::error("event=topic_create_failed error=\"{}\"", st.error_message());
       }
       (void)embedded->create_topic(cfg.dead_letter_topic, 1);
+      if (cfg.alerting_enabled) {
+        (void)embedded->create_topic(cfg.hits_topic, cfg.embedded_partitions);
+        (void)embedded->create_topic(cfg.alerts_topic, cfg.embedded_partitions);
+      }
       bootstrap = embedded->bootstrap();
       spdlog::info("event=embedded_kafka_started bootstrap={} brokers={} partitions={}",
                    bootstrap, cfg.embedded_brokers, cfg.embedded_partitions);
@@ -407,6 +470,7 @@ struct app::impl {
 
     http = std::make_unique<http_server>();
     http->set_token(cfg.http_token);
+    alert_stream = http->add_event_stream("/api/v1/alerts/stream");
     add_routes();
     if (auto st = http->start(cfg.http_listen); !st) {
       spdlog::critical("event=start_failed step=http error=\"{}\"", st.error_message());
@@ -414,6 +478,27 @@ struct app::impl {
     }
     teardown.push("http", [this] { http->stop(); });
     spdlog::info("event=http_listening address={} port={}", cfg.http_listen, http->port());
+
+    if (cfg.alerting_enabled) {
+      al_probe = std::make_unique<alerting_probe>(registry);
+      alert_sink = std::make_unique<notifier>(
+          notifier_options{cfg.alertmanager_url, cfg.alertmanager_resend_seconds, cfg.webhook_url,
+                           "http://" + cfg.http_listen.substr(0, cfg.http_listen.rfind(':')) + ":" +
+                               std::to_string(http->port())},
+          *al_probe);
+      if (auto st = alert_sink->start(); !st) {
+        spdlog::critical("event=start_failed step=notifier error=\"{}\"", st.error_message());
+        return 1;
+      }
+      teardown.push("notifier", [this] { alert_sink->stop(); });
+      alerts_svc = std::make_unique<alerting_service>(cfg, bootstrap, *store, *sets, plan, *al_probe,
+                                                      *alert_sink, alert_stream, clk);
+      if (auto st = alerts_svc->start(); !st) {
+        spdlog::critical("event=start_failed step=alerting error=\"{}\"", st.error_message());
+        return 1;
+      }
+      teardown.push("alerting", [this] { alerts_svc->stop(); });
+    }
 
     consumer = std::make_unique<ingest>(cfg, bootstrap, *store, [this] { return current_sets(); },
                                         *in_probe, clk);

@@ -46,4 +46,17 @@ result<http_reply> http_request_once(const http_call& call) {
   }
 }
 
+result<http_url> parse_http_url(const std::string& url) {
+  if (url.rfind("http://", 0) != 0) return error{"url '" + url + "': only http:// (put TLS in a proxy)"};
+  std::string rest = url.substr(7);
+  const auto slash = rest.find('/');
+  http_url u;
+  u.address = rest.substr(0, slash);
+  u.path = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!u.path.empty() && u.path.back() == '/') u.path.pop_back();
+  if (u.address.empty()) return error{"url '" + url + "': no host"};
+  if (u.address.find(':') == std::string::npos) u.address += ":80";
+  return u;
+}
+
 }  // namespace yuqing::daemon

@@ -28,4 +28,11 @@ struct http_call {
 
 result<http_reply> http_request_once(const http_call& call);
 
+// "http://host:port/base" -> address "host:port" (port 80 when absent) and path "/base"
+// (no trailing slash). An error for anything but plain http.
+struct http_url {
+  std::string address, path;
+};
+result<http_url> parse_http_url(const std::string& url);
+
 }  // namespace yuqing::daemon

@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <deque>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -37,7 +39,67 @@ http_response json_error(int status, const std::string& message) {
   return {status, "application/json", nlohmann::json{{"error", message}}.dump(), false};
 }
 
+// The subscribers of one event stream. Their sockets are only touched on the server thread:
+// publish() posts there.
+class sse_hub final : public event_stream, public std::enable_shared_from_this<sse_hub> {
+ public:
+  struct subscriber {
+    std::function<void(const std::string&)> send;  // runs on the server thread
+  };
+  explicit sse_hub(asio::io_context& io) : io_(io) {}
+  void publish(const std::string& event, const std::string& data) override {
+    std::string frame = "event: " + event + "\n";
+    for (size_t at = 0; at <= data.size();) {  // one data: line per line of data
+      const size_t nl = std::min(data.find('\n', at), data.size());
+      frame += "data: " + data.substr(at, nl - at) + "\n";
+      at = nl + 1;
+    }
+    frame += "\n";
+    broadcast(frame);
+  }
+  void broadcast(const std::string& frame) {
+    std::vector<std::shared_ptr<subscriber>> live;
+    {
+      std::lock_guard lock(mu_);
+      for (auto it = subs_.begin(); it != subs_.end();) {
+        if (auto s = it->lock()) {
+          live.push_back(std::move(s));
+          ++it;
+        } else {
+          it = subs_.erase(it);
+        }
+      }
+    }
+    for (auto& s : live) asio::post(io_, [s, frame] { s->send(frame); });
+  }
+  size_t clients() const override {
+    std::lock_guard lock(mu_);
+    size_t n = 0;
+    for (const auto& w : subs_) n += !w.expired();
+    return n;
+  }
+  void add(const std::shared_ptr<subscriber>& s) {
+    std::lock_guard lock(mu_);
+    subs_.push_back(s);
+  }
+
+ private:
+  asio::io_context& io_;
+  mutable std::mutex mu_;
+  std::vector<std::weak_ptr<subscriber>> subs_;
+};
+
 struct http_server::impl {
+  std::map<std::string, std::shared_ptr<sse_hub>> streams;
+  std::unique_ptr<asio::steady_timer> heartbeat;
+  void beat() {
+    heartbeat->expires_after(std::chrono::seconds(15));
+    heartbeat->async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      for (auto& [path, hub] : streams) hub->broadcast(": keep-alive\n\n");
+      beat();
+    });
+  }
   struct route_entry {
     std::string method, path;
     http_handler handler;
@@ -124,6 +186,10 @@ struct http_server::impl {
         req.headers[name] = std::string(f.value());
       }
       req.body = r.body();
+      if (req.method == "GET") {
+        if (auto hub = server_.streams.find(req.path); hub != server_.streams.end())
+          return start_stream(hub->second);
+      }
       beast::error_code rec;
       const auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(rec);
       if (!rec) req.remote = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -163,6 +229,53 @@ struct http_server::impl {
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     }
 
+    // From here on the connection carries the event stream until the client goes.
+    void start_stream(const std::shared_ptr<sse_hub>& hub) {
+      stream_.expires_never();
+      sub_ = std::make_shared<sse_hub::subscriber>();
+      std::weak_ptr<session> weak = shared_from_this();
+      sub_->send = [weak](const std::string& frame) {
+        if (auto self = weak.lock()) self->enqueue(frame);
+      };
+      hub->add(sub_);
+      enqueue("HTTP/1.1 200 OK\r\nServer: yuqing\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+              "Cache-Control: no-cache\r\nConnection: close\r\n\r\n: connected\n\n");
+      // Reading tells when the client goes away.
+      stream_.socket().async_read_some(asio::buffer(sink_), [self = shared_from_this()](
+                                                              beast::error_code, size_t) {
+        self->sub_.reset();
+        self->queue_.clear();
+        beast::error_code ec;
+        self->stream_.socket().close(ec);
+      });
+    }
+    void enqueue(const std::string& frame) {
+      if (!sub_) return;
+      if (queue_.size() >= 1000) {  // not reading: drop the client
+        sub_.reset();
+        beast::error_code ec;
+        stream_.socket().close(ec);
+        return;
+      }
+      queue_.push_back(frame);
+      if (queue_.size() == 1) write_next();
+    }
+    void write_next() {
+      asio::async_write(stream_.socket(), asio::buffer(queue_.front()),
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec || self->queue_.empty()) {
+                            self->sub_.reset();
+                            self->queue_.clear();
+                            return;
+                          }
+                          self->queue_.pop_front();
+                          if (!self->queue_.empty()) self->write_next();
+                        });
+    }
+    std::shared_ptr<sse_hub::subscriber> sub_;
+    std::deque<std::string> queue_;
+    char sink_[256];
+
     impl& server_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
@@ -194,6 +307,12 @@ void http_server::route(const std::string& method, const std::string& path, http
 }
 
 void http_server::set_token(std::string token) { impl_->token = std::move(token); }
+
+std::shared_ptr<event_stream> http_server::add_event_stream(const std::string& path) {
+  auto hub = std::make_shared<sse_hub>(impl_->io);
+  impl_->streams[path] = hub;
+  return hub;
+}
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   const size_t n = std::max(a.size(), b.size());
@@ -232,6 +351,8 @@ status http_server::start(const std::string& listen) {
   impl_->bound_port = acc->local_endpoint().port();
   impl_->acceptor = std::move(acc);
   impl_->accept();
+  impl_->heartbeat = std::make_unique<asio::steady_timer>(impl_->io);
+  impl_->beat();
   impl_->thread = std::thread([this] { impl_->io.run(); });
   return ok_status();
 }

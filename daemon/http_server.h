@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,17 @@ struct http_limits {
   int max_connections = 256;
 };
 
+// Server-sent events: clients that GET the stream's path stay connected and receive every
+// event published from then on ("event: NAME\ndata: DATA\n\n"), plus a comment line every
+// 15 s so that proxies keep the connection. publish() is thread-safe. A client whose queue
+// passes 1000 events (it does not read) is dropped.
+class event_stream {
+ public:
+  virtual ~event_stream() = default;
+  virtual void publish(const std::string& event, const std::string& data) = 0;
+  virtual size_t clients() const = 0;
+};
+
 class http_server {
  public:
   http_server();
@@ -59,6 +71,8 @@ class http_server {
   void route(const std::string& method, const std::string& path, http_handler h,
              access a = access::open);
   void set_limits(const http_limits& l);
+  // A server-sent-events stream at `path` (GET); register before start().
+  std::shared_ptr<event_stream> add_event_stream(const std::string& path);
   // The bearer token of access::token routes; empty disables them.
   void set_token(std::string token);
 

@@ -19,15 +19,6 @@ using steady = std::chrono::steady_clock;
 using tp_key = std::pair<std::string, int32_t>;  // topic, partition
 constexpr size_t max_dead_letter_bytes = 900 * 1000;
 
-void log_from_kafka(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  // One line per failed commit would flood the log during a rebalance: ingest logs the
-  // first failure and the recovery instead.
-  if (std::string_view(fac) == "COMMITFAIL") level = 7;
-  if (level <= 3) spdlog::error("event=kafka_log facility={} message=\"{}\"", fac, buf);
-  else if (level <= 4) spdlog::warn("event=kafka_log facility={} message=\"{}\"", fac, buf);
-  else spdlog::debug("event=kafka_log facility={} message=\"{}\"", fac, buf);
-}
-
 }  // namespace
 
 struct ingest::impl {
@@ -86,7 +77,8 @@ struct ingest::impl {
     std::vector<rd_kafka_message_t*> messages;
     storage::batch b;
     std::vector<dead_letter> dead;
-    bool dead_done = false;  // dead letters delivered
+    std::vector<alerting::hit_event> events;  // for the hits topic
+    bool delivered = false;  // dead letters and hit events confirmed by the brokers
     ~work() {
       for (auto* m : messages) rd_kafka_message_destroy(m);
     }
@@ -278,12 +270,23 @@ struct ingest::impl {
     }
     std::vector<rejected_message> rejected;
     builder.build(raw, *matchers(), clk.now_ms(), w.b, rejected,
-                  [this](double s) { probe.end_to_end(s); });
+                  [this](double s) { probe.end_to_end(s); },
+                  cfg.alerting_enabled ? &w.events : nullptr);
     for (const auto& r : rejected) w.dead.push_back({w.messages[r.index], r.reason, r.channel});
   }
 
-  bool deliver(const std::vector<dead_letter>& dead) {
-    if (dead.empty()) return true;
+  // Produces the batch's dead letters and hit events and waits until the brokers have them
+  // all (its offsets may only be stored after that). False when any failed.
+  bool deliver(work& w) {
+    const auto& dead = w.dead;
+    if (dead.empty() && w.events.empty()) return true;
+    for (const auto& e : w.events) {
+      if (auto st = dead_letters->produce(cfg.hits_topic, e.topic, e.to_json()); !st) {
+        spdlog::error("event=hit_event_failed error=\"{}\"", st.error_message());
+        dead_letters->flush(1000);
+        return false;
+      }
+    }
     for (const auto& d : dead) {
       const auto& msg = *d.msg;
       // Truncated so that it fits a broker's default message.max.bytes (1 MB): a dead
@@ -307,8 +310,8 @@ struct ingest::impl {
       }
     }
     if (const size_t failed = dead_letters->flush(30000); failed > 0) {
-      spdlog::error("event=dead_letter_failed undelivered={} error=\"{}\"", failed,
-                    dead_letters->last_error());
+      spdlog::error("event=delivery_failed undelivered={} dead_letters={} hit_events={} error=\"{}\"",
+                    failed, dead.size(), w.events.size(), dead_letters->last_error());
       return false;
     }
     for (const auto& d : dead) probe.channel(d.channel).dead_lettered->Increment();
@@ -373,7 +376,7 @@ struct ingest::impl {
     w->messages.swap(pending);
     for (const rd_kafka_message_t* msg : w->messages) note_first_offset(msg);
     build(*w);
-    if (!may_retry || !(w->dead_done = deliver(w->dead))) return store_now(*w, may_retry);
+    if (!may_retry || !(w->delivered = deliver(*w))) return store_now(*w, may_retry);
     in_flight = std::move(w);
     writer->submit(in_flight->b);
     return true;
@@ -403,13 +406,14 @@ struct ingest::impl {
     paused_and_resumed = false;
     while (true) {
       const auto t0 = steady::now();
-      w.dead_done = w.dead_done || deliver(w.dead);
-      status written = w.dead_done ? store.write(w.b) : status(error{"dead-letter delivery failed"});
+      w.delivered = w.delivered || deliver(w);
+      status written = w.delivered ? store.write(w.b)
+                                   : status(error{"dead-letter or hit-event delivery failed"});
       if (written) {
         probe.batch(w.messages.size(), std::chrono::duration<double>(steady::now() - t0).count());
         break;
       }
-      if (w.dead_done) probe.write_error();
+      if (w.delivered) probe.write_error();
       if (!may_retry) {
         spdlog::error("event=batch_abandoned messages={} reason=revoked error=\"{}\"",
                       w.messages.size(), written.error_message());
@@ -540,41 +544,15 @@ status ingest::start() {
   d.dead_letters = std::move(producer.value());
   d.writer = std::make_unique<batch_writer>(d.store);
 
-  auto conf = make_kafka_conf(d.bootstrap, d.cfg.kafka_properties);
-  if (!conf) return error{conf.error_message()};
-  char err[512];
-  const std::map<std::string, std::string> fixed = {
-      {"group.id", d.cfg.kafka_group_id},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "false"},
-      {"partition.assignment.strategy", "range,roundrobin"},  // eager: see README
-  };
-  for (const auto& [k, v] : fixed) {
-    if (rd_kafka_conf_set(*conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(*conf);
-      return error{"kafka: " + k + ": " + err};
-    }
-  }
-  if (!d.cfg.kafka_properties.count("auto.offset.reset"))
-    rd_kafka_conf_set(*conf, "auto.offset.reset", "earliest", err, sizeof err);
-  rd_kafka_conf_set_opaque(*conf, impl_.get());
-  rd_kafka_conf_set_rebalance_cb(*conf, &impl::on_rebalance);
-  rd_kafka_conf_set_offset_commit_cb(*conf, &impl::on_commit);
-  rd_kafka_conf_set_log_cb(*conf, log_from_kafka);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
-  if (!rk) {
-    rd_kafka_conf_destroy(*conf);
-    return error{std::string("kafka consumer: ") + err};
-  }
-  d.consumer.reset(rk);
-  rd_kafka_poll_set_consumer(rk);
-  auto* topics = rd_kafka_topic_partition_list_new(static_cast<int>(d.cfg.channels.size()));
-  for (const auto& ch : d.cfg.channels)
-    rd_kafka_topic_partition_list_add(topics, ch.topic.c_str(), RD_KAFKA_PARTITION_UA);
-  const auto e = rd_kafka_subscribe(rk, topics);
-  rd_kafka_topic_partition_list_destroy(topics);
-  if (e) return error{std::string("kafka subscribe: ") + rd_kafka_err2str(e)};
+  consumer_options co;
+  co.group_id = d.cfg.kafka_group_id;
+  for (const auto& ch : d.cfg.channels) co.topics.push_back(ch.topic);
+  co.opaque = impl_.get();
+  co.rebalance = &impl::on_rebalance;
+  co.committed = &impl::on_commit;
+  auto consumer = make_group_consumer(d.bootstrap, d.cfg.kafka_properties, co);
+  if (!consumer) return error{consumer.error_message()};
+  d.consumer = std::move(consumer.value());
   d.started = true;
   d.thread = std::thread([&d] { d.run(); });
   return ok_status();

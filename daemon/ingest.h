@@ -4,7 +4,8 @@
 // 2.0.2's batch APIs can lose messages around pause/rebalance) and gathers a batch of at
 // most ingest.batch_max_messages or ingest.batch_max_wait_ms. Each batch is decoded and
 // matched against the matcher in force when the batch started; undecodable messages go to
-// the dead-letter topic and must be confirmed delivered; then the hits, the messages and
+// the dead-letter topic and each matched message (per set) to the hits topic (alerting),
+// all confirmed delivered before the batch is stored; then the hits, the messages and
 // the next offset of every partition are written in one synced RocksDB batch, on a writer
 // thread while the next batch is decoded and matched (at most one batch in flight); only
 // once a batch is stored are its offsets committed to Kafka (for lag views and hand-over).

@@ -1,5 +1,7 @@
 #include "daemon/kafka.h"
 
+#include <spdlog/spdlog.h>
+
 namespace yuqing::daemon {
 
 void kafka_handle_deleter::operator()(rd_kafka_t* rk) const {
@@ -69,6 +71,56 @@ status embedded_kafka::create_topic(const std::string& topic, int partitions) {
   return ok_status();
 }
 
+namespace {
+void log_from_kafka(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  if (std::string_view(fac) == "COMMITFAIL") level = 7;
+  if (level <= 3) spdlog::error("event=kafka_log facility={} message=\"{}\"", fac, buf);
+  else if (level <= 4) spdlog::warn("event=kafka_log facility={} message=\"{}\"", fac, buf);
+  else spdlog::debug("event=kafka_log facility={} message=\"{}\"", fac, buf);
+}
+}  // namespace
+
+result<kafka_handle> make_group_consumer(const std::string& bootstrap,
+                                         const std::map<std::string, std::string>& properties,
+                                         const consumer_options& options) {
+  auto conf = make_kafka_conf(bootstrap, properties);
+  if (!conf) return error{conf.error_message()};
+  char err[512];
+  const std::map<std::string, std::string> fixed = {
+      {"group.id", options.group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"partition.assignment.strategy", "range,roundrobin"},  // eager: see README
+  };
+  for (const auto& [k, v] : fixed) {
+    if (rd_kafka_conf_set(*conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(*conf);
+      return error{"kafka: " + k + ": " + err};
+    }
+  }
+  if (!properties.count("auto.offset.reset"))
+    rd_kafka_conf_set(*conf, "auto.offset.reset", "earliest", err, sizeof err);
+  rd_kafka_conf_set_opaque(*conf, options.opaque);
+  if (options.rebalance) rd_kafka_conf_set_rebalance_cb(*conf, options.rebalance);
+  if (options.committed) rd_kafka_conf_set_offset_commit_cb(*conf, options.committed);
+  rd_kafka_conf_set_log_cb(*conf, log_from_kafka);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(*conf);
+    return error{std::string("kafka consumer: ") + err};
+  }
+  kafka_handle handle(rk);
+  rd_kafka_poll_set_consumer(rk);
+  auto* topics = rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size()));
+  for (const auto& t : options.topics)
+    rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
+  const auto e = rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (e) return error{std::string("kafka subscribe: ") + rd_kafka_err2str(e)};
+  return handle;
+}
+
 result<std::unique_ptr<sync_producer>> sync_producer::create(
     const std::string& bootstrap, const std::map<std::string, std::string>& properties) {
   auto conf = make_kafka_conf(bootstrap, properties);
@@ -77,6 +129,8 @@ result<std::unique_ptr<sync_producer>> sync_producer::create(
   char err[512];
   rd_kafka_conf_set(*conf, "acks", "all", err, sizeof err);
   rd_kafka_conf_set(*conf, "message.max.bytes", "16777216", err, sizeof err);
+  // Keyed messages go where Java clients put them; alerting relies on it (hits by topic).
+  rd_kafka_conf_set(*conf, "partitioner", "murmur2_random", err, sizeof err);
   rd_kafka_conf_set_opaque(*conf, p.get());
   rd_kafka_conf_set_dr_msg_cb(*conf, &sync_producer::on_delivery);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof err);

@@ -31,6 +31,21 @@ using kafka_handle = std::unique_ptr<rd_kafka_t, kafka_handle_deleter>;
 result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
                                          const std::map<std::string, std::string>& properties);
 
+// A consumer in a group, subscribed to `topics`: manual commits only (no auto commit, no
+// auto offset store), eager assignment (range,roundrobin: see the README), earliest reset
+// unless the properties say otherwise, librdkafka's logs as one line each (COMMITFAIL
+// demoted to debug: the caller logs failed commits once). `opaque` goes to the callbacks.
+struct consumer_options {
+  std::string group_id;
+  std::vector<std::string> topics;
+  void* opaque = nullptr;
+  void (*rebalance)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*) = nullptr;
+  void (*committed)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*) = nullptr;
+};
+result<kafka_handle> make_group_consumer(const std::string& bootstrap,
+                                         const std::map<std::string, std::string>& properties,
+                                         const consumer_options& options);
+
 class embedded_kafka {
  public:
   static result<std::unique_ptr<embedded_kafka>> start(int brokers);

@@ -19,7 +19,8 @@ int batch_builder::channel_of(std::string_view topic) const {
 void batch_builder::build(const std::vector<raw_message>& messages, const matchers::matcher& m,
                           int64_t now_ms, storage::batch& out,
                           std::vector<rejected_message>& rejected,
-                          const std::function<void(double)>& latency_seconds) {
+                          const std::function<void(double)>& latency_seconds,
+                          std::vector<alerting::hit_event>* events) {
   std::map<std::pair<std::string_view, int32_t>, int64_t> next;
   for (size_t i = 0; i < messages.size(); ++i) {
     const raw_message& msg = messages[i];
@@ -39,6 +40,26 @@ void batch_builder::build(const std::vector<raw_message>& messages, const matche
     for (const auto& [name, text] : rec.text) fields_.push_back(text);
     m.match(fields_, found_);
     for (const auto& h : found_) {
+      if (events) {
+        if (events->empty() || events->back().message_key != rec.key || events->back().set_id != h.set_id) {
+          alerting::hit_event e;
+          e.topic = h.topic;
+          e.set_id = h.set_id;
+          e.set_version = h.set_version;
+          e.plan_item = h.plan_item;
+          e.message_key = rec.key;
+          e.time_ms = rec.time_ms;
+          e.author = rec.author;
+          e.source = rec.source_name;
+          e.channel = rec.channel;
+          e.title = rec.title;
+          events->push_back(std::move(e));
+        }
+        const uint32_t f = h.spans.empty() ? 0 : h.spans.front().field;
+        events->back().rules.push_back(
+            {std::string(h.rule_id), h.level,
+             f < fields_.size() ? matchers::highlight(fields_[f], h.spans, f, "【", "】", 40) : ""});
+      }
       storage::hit_record r;
       r.topic = h.topic;
       r.time_ms = rec.time_ms;

@@ -21,6 +21,7 @@
 
 #include "config/config.h"
 #include "daemon/decoder.h"
+#include "alerting/alert.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
 
@@ -50,9 +51,11 @@ class batch_builder {
 
   // Appends to `out` and `rejected`. `now_ms` stands in for a missing Kafka timestamp;
   // `latency_seconds`, when set, receives (now - Kafka timestamp) of every decoded message.
+  // With `events`, one hit event per matched message and set is appended (for the hits topic).
   void build(const std::vector<raw_message>& messages, const matchers::matcher& m, int64_t now_ms,
              storage::batch& out, std::vector<rejected_message>& rejected,
-             const std::function<void(double)>& latency_seconds = {});
+             const std::function<void(double)>& latency_seconds = {},
+             std::vector<alerting::hit_event>* events = nullptr);
 
  private:
   std::map<std::string, size_t, std::less<>> channel_of_;

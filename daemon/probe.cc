@@ -159,4 +159,47 @@ void ingest_probe::forget_lag() {
   lag_.clear();
 }
 
+alerting_probe::alerting_probe(metrics& m)
+    : fired_(BuildCounter().Name("yuqing_alerts_fired_total")
+                 .Help("Alerts fired, by level and kind").Register(m.registry())),
+      active_(BuildGauge().Name("yuqing_alerts_active")
+                  .Help("Alerts not yet resolved, by level and policy topic").Register(m.registry())),
+      sent_(BuildCounter().Name("yuqing_alert_notifications_total")
+                .Help("Alert notifications delivered, by sink").Register(m.registry())),
+      failed_(BuildCounter().Name("yuqing_alert_notification_failures_total")
+                  .Help("Alert notifications a sink did not take (after retries), by sink")
+                  .Register(m.registry())) {
+  latency_ = &BuildHistogram().Name("yuqing_alert_latency_seconds")
+                  .Help("From a hit reaching the hits topic to its alert being notified")
+                  .Register(m.registry())
+                  .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  invalid_ = &BuildCounter().Name("yuqing_alerting_invalid_events_total")
+                  .Help("Hit events on the hits topic that could not be read (skipped)")
+                  .Register(m.registry()).Add({});
+  for (const auto& sink : {"kafka", "alertmanager", "webhook"}) {
+    sent_.Add({{"sink", sink}});
+    failed_.Add({{"sink", sink}});
+  }
+}
+
+void alerting_probe::fired(const std::string& level, const std::string& kind) {
+  std::lock_guard lock(mu_);
+  fired_.Add({{"level", level}, {"kind", kind}}).Increment();
+}
+
+void alerting_probe::active(const std::map<std::pair<std::string, std::string>, int>& counts) {
+  std::lock_guard lock(mu_);
+  for (auto& [key, g] : active_children_) g->Set(0);
+  for (const auto& [key, n] : counts) {
+    auto& g = active_children_[key];
+    if (!g) g = &active_.Add({{"level", key.first}, {"topic", key.second}});
+    g->Set(n);
+  }
+}
+
+prometheus::Counter& alerting_probe::family_child(prometheus::Family<prometheus::Counter>& f,
+                                                  const std::string& sink) {
+  return f.Add({{"sink", sink}});
+}
+
 }  // namespace yuqing::daemon

@@ -123,4 +123,28 @@ class ingest_probe {
   std::map<std::pair<std::string, int32_t>, prometheus::Gauge*> lag_;
 };
 
+// Alerting: alerts fired, active alerts, notifications per sink, hit-to-alert latency.
+class alerting_probe {
+ public:
+  explicit alerting_probe(metrics& m);
+  void fired(const std::string& level, const std::string& kind);
+  // Replaces the active-alert gauges with these counts by (level, topic).
+  void active(const std::map<std::pair<std::string, std::string>, int>& counts);
+  void sent(const std::string& sink) { family_child(sent_, sink).Increment(); }
+  void failed(const std::string& sink) { family_child(failed_, sink).Increment(); }
+  void latency(double seconds) { latency_->Observe(seconds); }
+  void invalid_event() { invalid_->Increment(); }
+
+ private:
+  prometheus::Counter& family_child(prometheus::Family<prometheus::Counter>& f, const std::string& sink);
+  prometheus::Family<prometheus::Counter>& fired_;
+  prometheus::Family<prometheus::Gauge>& active_;
+  prometheus::Family<prometheus::Counter>& sent_;
+  prometheus::Family<prometheus::Counter>& failed_;
+  prometheus::Histogram* latency_;
+  prometheus::Counter* invalid_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, prometheus::Gauge*> active_children_;
+};
+
 }  // namespace yuqing::daemon

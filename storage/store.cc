@@ -14,8 +14,8 @@ namespace yuqing::storage {
 namespace {
 
 const char* const cf_names[] = {rocksdb::kDefaultColumnFamilyName.c_str(), "hits", "messages",
-                                "offsets", "meta"};
-enum cf_index { cf_default = 0, cf_hits, cf_messages, cf_offsets, cf_meta, cf_count };
+                                "offsets", "meta", "alerts"};
+enum cf_index { cf_default = 0, cf_hits, cf_messages, cf_offsets, cf_meta, cf_alerts, cf_count };
 
 void put_be64(std::string& s, uint64_t v) {
   for (int i = 7; i >= 0; --i) s += static_cast<char>((v >> (i * 8)) & 0xFF);
@@ -436,6 +436,34 @@ result<std::vector<set_version_record>> store::set_versions(const std::string& s
     for (size_t i = end - std::min(limit, end - begin); i < end; ++i) kept.push_back(std::move(out[i]));
   }
   return kept;
+}
+
+status store::put_alert(const std::string& id, const std::string& json) {
+  if (auto st = recover_if_failed(); !st) return st;
+  std::shared_lock lock(impl_->mu);
+  rocksdb::WriteBatch wb;
+  wb.Put(impl_->cf[cf_alerts], id, json);
+  return apply(wb, {});
+}
+
+result<std::vector<std::string>> store::alerts() const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[cf_alerts]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) out.push_back(it->value().ToString());
+  if (!it->status().ok()) return error{describe(options_.path, it->status())};
+  return out;
+}
+
+result<std::optional<std::string>> store::alert(const std::string& id) const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  std::string v;
+  const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_alerts], id, &v);
+  if (st.IsNotFound()) return std::optional<std::string>{};
+  if (!st.ok()) return error{describe(options_.path, st)};
+  return std::optional<std::string>{std::move(v)};
 }
 
 status store::flush() {

@@ -7,6 +7,9 @@
 //             filter drops older ones (periodic compaction makes sure files are visited)
 //   offsets   key: kafka topic \0 be32(partition)                      value: next offset (8 bytes)
 //   meta      schema_version; set versions under "setv" \0 set \0 be64(loaded_ms)
+//   alerts    key: alert id            value: the alert as JSON (latest state, audit trail)
+// (Column families added after a database was made are created when it is next opened
+// read-write.)
 // A batch (hits, messages and the next offsets of the partitions it read) is one
 // WriteBatch, synced when options.sync: the offsets move only together with the data they
 // cover. Keys are deterministic, so a replay rewrites the same keys (no duplicates).
@@ -110,6 +113,11 @@ class store {
   result<message_page> scan_messages(const std::string& after_key, size_t max) const;
   // RocksDB's estimate of the number of stored messages (for progress reports).
   uint64_t estimate_messages() const;
+
+  // The latest state of an alert (synced), and reading them back.
+  status put_alert(const std::string& id, const std::string& json);
+  result<std::vector<std::string>> alerts() const;
+  result<std::optional<std::string>> alert(const std::string& id) const;
 
   // Records a loaded keyword-set version (synced).
   status record_set_version(const set_version_record& r);

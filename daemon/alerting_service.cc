@@ -1,0 +1,383 @@
+#include "daemon/alerting_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "daemon/kafka.h"
+
+namespace yuqing::daemon {
+
+namespace {
+
+using nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+constexpr const char* metadata_prefix = "evaluated=";
+
+alerting::settings settings_of(const config::daemon_config& c) {
+  alerting::settings s;
+  s.repeat_ms = int64_t{c.alert_repeat_minutes} * 60000;
+  s.escalate_ms = int64_t{c.alert_escalate_minutes} * 60000;
+  s.clock_warning_ms = int64_t{c.clock_warning_minutes} * 60000;
+  s.release_ms = int64_t{c.clock_release_hours} * 3600000;
+  s.respond_major_ms = int64_t{c.clock_respond_major_hours} * 3600000;
+  s.respond_other_ms = int64_t{c.clock_respond_other_hours} * 3600000;
+  return s;
+}
+
+std::string event_json(const alerting::notification& n) {
+  return json{{"reason", alerting::to_string(n.why)},
+              {"detail", n.detail},
+              {"alert", json::parse(n.snapshot.to_json())}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+struct alerting_service::impl {
+  impl(const config::daemon_config& c, std::string b, storage::store& s, const keyword_sets& k,
+       std::shared_ptr<const config::plan> plan, alerting_probe& p, notifier& n,
+       std::shared_ptr<event_stream> es, const clock& ck)
+      : cfg(c), bootstrap(std::move(b)), store(s), sets(k), probe(p), sink(n),
+        stream(std::move(es)), clk(ck), ev(settings_of(c), std::move(plan)) {}
+
+  const config::daemon_config& cfg;
+  std::string bootstrap;
+  storage::store& store;
+  const keyword_sets& sets;
+  alerting_probe& probe;
+  notifier& sink;
+  std::shared_ptr<event_stream> stream;
+  const clock& clk;
+
+  std::mutex mu;  // evaluator, producer, positions
+  alerting::evaluator ev;
+  kafka_handle consumer;
+  std::unique_ptr<sync_producer> producer;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  bool started = false;
+  int32_t partition_count = 0;
+  std::map<int32_t, int64_t> next;       // next offset to evaluate, per assigned partition
+  std::map<int32_t, int64_t> evaluated;  // below this: replay (evaluated before)
+  bool invalid_logged = false;
+
+  std::vector<matchers::alert_rule> rules_of(const std::string& set_id) const {
+    for (const auto& s : sets.current()->sets())
+      if (s->definition().id == set_id) return s->definition().alerts;
+    return {};
+  }
+
+  // Keeps, publishes and hands on alert changes; the caller holds mu.
+  void deliver(const std::vector<alerting::notification>& notes, int64_t hit_time_ms = -1) {
+    if (notes.empty()) return;
+    bool produced = false;
+    for (const auto& n : notes) {
+      const auto& a = n.snapshot;
+      if (auto st = store.put_alert(a.id, a.to_json()); !st)
+        spdlog::error("event=alert_not_stored id={} error=\"{}\"", a.id, st.error_message());
+      const std::string body = event_json(n);
+      if (auto st = producer->produce(cfg.alerts_topic, a.fingerprint, body); !st)
+        spdlog::error("event=alert_not_published id={} error=\"{}\"", a.id, st.error_message());
+      else produced = true;
+      spdlog::info("event=alert_{} id={} level={} kind={} topic={} set={} rule={} count={} state={}{}",
+                   alerting::to_string(n.why), a.id, matchers::to_string(a.level), a.kind, a.topic,
+                   a.set_id, a.alert_rule, a.count, alerting::to_string(a.state),
+                   n.detail.empty() ? "" : " detail=" + n.detail);
+      if (n.why == alerting::reason::fired) {
+        probe.fired(matchers::to_string(a.level), a.kind);
+        if (hit_time_ms >= 0)
+          probe.latency(std::max<double>(0, static_cast<double>(clk.now_ms() - hit_time_ms) / 1000.0));
+      }
+      sink.notify(n);
+      if (stream) stream->publish("alert", body);
+    }
+    if (produced) {
+      if (const size_t failed = producer->flush(10000); failed) {
+        probe.failed("kafka");
+        spdlog::error("event=alert_not_published undelivered={} error=\"{}\"", failed, producer->last_error());
+      } else {
+        probe.sent("kafka");
+      }
+    }
+    std::map<std::pair<std::string, std::string>, int> active;
+    for (const auto& a : ev.alerts())
+      if (a.active()) ++active[{matchers::to_string(a.level), a.topic}];
+    probe.active(active);
+  }
+
+  int32_t partition_of(const std::string& topic) const {
+    if (partition_count <= 0) return -1;
+    return rd_kafka_msg_partitioner_murmur2_random(nullptr, topic.data(), topic.size(),
+                                                   partition_count, nullptr, nullptr);
+  }
+
+  // The latest state of every alert in the alerts topic (how another instance left them).
+  std::map<std::string, alerting::alert> read_alerts_topic() {
+    std::map<std::string, alerting::alert> out;
+    auto conf = make_kafka_conf(bootstrap, cfg.kafka_properties);
+    if (!conf) return out;
+    char err[512];
+    rd_kafka_conf_set(*conf, "group.id", (cfg.kafka_group_id + ".alerting-restore").c_str(), err, sizeof err);
+    rd_kafka_conf_set(*conf, "enable.auto.commit", "false", err, sizeof err);
+    kafka_handle rk(rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err));
+    if (!rk) {
+      rd_kafka_conf_destroy(*conf);
+      return out;
+    }
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), cfg.alerts_topic.c_str(), nullptr);
+    const auto e = rd_kafka_metadata(rk.get(), 0, rkt, &md, 5000);
+    rd_kafka_topic_destroy(rkt);
+    if (e || md->topic_cnt < 1 || md->topics[0].err) {
+      if (md) rd_kafka_metadata_destroy(md);
+      return out;
+    }
+    auto* parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    std::map<int32_t, int64_t> ends;
+    for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+      const int32_t p = md->topics[0].partitions[i].id;
+      int64_t low = 0, high = 0;
+      if (rd_kafka_query_watermark_offsets(rk.get(), cfg.alerts_topic.c_str(), p, &low, &high, 5000) ||
+          high <= low)
+        continue;
+      ends[p] = high;
+      rd_kafka_topic_partition_list_add(parts, cfg.alerts_topic.c_str(), p)->offset = low;
+    }
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_assign(rk.get(), parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    const auto deadline = steady::now() + std::chrono::seconds(30);
+    while (!ends.empty() && steady::now() < deadline) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 200);
+      if (!m) continue;
+      if (!m->err) {
+        const auto j = json::parse(std::string_view(static_cast<const char*>(m->payload), m->len),
+                                   nullptr, false);
+        if (j.is_object() && j.contains("alert")) {
+          if (auto a = alerting::alert::from_json(j["alert"].dump())) out[a->id] = std::move(*a);
+        }
+        if (m->offset + 1 >= ends[m->partition]) ends.erase(m->partition);
+      }
+      rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk.get());
+    return out;
+  }
+
+  void on_assign(rd_kafka_topic_partition_list_t* parts) {
+    if (rd_kafka_committed(consumer.get(), parts, 10000))
+      spdlog::warn("event=alerting_committed_unknown action=evaluate_live");
+    {
+      const rd_kafka_metadata_t* md = nullptr;
+      rd_kafka_topic_t* rkt = rd_kafka_topic_new(consumer.get(), cfg.hits_topic.c_str(), nullptr);
+      if (!rd_kafka_metadata(consumer.get(), 0, rkt, &md, 5000) && md->topic_cnt == 1)
+        partition_count = md->topics[0].partition_cnt;
+      if (md) rd_kafka_metadata_destroy(md);
+      rd_kafka_topic_destroy(rkt);
+    }
+    std::set<int32_t> mine;
+    std::lock_guard lock(mu);
+    for (int i = 0; i < parts->cnt; ++i) {
+      const auto& tp = parts->elems[i];
+      mine.insert(tp.partition);
+      int64_t done = -1;
+      const std::string meta(static_cast<const char*>(tp.metadata ? tp.metadata : ""), tp.metadata_size);
+      if (meta.rfind(metadata_prefix, 0) == 0) done = std::stoll(meta.substr(std::strlen(metadata_prefix)));
+      evaluated[tp.partition] = done;
+      next[tp.partition] = tp.offset >= 0 ? tp.offset : -1;
+    }
+    // The active alerts of the policy topics these partitions carry: this instance's
+    // store, then the alerts topic (another instance may have moved them on).
+    std::map<std::string, alerting::alert> known;
+    if (auto stored = store.alerts()) {
+      for (const auto& text : *stored)
+        if (auto a = alerting::alert::from_json(text)) known[a->id] = std::move(*a);
+    }
+    for (auto& [id, a] : read_alerts_topic()) {
+      auto it = known.find(id);
+      if (it == known.end() || a.audit.size() >= it->second.audit.size()) known[id] = std::move(a);
+    }
+    size_t restored = 0;
+    for (const auto& [id, a] : known) {
+      if (!a.active() || !mine.count(partition_of(a.topic))) continue;
+      ev.restore(a);
+      ++restored;
+    }
+    std::string list;
+    for (int32_t p : mine) {
+      list += (list.empty() ? "" : ",") + std::to_string(p) + "@" + std::to_string(next[p]) +
+              (evaluated[p] > next[p] ? "(replay to " + std::to_string(evaluated[p]) + ")" : "");
+    }
+    spdlog::info("event=alerting_assigned topic={} partitions={} active_alerts_restored={}",
+                 cfg.hits_topic, list, restored);
+    rd_kafka_assign(consumer.get(), parts);
+  }
+
+  void on_revoke(rd_kafka_topic_partition_list_t* parts) {
+    commit(false);
+    std::vector<int32_t> gone;
+    std::lock_guard lock(mu);
+    for (int i = 0; i < parts->cnt; ++i) {
+      gone.push_back(parts->elems[i].partition);
+      next.erase(parts->elems[i].partition);
+      evaluated.erase(parts->elems[i].partition);
+    }
+    ev.forget_partitions(gone);
+    spdlog::info("event=alerting_revoked partitions={}", gone.size());
+    rd_kafka_assign(consumer.get(), nullptr);
+  }
+
+  static void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                           void* opaque) {
+    auto* self = static_cast<impl*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) self->on_assign(parts);
+    else self->on_revoke(parts);
+  }
+
+  // Commits, per partition, the oldest offset a window holds, with how far evaluation went.
+  void commit(bool async) {
+    std::vector<std::pair<int32_t, std::pair<int64_t, int64_t>>> todo;
+    {
+      std::lock_guard lock(mu);
+      for (const auto& [p, n] : next) {
+        if (n < 0) continue;
+        const int64_t oldest = ev.oldest_needed(p);
+        todo.push_back({p, {oldest >= 0 ? std::min(oldest, n) : n, n}});
+      }
+    }
+    if (todo.empty()) return;
+    auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(todo.size()));
+    for (const auto& [p, offs] : todo) {
+      auto* tp = rd_kafka_topic_partition_list_add(list, cfg.hits_topic.c_str(), p);
+      tp->offset = offs.first;
+      const std::string meta = metadata_prefix + std::to_string(offs.second);
+      tp->metadata = malloc(meta.size());
+      std::memcpy(tp->metadata, meta.data(), meta.size());
+      tp->metadata_size = meta.size();
+    }
+    rd_kafka_commit(consumer.get(), list, async ? 1 : 0);
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+
+  void on_message(const rd_kafka_message_t* m) {
+    auto e = alerting::hit_event::from_json(std::string_view(static_cast<const char*>(m->payload), m->len));
+    std::lock_guard lock(mu);
+    if (next.count(m->partition)) next[m->partition] = m->offset + 1;
+    if (!e) {
+      probe.invalid_event();
+      if (!invalid_logged)
+        spdlog::warn("event=alerting_invalid_event partition={} offset={} action=skip", m->partition, m->offset);
+      invalid_logged = true;
+      return;
+    }
+    const bool replay = m->offset < evaluated[m->partition];
+    auto notes = ev.on_hit(*e, rules_of(e->set_id), clk.now_ms(), replay, {m->partition, m->offset});
+    deliver(notes, rd_kafka_message_timestamp(m, nullptr));
+  }
+
+  void run() {
+    auto last_tick = steady::now();
+    while (!stopping.load()) {
+      if (auto* m = rd_kafka_consumer_poll(consumer.get(), 100)) {
+        if (!m->err) on_message(m);
+        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+          spdlog::debug("event=alerting_consume_error error=\"{}\"", rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+      }
+      if (steady::now() - last_tick >= std::chrono::seconds(1)) {
+        last_tick = steady::now();
+        {
+          std::lock_guard lock(mu);
+          deliver(ev.tick(clk.now_ms()));
+        }
+        commit(true);
+      }
+    }
+    commit(false);
+    rd_kafka_consumer_close(consumer.get());
+  }
+};
+
+alerting_service::alerting_service(const config::daemon_config& cfg, std::string bootstrap,
+                                   storage::store& store, const keyword_sets& sets,
+                                   std::shared_ptr<const config::plan> plan, alerting_probe& probe,
+                                   notifier& sink, std::shared_ptr<event_stream> stream,
+                                   const clock& clk)
+    : impl_(std::make_unique<impl>(cfg, std::move(bootstrap), store, sets, std::move(plan), probe,
+                                   sink, std::move(stream), clk)) {}
+
+alerting_service::~alerting_service() { stop(); }
+
+status alerting_service::start() {
+  auto& d = *impl_;
+  auto producer = sync_producer::create(d.bootstrap, d.cfg.kafka_properties);
+  if (!producer) return error{producer.error_message()};
+  d.producer = std::move(producer.value());
+  consumer_options co;
+  co.group_id = d.cfg.kafka_group_id + ".alerting";
+  co.topics = {d.cfg.hits_topic};
+  co.opaque = impl_.get();
+  co.rebalance = &impl::on_rebalance;
+  auto consumer = make_group_consumer(d.bootstrap, d.cfg.kafka_properties, co);
+  if (!consumer) return error{consumer.error_message()};
+  d.consumer = std::move(consumer.value());
+  d.started = true;
+  d.thread = std::thread([&d] { d.run(); });
+  return ok_status();
+}
+
+void alerting_service::stop() {
+  auto& d = *impl_;
+  if (!d.started) return;
+  d.started = false;
+  d.stopping = true;
+  if (d.thread.joinable()) d.thread.join();
+}
+
+result<alerting::alert> alerting_service::acknowledge(const std::string& id, const std::string& who,
+                                                      const std::string& note) {
+  std::lock_guard lock(impl_->mu);
+  auto n = impl_->ev.acknowledge(id, who, note, impl_->clk.now_ms());
+  if (!n) return error{n.error_message()};
+  impl_->deliver({*n});
+  return n->snapshot;
+}
+
+result<alerting::alert> alerting_service::handle(const std::string& id, const std::string& who,
+                                                 const std::string& note) {
+  std::lock_guard lock(impl_->mu);
+  auto n = impl_->ev.handle(id, who, note, impl_->clk.now_ms());
+  if (!n) return error{n.error_message()};
+  impl_->deliver({*n});
+  return n->snapshot;
+}
+
+result<std::vector<alerting::alert>> alerting_service::alerts(const alert_query& q) const {
+  auto stored = impl_->store.alerts();
+  if (!stored) return error{stored.error_message()};
+  std::vector<alerting::alert> out;
+  for (const auto& text : *stored) {
+    auto a = alerting::alert::from_json(text);
+    if (!a) continue;
+    if (!q.state.empty() && alerting::to_string(a->state) != q.state) continue;
+    if (!q.level.empty() && matchers::to_string(a->level) != q.level) continue;
+    if (!q.topic.empty() && a->topic != q.topic) continue;
+    out.push_back(std::move(*a));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.fired_ms > b.fired_ms; });
+  if (out.size() > q.limit) out.resize(q.limit);
+  return out;
+}
+
+}  // namespace yuqing::daemon
