@@ -35,6 +35,7 @@ double metric(const std::string& exposition, const std::string& series) {
 broker_process::broker_process(const fs::path& dir, const std::vector<std::string>& topics,
                                int partitions)
     : log_(dir / "broker.log") {
+  fs::create_directories(dir);
   std::vector<std::string> argv = {YUQINGCTL, "broker", "--partitions", std::to_string(partitions)};
   for (const auto& t : topics) argv.insert(argv.end(), {"--topic", t});
   proc_.emplace(argv, log_);
