@@ -78,14 +78,20 @@ struct alerting_service::impl {
     return {};
   }
 
-  // Keeps, publishes and hands on alert changes; the caller holds mu.
-  void deliver(const std::vector<alerting::notification>& notes, int64_t hit_time_ms = -1) {
+  // Keeps (one synced write), publishes (one flush) and hands on alert changes; the
+  // caller holds mu. hit_times: per notification, the hit's time on the hits topic (or -1).
+  void deliver(const std::vector<alerting::notification>& notes,
+               const std::vector<int64_t>& hit_times = {}) {
     if (notes.empty()) return;
     bool produced = false;
-    for (const auto& n : notes) {
+    std::vector<std::pair<std::string, std::string>> records;
+    for (const auto& n : notes) records.emplace_back(n.snapshot.id, n.snapshot.to_json());
+    if (auto st = store.put_alerts(records); !st)
+      spdlog::error("event=alerts_not_stored alerts={} error=\"{}\"", notes.size(), st.error_message());
+    for (size_t i = 0; i < notes.size(); ++i) {
+      const auto& n = notes[i];
       const auto& a = n.snapshot;
-      if (auto st = store.put_alert(a.id, a.to_json()); !st)
-        spdlog::error("event=alert_not_stored id={} error=\"{}\"", a.id, st.error_message());
+      const int64_t hit_time_ms = i < hit_times.size() ? hit_times[i] : -1;
       const std::string body = event_json(n);
       if (auto st = producer->produce(cfg.alerts_topic, a.fingerprint, body); !st)
         spdlog::error("event=alert_not_published id={} error=\"{}\"", a.id, st.error_message());
@@ -270,9 +276,10 @@ struct alerting_service::impl {
     rd_kafka_topic_partition_list_destroy(list);
   }
 
-  void on_message(const rd_kafka_message_t* m) {
+  // Evaluates one hit event; its notifications are appended (delivered by the caller).
+  void on_message(const rd_kafka_message_t* m, std::vector<alerting::notification>& notes,
+                  std::vector<int64_t>& hit_times) {
     auto e = alerting::hit_event::from_json(std::string_view(static_cast<const char*>(m->payload), m->len));
-    std::lock_guard lock(mu);
     if (next.count(m->partition)) next[m->partition] = m->offset + 1;
     if (!e) {
       probe.invalid_event();
@@ -282,18 +289,36 @@ struct alerting_service::impl {
       return;
     }
     const bool replay = m->offset < evaluated[m->partition];
-    auto notes = ev.on_hit(*e, rules_of(e->set_id), clk.now_ms(), replay, {m->partition, m->offset});
-    deliver(notes, rd_kafka_message_timestamp(m, nullptr));
+    for (auto& n : ev.on_hit(*e, rules_of(e->set_id), clk.now_ms(), replay, {m->partition, m->offset})) {
+      notes.push_back(std::move(n));
+      hit_times.push_back(rd_kafka_message_timestamp(m, nullptr));
+    }
   }
 
   void run() {
     auto last_tick = steady::now();
+    std::vector<alerting::notification> notes;
+    std::vector<int64_t> hit_times;
     while (!stopping.load()) {
-      if (auto* m = rd_kafka_consumer_poll(consumer.get(), 100)) {
-        if (!m->err) on_message(m);
-        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      // What has arrived, up to 1000 hit events, is evaluated before the alert changes it
+      // caused are delivered together (one store write, one flush).
+      int timeout = 100;
+      for (int n = 0; n < 1000; ++n, timeout = 0) {
+        rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), timeout);
+        if (!m) break;
+        if (!m->err) {
+          std::lock_guard lock(mu);
+          on_message(m, notes, hit_times);
+        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
           spdlog::debug("event=alerting_consume_error error=\"{}\"", rd_kafka_message_errstr(m));
+        }
         rd_kafka_message_destroy(m);
+      }
+      if (!notes.empty()) {
+        std::lock_guard lock(mu);
+        deliver(notes, hit_times);
+        notes.clear();
+        hit_times.clear();
       }
       if (steady::now() - last_tick >= std::chrono::seconds(1)) {
         last_tick = steady::now();
@@ -327,6 +352,9 @@ status alerting_service::start() {
   consumer_options co;
   co.group_id = d.cfg.kafka_group_id + ".alerting";
   co.topics = {d.cfg.hits_topic};
+  // Alerts are latency-bound: a fetch waits at most 20 ms for data (the broker default is
+  // 500 ms, which librdkafka's mock cluster always waits out).
+  co.fixed = {{"fetch.wait.max.ms", "20"}};
   co.opaque = impl_.get();
   co.rebalance = &impl::on_rebalance;
   auto consumer = make_group_consumer(d.bootstrap, d.cfg.kafka_properties, co);

@@ -275,11 +275,8 @@ struct ingest::impl {
     for (const auto& r : rejected) w.dead.push_back({w.messages[r.index], r.reason, r.channel});
   }
 
-  // Produces the batch's dead letters and hit events and waits until the brokers have them
-  // all (its offsets may only be stored after that). False when any failed.
-  bool deliver(work& w) {
-    const auto& dead = w.dead;
-    if (dead.empty() && w.events.empty()) return true;
+  // Queues the batch's hit events and dead letters for the brokers (no waiting).
+  bool produce_all(work& w) {
     for (const auto& e : w.events) {
       if (auto st = dead_letters->produce(cfg.hits_topic, e.topic, e.to_json()); !st) {
         spdlog::error("event=hit_event_failed error=\"{}\"", st.error_message());
@@ -287,7 +284,7 @@ struct ingest::impl {
         return false;
       }
     }
-    for (const auto& d : dead) {
+    for (const auto& d : w.dead) {
       const auto& msg = *d.msg;
       // Truncated so that it fits a broker's default message.max.bytes (1 MB): a dead
       // letter the broker refuses would stall ingest.
@@ -309,15 +306,24 @@ struct ingest::impl {
         return false;
       }
     }
-    if (const size_t failed = dead_letters->flush(30000); failed > 0) {
-      spdlog::error("event=delivery_failed undelivered={} dead_letters={} hit_events={} error=\"{}\"",
-                    failed, dead.size(), w.events.size(), dead_letters->last_error());
-      return false;
-    }
-    for (const auto& d : dead) probe.channel(d.channel).dead_lettered->Increment();
-    dead_lettered += dead.size();
     return true;
   }
+
+  // Waits until the brokers have everything produce_all() queued; false when any failed.
+  bool confirm(work& w) {
+    if (w.dead.empty() && w.events.empty()) return true;
+    if (const size_t failed = dead_letters->flush(30000); failed > 0) {
+      spdlog::error("event=delivery_failed undelivered={} dead_letters={} hit_events={} error=\"{}\"",
+                    failed, w.dead.size(), w.events.size(), dead_letters->last_error());
+      return false;
+    }
+    for (const auto& d : w.dead) probe.channel(d.channel).dead_lettered->Increment();
+    dead_lettered += w.dead.size();
+    return true;
+  }
+
+  // The batch's dead letters and hit events, confirmed (its offsets may only be stored then).
+  bool deliver(work& w) { return produce_all(w) && confirm(w); }
 
   // Moves the positions past a stored batch and remembers its keys until the offsets are
   // committed.
@@ -358,25 +364,32 @@ struct ingest::impl {
     }
   }
 
-  // Decodes and matches the pending messages, then hands them to the writer thread; the
-  // batch before is finished first (its offsets committed), so at most one batch is in
-  // flight and batches are stored in order. Without may_retry (revocation) everything is
-  // stored before returning and a failure gives the batch up at once: its offsets do not
-  // move and whoever owns the partitions next reads it again. Returns false when a batch
-  // was not stored.
+  // Decodes and matches the pending messages and queues their hit events and dead letters
+  // while the batch before is still being written; then finishes that batch (its offsets
+  // committed) and hands this one to the writer thread once its deliveries are confirmed,
+  // so at most one batch is in flight and batches are stored in order. Without may_retry
+  // (revocation) everything is stored before returning and a failure gives the batch up
+  // at once: its offsets do not move and whoever owns the partitions next reads it again.
+  // Returns false when a batch was not stored.
   bool flush_pending(bool may_retry = true) {
+    std::unique_ptr<work> w;
+    bool produced = false;
+    if (!pending.empty()) {
+      w = std::make_unique<work>();
+      w->messages.swap(pending);
+      for (const rd_kafka_message_t* msg : w->messages) note_first_offset(msg);
+      build(*w);
+      produced = may_retry && produce_all(*w);
+    }
     if (!finish_in_flight(may_retry)) {
       // The batch before failed: these messages follow it and are read again (after the
-      // seek on resume, or by the next owner).
-      release_pending();
+      // seek on resume, or by the next owner); what was produced for them is produced
+      // again then (the evaluator counts a message once).
+      if (produced) dead_letters->flush(30000);
       return false;
     }
-    if (pending.empty()) return true;
-    auto w = std::make_unique<work>();
-    w->messages.swap(pending);
-    for (const rd_kafka_message_t* msg : w->messages) note_first_offset(msg);
-    build(*w);
-    if (!may_retry || !(w->delivered = deliver(*w))) return store_now(*w, may_retry);
+    if (!w) return true;
+    if (!may_retry || !(w->delivered = produced && confirm(*w))) return store_now(*w, may_retry);
     in_flight = std::move(w);
     writer->submit(in_flight->b);
     return true;

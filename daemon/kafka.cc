@@ -86,13 +86,14 @@ result<kafka_handle> make_group_consumer(const std::string& bootstrap,
   auto conf = make_kafka_conf(bootstrap, properties);
   if (!conf) return error{conf.error_message()};
   char err[512];
-  const std::map<std::string, std::string> fixed = {
+  std::map<std::string, std::string> fixed = options.fixed;
+  fixed.insert({
       {"group.id", options.group_id},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "false"},
       {"partition.assignment.strategy", "range,roundrobin"},  // eager: see README
-  };
+  });
   for (const auto& [k, v] : fixed) {
     if (rd_kafka_conf_set(*conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(*conf);
@@ -131,6 +132,7 @@ result<std::unique_ptr<sync_producer>> sync_producer::create(
   rd_kafka_conf_set(*conf, "message.max.bytes", "16777216", err, sizeof err);
   // Keyed messages go where Java clients put them; alerting relies on it (hits by topic).
   rd_kafka_conf_set(*conf, "partitioner", "murmur2_random", err, sizeof err);
+  rd_kafka_conf_set(*conf, "linger.ms", "0", err, sizeof err);
   rd_kafka_conf_set_opaque(*conf, p.get());
   rd_kafka_conf_set_dr_msg_cb(*conf, &sync_producer::on_delivery);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof err);

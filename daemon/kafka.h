@@ -37,6 +37,7 @@ result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
 // demoted to debug: the caller logs failed commits once). `opaque` goes to the callbacks.
 struct consumer_options {
   std::string group_id;
+  std::map<std::string, std::string> fixed;  // set after `properties` (they win)
   std::vector<std::string> topics;
   void* opaque = nullptr;
   void (*rebalance)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*) = nullptr;

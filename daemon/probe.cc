@@ -172,7 +172,8 @@ alerting_probe::alerting_probe(metrics& m)
   latency_ = &BuildHistogram().Name("yuqing_alert_latency_seconds")
                   .Help("From a hit reaching the hits topic to its alert being notified")
                   .Register(m.registry())
-                  .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+                  .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                   0.5, 1, 2.5, 5, 10});
   invalid_ = &BuildCounter().Name("yuqing_alerting_invalid_events_total")
                   .Help("Hit events on the hits topic that could not be read (skipped)")
                   .Register(m.registry()).Add({});

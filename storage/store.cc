@@ -439,10 +439,15 @@ result<std::vector<set_version_record>> store::set_versions(const std::string& s
 }
 
 status store::put_alert(const std::string& id, const std::string& json) {
+  return put_alerts({{id, json}});
+}
+
+status store::put_alerts(const std::vector<std::pair<std::string, std::string>>& alerts) {
+  if (alerts.empty()) return ok_status();
   if (auto st = recover_if_failed(); !st) return st;
   std::shared_lock lock(impl_->mu);
   rocksdb::WriteBatch wb;
-  wb.Put(impl_->cf[cf_alerts], id, json);
+  for (const auto& [id, json] : alerts) wb.Put(impl_->cf[cf_alerts], id, json);
   return apply(wb, {});
 }
 

@@ -116,6 +116,8 @@ class store {
 
   // The latest state of an alert (synced), and reading them back.
   status put_alert(const std::string& id, const std::string& json);
+  // Several in one synced write: (id, json) pairs.
+  status put_alerts(const std::vector<std::pair<std::string, std::string>>& alerts);
   result<std::vector<std::string>> alerts() const;
   result<std::optional<std::string>> alert(const std::string& id) const;
 
