@@ -132,7 +132,6 @@ result<std::unique_ptr<sync_producer>> sync_producer::create(
   rd_kafka_conf_set(*conf, "message.max.bytes", "16777216", err, sizeof err);
   // Keyed messages go where Java clients put them; alerting relies on it (hits by topic).
   rd_kafka_conf_set(*conf, "partitioner", "murmur2_random", err, sizeof err);
-  rd_kafka_conf_set(*conf, "linger.ms", "0", err, sizeof err);
   rd_kafka_conf_set_opaque(*conf, p.get());
   rd_kafka_conf_set_dr_msg_cb(*conf, &sync_producer::on_delivery);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof err);
