@@ -97,9 +97,24 @@ TEST_CASE("an alert reaches Alertmanager, the alerts topic and the SSE stream, a
            dir.path / "alertmanager.log");
   REQUIRE(eventually([&] { return http_get(am_port, "/-/ready").status == 200; }, 30s));
 
+  // A webhook receiver: appends each POSTed body as one line.
+  const uint16_t hook_port = free_port();
+  write_file(dir.path / "hook.py",
+             "import http.server, sys\n"
+             "class H(http.server.BaseHTTPRequestHandler):\n"
+             "    def do_POST(self):\n"
+             "        body = self.rfile.read(int(self.headers['Content-Length']))\n"
+             "        with open(sys.argv[2], 'ab') as f: f.write(body + b'\\n')\n"
+             "        self.send_response(200); self.end_headers()\n"
+             "    def log_message(self, *a): pass\n"
+             "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n");
+  child hook({"python3", (dir.path / "hook.py").string(), std::to_string(hook_port),
+              (dir.path / "hook.jsonl").string()},
+             dir.path / "hook.log");
   daemon_process daemon(dir.path / "d",
                         "channels:\n  - {name: posts, topic: yuqing.posts}\nalerting:\n  alertmanager: "
-                        "{url: \"http://127.0.0.1:" + std::to_string(am_port) + "\", resend_seconds: 5}\n",
+                        "{url: \"http://127.0.0.1:" + std::to_string(am_port) + "\", resend_seconds: 5}\n"
+                        "  webhook: {url: \"http://127.0.0.1:" + std::to_string(hook_port) + "/hook\"}\n",
                         dir.path / "sets", "", ", token: " + token);
   const std::string bootstrap = daemon.start();
   const uint16_t port = daemon.port();
@@ -171,8 +186,27 @@ TEST_CASE("an alert reaches Alertmanager, the alerts topic and the SSE stream, a
   CHECK(sse_text.find("\"reason\":\"fired\"") != std::string::npos);
   CHECK(sse_text.find("\"reason\":\"resolved\"") != std::string::npos);
 
+  // The webhook got each notification.
+  std::vector<std::string> reasons;
+  REQUIRE(eventually([&] {
+    reasons.clear();
+    std::istringstream in(read_file(dir.path / "hook.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      const auto j = json::parse(line, nullptr, false);
+      if (j.is_object() && j["alert"]["id"] == id) reasons.push_back(j["reason"]);
+    }
+    return reasons.size() >= 3;
+  }, 15s));
+  CHECK(reasons == std::vector<std::string>{"fired", "acknowledged", "resolved"});
+
   const std::string metrics = daemon.metrics();
   CHECK(metric(metrics, "yuqing_alerts_fired_total{kind=\"threshold\",level=\"orange\"}") == 1);
+  CHECK(metric(metrics, "yuqing_alert_notification_failures_total{sink=\"webhook\"}") == 0);
+  // The exposition passes promtool's lint after a stream has run.
+  write_file(dir.path / "metrics.txt", metrics);
+  const auto [lint_rc, lint] = shell("promtool check metrics < " + (dir.path / "metrics.txt").string() + " 2>&1");
+  INFO(lint);
+  CHECK(lint_rc == 0);
   CHECK(metric(metrics, "yuqing_alert_latency_seconds_count") == 1);
   CHECK(metric(metrics, "yuqing_alert_notification_failures_total{sink=\"alertmanager\"}") == 0);
   REQUIRE(daemon.stop() == 0);
