@@ -202,16 +202,7 @@ std::vector<notification> evaluator::on_hit(const hit_event& e,
 std::vector<notification> evaluator::step(const std::string& id, int64_t now_ms) {
   std::vector<notification> out;
   alert& a = alerts_.at(id);
-  auto& s = series_[a.fingerprint];
-  if (s.fingerprint.empty()) {  // restored without its window: resolves once clear
-    s.fingerprint = a.fingerprint;
-    s.topic = a.topic;
-    s.set_id = a.set_id;
-    s.keyword_rule = a.keyword_rule;
-    s.rule.kind = a.kind;
-    s.rule.id = a.alert_rule;
-    s.active = a.id;
-  }
+  auto& s = series_of(a);
   const auto st = condition(s, now_ms);
   bool resolve = false;
   if (s.rule.kind == "immediate") {
@@ -306,11 +297,13 @@ result<notification> evaluator::handle(const std::string& id, const std::string&
 }
 
 void evaluator::restore(const alert& a) {
-  auto& slot = alerts_[a.id];
-  slot = a;
-  if (!a.active()) return;
+  alerts_[a.id] = a;
+  if (a.active()) series_of(a);
+}
+
+evaluator::series& evaluator::series_of(const alert& a) {
   auto& s = series_[a.fingerprint];
-  if (s.fingerprint.empty()) {
+  if (s.fingerprint.empty()) {  // restored without its window (yet): resolves once clear
     s.fingerprint = a.fingerprint;
     s.topic = a.topic;
     s.set_id = a.set_id;
@@ -319,6 +312,7 @@ void evaluator::restore(const alert& a) {
     s.rule.id = a.alert_rule;
   }
   s.active = a.id;
+  return s;
 }
 
 std::vector<alert> evaluator::alerts() const {

@@ -108,6 +108,8 @@ class evaluator {
     double baseline = 0;
   };
   state_now condition(const series& s, int64_t t) const;
+  // The series of an alert (made from the alert when its window is not known), which it holds.
+  series& series_of(const alert& a);
   void prune(series& s, int64_t t);
   alert& fire(series& s, const state_now& st, int64_t t, int64_t now_ms, const event& trigger);
   std::vector<notification> step(const std::string& id, int64_t now_ms);

@@ -352,8 +352,7 @@ status alerting_service::start() {
   consumer_options co;
   co.group_id = d.cfg.kafka_group_id + ".alerting";
   co.topics = {d.cfg.hits_topic};
-  // Alerts are latency-bound: a fetch waits at most 20 ms for data (the broker default is
-  // 500 ms, which librdkafka's mock cluster always waits out).
+  // Alerts are latency-bound: a fetch waits at most 20 ms for data (default 500 ms).
   co.fixed = {{"fetch.wait.max.ms", "20"}};
   co.opaque = impl_.get();
   co.rebalance = &impl::on_rebalance;

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "config/config.h"
+#include "tests/bench/corpus.h"
 #include "daemon/pipeline.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
@@ -36,12 +37,6 @@ long max_rss_mb() {
   return u.ru_maxrss / 1024;
 }
 
-std::string read_all(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 }  // namespace
 
@@ -59,14 +54,9 @@ int main(int argc, char** argv) {
   }
 
   // The messages, as Kafka would hand them over.
-  const std::string jsonl = read_all(dir + "/corpus.jsonl");
-  std::vector<std::string_view> payloads;
-  for (size_t at = 0; at < jsonl.size();) {
-    size_t nl = jsonl.find('\n', at);
-    if (nl == std::string::npos) nl = jsonl.size();
-    payloads.emplace_back(jsonl.data() + at, nl - at);
-    at = nl + 1;
-  }
+  const bench::lines_file corpus(dir + "/corpus.jsonl");
+  const std::string& jsonl = corpus.text;
+  const std::vector<std::string_view>& payloads = corpus.lines;
 
   // A 1k-word set with the default normalization.
   std::string yaml = "id: bench\ntopic: bench\nrules:\n  - id: words\n    any:\n";

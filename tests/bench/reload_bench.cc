@@ -24,6 +24,7 @@
 
 #include "config/clock.h"
 #include "config/config.h"
+#include "tests/bench/corpus.h"
 #include "daemon/backtest.h"
 #include "daemon/keyword_sets.h"
 #include "daemon/pipeline.h"
@@ -105,19 +106,8 @@ int main(int argc, char** argv) {
   std::printf("  ratio compiled / cached: %.1f\n\n", compiled_s / cached_s);
 
   // 2. Stalls around swaps of a 10k-word set.
-  const std::string jsonl = [&] {
-    std::ifstream in(data / "corpus.jsonl", std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }();
-  std::vector<std::string_view> payloads;
-  for (size_t at = 0; at < jsonl.size();) {
-    size_t nl = jsonl.find('\n', at);
-    if (nl == std::string::npos) nl = jsonl.size();
-    payloads.emplace_back(jsonl.data() + at, nl - at);
-    at = nl + 1;
-  }
+  const bench::lines_file corpus((data / "corpus.jsonl").string());
+  const std::vector<std::string_view>& payloads = corpus.lines;
   fs::remove_all(work / "sets");
   fs::create_directories(work / "sets");
   write_set(work / "sets" / "bench.yaml", words10k, 0, 10000);
