@@ -202,6 +202,8 @@ TEST_CASE("an alert reaches Alertmanager, the alerts topic and the SSE stream, a
   const std::string metrics = daemon.metrics();
   CHECK(metric(metrics, "yuqing_alerts_fired_total{kind=\"threshold\",level=\"orange\"}") == 1);
   CHECK(metric(metrics, "yuqing_alert_notification_failures_total{sink=\"webhook\"}") == 0);
+  CHECK(metric(metrics, "process_resident_memory_bytes") > 1e6);
+  CHECK(metric(metrics, "process_open_fds") > 3);
   // The exposition passes promtool's lint after a stream has run.
   write_file(dir.path / "metrics.txt", metrics);
   const auto [lint_rc, lint] = shell("promtool check metrics < " + (dir.path / "metrics.txt").string() + " 2>&1");
