@@ -228,15 +228,16 @@ const std::vector<binding>& bindings() {
         "for good)", 1, 24 * 3650},
        bind_int(&dc::message_retention_hours, 1, 24 * 3650)},
       {{"keyword_sets.dir", "path", "/etc/yuqing/keyword-sets",
-        "Directory of keyword-set files (*.yaml, one set per file)", 0, 0, false},
+        "Directory of keyword-set files (*.yaml, one set per file); its files are reloaded, the "
+        "path itself is read at start"},
        bind_path(&dc::keyword_sets_dir)},
       {{"keyword_sets.watch", "boolean", "true",
         "Reload when the directory changes (inotify); SIGHUP and POST "
-        "/api/v1/keyword-sets/reload always work", 0, 0, false},
+        "/api/v1/keyword-sets/reload always work"},
        bind_bool(&dc::keyword_sets_watch)},
       {{"keyword_sets.settle_ms", "integer", "300",
         "Quiet time after the last change before the reload (one reload per save or copy)",
-        10, 60000, false},
+        10, 60000},
        bind_int(&dc::keyword_sets_settle_ms, 10, 60000)},
       {{"keyword_sets.cache_dir", "path", "",
         "Where compiled Hyperscan databases are cached, so a restart with unchanged sets does "
@@ -244,7 +245,7 @@ const std::vector<binding>& bindings() {
        bind_path(&dc::keyword_sets_cache_dir)},
       {{"backtest.max_cpu_percent", "integer", "25",
         "Most CPU (percent of one core) a backtest takes; it runs at the lowest priority",
-        1, 100, false},
+        1, 100},
        bind_int(&dc::backtest_max_cpu_percent, 1, 100)},
       {{"alerting.enabled", "boolean", "true",
         "Publish matched messages to the hits topic and evaluate the sets' alert rules"},
@@ -298,8 +299,12 @@ const std::vector<binding>& bindings() {
          auto e = resolve_secret("http.token", n.as<std::string>(), ctx, c.http_token);
          return e.empty() ? "" : e.substr(std::string("property http.token: ").size());
        }},
-      {{"log.level", "string", "info", "trace, debug, info, warn, error", 0, 0, false},
+      {{"log.level", "string", "info", "trace, debug, info, warn, error"},
        bind_string(&dc::log_level)},
+      {{"log.format", "string", "text",
+        "text: one key=value line per event; json: one JSON object per line (same keys, plus "
+        "time and level)"},
+       bind_string(&dc::log_format)},
   };
   return table;
 }
@@ -340,6 +345,7 @@ std::string validate(const daemon_config& c) {
   if (c.http_listen.find(':') == std::string::npos) return "http.listen: expected HOST:PORT";
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
   if (!levels.count(c.log_level)) return "log.level: must be one of trace, debug, info, warn, error";
+  if (c.log_format != "text" && c.log_format != "json") return "log.format: must be text or json";
   for (const auto& ch : c.channels) {
     if (ch.topic == c.dead_letter_topic)
       return "channels: topic '" + ch.topic + "' is also the dead-letter topic";

@@ -88,6 +88,7 @@ struct daemon_config {
   std::string http_token;  // empty: POST endpoints refused
   // log
   std::string log_level = "info";
+  std::string log_format = "text";  // text (key=value) | json
 
   bool embedded_kafka() const { return kafka_brokers == "embedded"; }
   std::filesystem::path hs_cache_dir() const {

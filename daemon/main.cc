@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "daemon/app.h"
+#include "daemon/logging.h"
 
 int main(int argc, char** argv) {
   CLI::App cli{"yuqingd: public-opinion monitoring daemon"};
@@ -25,7 +26,9 @@ int main(int argc, char** argv) {
     std::cout << config_file << ": ok\n";
     return 0;
   }
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z level=%l %v");
-  spdlog::set_level(spdlog::level::from_str(cfg->log_level));
+  if (auto st = yuqing::daemon::setup_logging(cfg->log_level, cfg->log_format); !st) {
+    std::cerr << st.error_message() << "\n";
+    return 2;
+  }
   return yuqing::daemon::app(std::move(cfg.value())).run();
 }

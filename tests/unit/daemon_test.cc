@@ -2,6 +2,9 @@
 
 #include "daemon/decoder.h"
 #include "daemon/kafka.h"
+#include "daemon/logging.h"
+
+#include <nlohmann/json.hpp>
 
 using namespace yuqing;
 using namespace yuqing::daemon;
@@ -67,4 +70,20 @@ TEST_CASE("a rejected Kafka property is named but its value is not quoted", "[ka
   REQUIRE(!conf.ok());
   CHECK(conf.error_message().find("security.protocol") != std::string::npos);
   CHECK(conf.error_message().find("s3cr3t") == std::string::npos);
+}
+
+TEST_CASE("log lines as JSON keep every key=value, quoted values whole", "[logging]") {
+  const auto j = nlohmann::json::parse(yuqing::daemon::kv_line_to_json(
+      R"(event=batch_failed messages=12 error="rocksdb /x: IO error: No space left" stray)",
+      "2026-11-28T00:00:00.000Z", "error"));
+  CHECK(j["time"] == "2026-11-28T00:00:00.000Z");
+  CHECK(j["level"] == "error");
+  CHECK(j["event"] == "batch_failed");
+  CHECK(j["messages"] == "12");
+  CHECK(j["error"] == "rocksdb /x: IO error: No space left");
+  CHECK(j["msg"] == "stray");
+  const auto k = nlohmann::json::parse(yuqing::daemon::kv_line_to_json(
+      R"(event=kafka_log message="say "hi" twice" x=1)", "t", "warn"));
+  CHECK(k["message"] == R"(say "hi" twice)");
+  CHECK(k["x"] == "1");
 }

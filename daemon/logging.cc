@@ -1,0 +1,90 @@
+#include "daemon/logging.h"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "daemon/decoder.h"
+
+namespace yuqing::daemon {
+
+namespace {
+
+class json_formatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count();
+    const auto level = spdlog::level::to_string_view(msg.level);
+    const std::string line =
+        kv_line_to_json(std::string_view(msg.payload.data(), msg.payload.size()), format_rfc3339(ms),
+                        std::string(level.data(), level.size())) + "\n";
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<json_formatter>(); }
+};
+
+}  // namespace
+
+std::string kv_line_to_json(std::string_view line, const std::string& time, const std::string& level) {
+  nlohmann::ordered_json j{{"time", time}, {"level", level}};
+  std::string rest;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && line[i] == ' ') ++i;
+    const size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '=') ++i;
+    if (i < line.size() && line[i] == '=' && i > start) {
+      const std::string key(line.substr(start, i - start));
+      ++i;
+      std::string value;
+      if (i < line.size() && line[i] == '"') {
+        // A quoted value ends at the quote that ends the line or comes before " key=" (else
+        // at the first quote before a space).
+        auto ends_value = [&](size_t q) {
+          if (q + 1 == line.size()) return true;
+          if (line[q + 1] != ' ') return false;
+          size_t k = q + 2;
+          while (k < line.size() && (std::isalnum(static_cast<unsigned char>(line[k])) || line[k] == '_' || line[k] == '.')) ++k;
+          return k > q + 2 && k < line.size() && line[k] == '=';
+        };
+        const size_t open = ++i;
+        size_t close = line.find('"', open);
+        while (close != std::string_view::npos && !ends_value(close)) close = line.find('"', close + 1);
+        if (close == std::string_view::npos) {  // none before a key: the first before a space
+          close = line.find('"', open);
+          while (close != std::string_view::npos && close + 1 < line.size() && line[close + 1] != ' ')
+            close = line.find('"', close + 1);
+        }
+        if (close == std::string_view::npos) close = line.size();
+        value = std::string(line.substr(open, close - open));
+        i = std::min(line.size(), close + 1);
+      } else {
+        const size_t end = std::min(line.find(' ', i), line.size());
+        value = std::string(line.substr(i, end - i));
+        i = end;
+      }
+      j[key] = value;
+    } else {
+      while (i < line.size() && line[i] != ' ') ++i;
+      if (i > start) rest += (rest.empty() ? "" : " ") + std::string(line.substr(start, i - start));
+    }
+  }
+  if (!rest.empty()) j["msg"] = rest;
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+status setup_logging(const std::string& level, const std::string& format) {
+  if (format == "json") {
+    spdlog::set_formatter(std::make_unique<json_formatter>());
+  } else if (format == "text") {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z level=%l %v");
+  } else {
+    return error{"log.format: text or json, not '" + format + "'"};
+  }
+  spdlog::set_level(spdlog::level::from_str(level));
+  return ok_status();
+}
+
+}  // namespace yuqing::daemon
