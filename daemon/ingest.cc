@@ -269,9 +269,10 @@ struct ingest::impl {
                      std::string_view(static_cast<const char*>(msg->payload), msg->len)});
     }
     std::vector<rejected_message> rejected;
-    builder.build(raw, *matchers(), clk.now_ms(), w.b, rejected,
-                  [this](double s) { probe.end_to_end(s); },
-                  cfg.alerting_enabled ? &w.events : nullptr);
+    const auto stats = builder.build(raw, *matchers(), clk.now_ms(), w.b, rejected,
+                                     [this](double s) { probe.end_to_end(s); },
+                                     cfg.alerting_enabled ? &w.events : nullptr);
+    probe.matched(stats.match_seconds, stats.bytes_scanned);
     for (const auto& r : rejected) w.dead.push_back({w.messages[r.index], r.reason, r.channel});
   }
 

@@ -44,7 +44,7 @@ struct keyword_sets::impl {
 
   std::mutex reload_mu;  // one reload at a time; guards the members below
   std::set<std::string> logged;                 // diagnostics of the last reload
-  std::map<std::string, std::string> recorded;  // set id -> last recorded version
+  std::map<std::string, std::pair<std::string, int64_t>> recorded;  // set id -> last version, its time
   bool recorded_read = false;
 
   // The watcher thread and its requests.
@@ -67,14 +67,17 @@ void keyword_sets::impl::record_versions(const std::vector<loaded_set>& fresh) {
     if (!latest) {
       spdlog::error("event=set_versions_unreadable error=\"{}\"", latest.error_message());
     } else {
-      for (const auto& r : *latest) recorded[r.set_id] = r.version;
+      for (const auto& r : *latest) recorded[r.set_id] = {r.version, r.loaded_ms};
       recorded_read = true;
     }
   }
   for (const auto& l : fresh) {
     const auto& d = l.set->definition();
-    if (recorded[d.id] == d.version) continue;
-    storage::set_version_record r{d.id,       d.version,   l.loaded_ms, l.trigger,
+    auto& last = recorded[d.id];
+    if (last.first == d.version) continue;
+    // Versions of one set are ordered by their time: two within a millisecond get the next.
+    const int64_t at = std::max(l.loaded_ms, last.second + 1);
+    storage::set_version_record r{d.id,       d.version,   at,           l.trigger,
                                   d.file,     d.rules.size(), l.set->literal_count(),
                                   l.compile_ms, l.from_cache};
     if (auto st = store->record_set_version(r); !st) {
@@ -82,7 +85,7 @@ void keyword_sets::impl::record_versions(const std::vector<loaded_set>& fresh) {
                     d.version, st.error_message());
       continue;
     }
-    recorded[d.id] = d.version;
+    last = {d.version, at};
   }
 }
 

@@ -16,11 +16,12 @@ int batch_builder::channel_of(std::string_view topic) const {
   return it == channel_of_.end() ? -1 : static_cast<int>(it->second);
 }
 
-void batch_builder::build(const std::vector<raw_message>& messages, const matchers::matcher& m,
+build_stats batch_builder::build(const std::vector<raw_message>& messages, const matchers::matcher& m,
                           int64_t now_ms, storage::batch& out,
                           std::vector<rejected_message>& rejected,
                           const std::function<void(double)>& latency_seconds,
                           std::vector<alerting::hit_event>* events) {
+  build_stats stats;
   std::map<std::pair<std::string_view, int32_t>, int64_t> next;
   for (size_t i = 0; i < messages.size(); ++i) {
     const raw_message& msg = messages[i];
@@ -37,8 +38,13 @@ void batch_builder::build(const std::vector<raw_message>& messages, const matche
     }
     if (latency_seconds) latency_seconds(static_cast<double>(now_ms - ts) / 1000.0);
     fields_.clear();
-    for (const auto& [name, text] : rec.text) fields_.push_back(text);
+    for (const auto& [name, text] : rec.text) {
+      fields_.push_back(text);
+      stats.bytes_scanned += text.size();
+    }
+    const auto t0 = std::chrono::steady_clock::now();
     m.match(fields_, found_);
+    stats.match_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (const auto& h : found_) {
       if (events) {
         if (events->empty() || events->back().message_key != rec.key || events->back().set_id != h.set_id) {
@@ -82,6 +88,7 @@ void batch_builder::build(const std::vector<raw_message>& messages, const matche
     out.messages.push_back(std::move(rec));
   }
   for (const auto& [tp, off] : next) out.offsets.push_back({std::string(tp.first), tp.second, off});
+  return stats;
 }
 
 batch_writer::batch_writer(storage::store& store) : store_(store), thread_([this] { run(); }) {}

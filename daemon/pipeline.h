@@ -41,6 +41,12 @@ struct rejected_message {
   decode_error reason;
 };
 
+// What one build() spent matching.
+struct build_stats {
+  double match_seconds = 0;   // in matcher::match, summed over the batch's messages
+  uint64_t bytes_scanned = 0;  // text bytes matched
+};
+
 class batch_builder {
  public:
   // `cfg` must outlive the builder (its decoders keep references to the channels).
@@ -52,7 +58,7 @@ class batch_builder {
   // Appends to `out` and `rejected`. `now_ms` stands in for a missing Kafka timestamp;
   // `latency_seconds`, when set, receives (now - Kafka timestamp) of every decoded message.
   // With `events`, one hit event per matched message and set is appended (for the hits topic).
-  void build(const std::vector<raw_message>& messages, const matchers::matcher& m, int64_t now_ms,
+  build_stats build(const std::vector<raw_message>& messages, const matchers::matcher& m, int64_t now_ms,
              storage::batch& out, std::vector<rejected_message>& rejected,
              const std::function<void(double)>& latency_seconds = {},
              std::vector<alerting::hit_event>* events = nullptr);

@@ -160,6 +160,13 @@ ingest_probe::ingest_probe(metrics& m, const std::vector<config::channel>& chann
                         .Help("Time to write and sync one batch").Register(r)
                         .Add({}, prometheus::Histogram::BucketBoundaries{
                                      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+  match_seconds_ = &BuildHistogram().Name("yuqing_match_batch_seconds")
+                        .Help("Time spent matching (normalize and scan) the messages of one batch")
+                        .Register(r)
+                        .Add({}, prometheus::Histogram::BucketBoundaries{
+                                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+  bytes_scanned_ = &BuildCounter().Name("yuqing_match_bytes_scanned_total")
+                        .Help("Text bytes matched against the keyword sets").Register(r).Add({});
   write_errors_ = &BuildCounter().Name("yuqing_storage_write_errors_total")
                        .Help("Failed batch writes (the batch is retried)").Register(r).Add({});
   commit_failures_ = &BuildCounter().Name("yuqing_kafka_commit_failures_total")

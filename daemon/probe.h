@@ -89,6 +89,11 @@ class ingest_probe {
     write_seconds_->Observe(write_seconds);
   }
   void write_error() { write_errors_->Increment(); }
+  // Matching time of one batch and the text bytes it scanned.
+  void matched(double seconds, uint64_t bytes) {
+    match_seconds_->Observe(seconds);
+    bytes_scanned_->Increment(static_cast<double>(bytes));
+  }
   void commit_failed() { commit_failures_->Increment(); }
   void paused(bool p) { paused_->Set(p ? 1 : 0); }
   void end_to_end(double seconds) { e2e_->Observe(seconds); }
@@ -116,6 +121,8 @@ class ingest_probe {
   prometheus::Histogram* batch_size_;
   prometheus::Histogram* write_seconds_;
   prometheus::Counter* write_errors_;
+  prometheus::Histogram* match_seconds_;
+  prometheus::Counter* bytes_scanned_;
   prometheus::Counter* commit_failures_;
   prometheus::Gauge* paused_;
   prometheus::Histogram* e2e_;

@@ -411,6 +411,7 @@ status store::record_set_version(const set_version_record& r) {
   std::shared_lock lock(impl_->mu);
   std::string key = set_version_prefix(r.set_id);
   put_be64(key, time_bits(r.loaded_ms));
+  key += r.version;  // two versions loaded in the same millisecond are both kept
   rocksdb::WriteBatch wb;
   wb.Put(impl_->cf[cf_meta], key, r.to_json());
   return apply(wb, {});

@@ -6,7 +6,7 @@
 //             kept options.message_retention_ms after they were stored; a compaction
 //             filter drops older ones (periodic compaction makes sure files are visited)
 //   offsets   key: kafka topic \0 be32(partition)                      value: next offset (8 bytes)
-//   meta      schema_version; set versions under "setv" \0 set \0 be64(loaded_ms)
+//   meta      schema_version; set versions under "setv" \0 set \0 be64(loaded_ms) version
 //   alerts    key: alert id            value: the alert as JSON (latest state, audit trail)
 // (Column families added after a database was made are created when it is next opened
 // read-write.)

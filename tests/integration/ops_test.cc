@@ -88,7 +88,7 @@ TEST_CASE("every expression of the Grafana dashboard returns data from a real Pr
       if (!data) empty.push_back(panel["title"].get<std::string>() + ": " + expr + " -> " + j.dump());
     }
   }
-  CHECK(expressions == 15);
+  CHECK(expressions == 17);
   for (const auto& e : empty) UNSCOPED_INFO(e);
   CHECK(empty.empty());
   REQUIRE(daemon.stop() == 0);

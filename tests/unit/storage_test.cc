@@ -222,3 +222,17 @@ TEST_CASE("messages scan page by page and set versions are kept per set", "[stor
   CHECK((*latest)[0].version == "v0");
   CHECK((*latest)[1].version == "v3");
 }
+
+TEST_CASE("two set versions loaded in the same millisecond are both kept", "[storage]") {
+  temp_dir dir;
+  auto s = store::open({dir.path, true, false});
+  REQUIRE(s.ok());
+  for (const char* v : {"v1", "v2"}) {
+    set_version_record r;
+    r.set_id = "a";
+    r.version = v;
+    r.loaded_ms = 5000;
+    REQUIRE((*s)->record_set_version(r).ok());
+  }
+  CHECK((*s)->set_versions("a")->size() == 2);
+}
