@@ -199,7 +199,13 @@ struct alerting_service::impl {
       mine.insert(tp.partition);
       int64_t done = -1;
       const std::string meta(static_cast<const char*>(tp.metadata ? tp.metadata : ""), tp.metadata_size);
-      if (meta.rfind(metadata_prefix, 0) == 0) done = std::stoll(meta.substr(std::strlen(metadata_prefix)));
+      if (meta.rfind(metadata_prefix, 0) == 0) {
+        try {
+          done = std::stoll(meta.substr(std::strlen(metadata_prefix)));
+        } catch (const std::exception&) {  // not ours: evaluate from the offset on, live
+          spdlog::warn("event=alerting_metadata_unreadable partition={} action=evaluate_live", tp.partition);
+        }
+      }
       evaluated[tp.partition] = done;
       next[tp.partition] = tp.offset >= 0 ? tp.offset : -1;
     }
