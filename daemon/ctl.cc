@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -222,8 +223,10 @@ struct api {
   }
 };
 
-int sets(const api& a, bool as_json) {
-  auto j = a.call("GET", "/api/v1/keyword-sets", "");
+// GETs `target`. An error is printed (exit code 1); with as_json the body is printed (0);
+// otherwise the body is left in `out` for the caller to render (nullopt).
+std::optional<int> get_or_print(const api& a, const std::string& target, bool as_json, json& out) {
+  auto j = a.call("GET", target, "");
   if (!j) {
     std::cerr << j.error_message() << "\n";
     return 1;
@@ -232,6 +235,14 @@ int sets(const api& a, bool as_json) {
     std::cout << j->dump(2) << "\n";
     return 0;
   }
+  out = std::move(*j);
+  return std::nullopt;
+}
+
+int sets(const api& a, bool as_json) {
+  json body;
+  if (auto rc = get_or_print(a, "/api/v1/keyword-sets", as_json, body)) return *rc;
+  const json* j = &body;
   std::printf("%-20s %-16s %6s %8s %10s %-6s %-20s %s\n", "set", "version", "rules", "literals",
               "compile_ms", "cached", "loaded", "trigger");
   for (const auto& s : (*j)["sets"]) {
@@ -349,15 +360,9 @@ int backtest(const api& a, const std::string& set_file, const std::string& since
 }
 
 int rules(const api& a, int top, bool as_json) {
-  auto j = a.call("GET", "/api/v1/rules?top=" + std::to_string(top), "");
-  if (!j) {
-    std::cerr << j.error_message() << "\n";
-    return 1;
-  }
-  if (as_json) {
-    std::cout << j->dump(2) << "\n";
-    return 0;
-  }
+  json body;
+  if (auto rc = get_or_print(a, "/api/v1/rules?top=" + std::to_string(top), as_json, body)) return *rc;
+  const json* j = &body;
   std::printf("since %s: %llu messages, %llu hits\n%-16s %-20s %10s %7s %10s  %s\n",
               (*j)["since"].get<std::string>().c_str(), (*j)["messages"].get<unsigned long long>(),
               (*j)["hits"].get<unsigned long long>(), "set", "rule", "hits", "share", "per_1000",

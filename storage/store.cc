@@ -439,10 +439,6 @@ result<std::vector<set_version_record>> store::set_versions(const std::string& s
   return kept;
 }
 
-status store::put_alert(const std::string& id, const std::string& json) {
-  return put_alerts({{id, json}});
-}
-
 status store::put_alerts(const std::vector<std::pair<std::string, std::string>>& alerts) {
   if (alerts.empty()) return ok_status();
   if (auto st = recover_if_failed(); !st) return st;

@@ -114,9 +114,7 @@ class store {
   // RocksDB's estimate of the number of stored messages (for progress reports).
   uint64_t estimate_messages() const;
 
-  // The latest state of an alert (synced), and reading them back.
-  status put_alert(const std::string& id, const std::string& json);
-  // Several in one synced write: (id, json) pairs.
+  // The latest state of alerts, (id, json) pairs in one synced write, and reading them back.
   status put_alerts(const std::vector<std::pair<std::string, std::string>>& alerts);
   result<std::vector<std::string>> alerts() const;
   result<std::optional<std::string>> alert(const std::string& id) const;
