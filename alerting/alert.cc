@@ -15,6 +15,9 @@ const char* kind_zh(const std::string& kind) {
   if (kind == "threshold") return "相关信息达到阈值";
   if (kind == "spike") return "相关信息突增";
   if (kind == "spread") return "多人多源扩散";
+  if (kind == "due_soon") return "留言即将超期";
+  if (kind == "overdue") return "留言已超期未答复";
+  if (kind == "concentrated_issue") return "留言反映问题集中";
   return "告警";
 }
 
@@ -87,8 +90,9 @@ std::optional<hit_event> hit_event::from_json(std::string_view text) {
 }
 
 std::string alert::summary() const {
-  std::string s = std::string("【") + level_zh(level) + "预警】" + topic + "：" + kind_zh(kind) + "，" +
-                  std::to_string(count) + "条";
+  std::string s = std::string("【") + level_zh(level) + "预警】" + (topic.empty() ? "省长留言信箱" : topic) +
+                  "：" + kind_zh(kind) + "，" + std::to_string(count) + "条";
+  if (auto it = labels.find("case"); it != labels.end()) s += "，留言" + it->second;
   if (kind == "spread") s += "，" + std::to_string(distinct) + "个来源";
   if (!lead_units.empty()) {
     s += "，牵头单位：";
@@ -109,6 +113,7 @@ std::string alert::to_json() const {
                {"fingerprint", fingerprint},
                {"level", matchers::to_string(level)},
                {"kind", kind},
+               {"origin", origin},
                {"topic", topic},
                {"set", set_id},
                {"alert_rule", alert_rule},
@@ -132,6 +137,7 @@ std::string alert::to_json() const {
                {"respond_by_ms", respond_by_ms},
                {"clocks_warned", clocks_warned},
                {"summary", summary()},
+               {"labels", labels},
                {"examples", ex},
                {"audit", au}});
 }
@@ -144,6 +150,7 @@ std::optional<alert> alert::from_json(std::string_view text) {
     a.fingerprint = j.at("fingerprint");
     a.level = matchers::parse_alert_level(j.at("level")).value_or(alert_level::yellow);
     a.kind = j.at("kind");
+    a.origin = j.value("origin", "rules");
     a.topic = j.value("topic", "");
     a.set_id = j.value("set", "");
     a.alert_rule = j.value("alert_rule", "");
@@ -166,6 +173,7 @@ std::optional<alert> alert::from_json(std::string_view text) {
     a.release_by_ms = j.value("release_by_ms", int64_t{0});
     a.respond_by_ms = j.value("respond_by_ms", int64_t{0});
     a.clocks_warned = j.value("clocks_warned", std::vector<std::string>{});
+    a.labels = j.value("labels", std::map<std::string, std::string>{});
     for (const auto& e : j.value("examples", json::array()))
       a.examples.push_back({e.value("message_key", ""), e.value("time_ms", int64_t{0}),
                             e.value("rule", ""), e.value("author", ""), e.value("text", "")});

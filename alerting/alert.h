@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,7 +61,8 @@ struct alert {
   std::string id;           // unique per firing
   std::string fingerprint;  // set/alert rule/kind/topic[/keyword rule]: one alert at a time
   alert_level level = alert_level::yellow;
-  std::string kind;         // immediate, threshold, spike, spread
+  std::string kind;         // immediate, threshold, spike, spread; mailbox: due_soon, overdue, concentrated_issue
+  std::string origin = "rules";  // rules: the sets' alert rules; mailbox: raised for mailbox cases
   std::string topic, set_id, alert_rule, keyword_rule;
   int plan_item = 0;
   std::string plan_text;
@@ -78,6 +80,7 @@ struct alert {
   std::vector<std::string> clocks_warned;  // "release_soon", "release_missed", ...
   std::vector<alert_example> examples;     // at most five
   std::vector<audit_entry> audit;
+  std::map<std::string, std::string> labels;  // extra labels for sinks (mailbox: case, category)
 
   bool active() const { return state != alert_state::resolved; }
   std::string summary() const;  // one line in Chinese for the command center

@@ -203,9 +203,11 @@ std::vector<notification> evaluator::step(const std::string& id, int64_t now_ms)
   std::vector<notification> out;
   alert& a = alerts_.at(id);
   auto& s = series_of(a);
-  const auto st = condition(s, now_ms);
+  const auto st = s.external ? state_now{} : condition(s, now_ms);
   bool resolve = false;
-  if (s.rule.kind == "immediate") {
+  if (s.external) {
+    // resolved by its owner
+  } else if (s.rule.kind == "immediate") {
     resolve = !st.on;
   } else if (st.on) {
     s.clear_since = -1;
@@ -310,9 +312,51 @@ evaluator::series& evaluator::series_of(const alert& a) {
     s.keyword_rule = a.keyword_rule;
     s.rule.kind = a.kind;
     s.rule.id = a.alert_rule;
+    s.external = a.origin != "rules";
   }
   s.active = a.id;
   return s;
+}
+
+std::vector<notification> evaluator::raise(alert a, int64_t now_ms) {
+  auto& s = series_[a.fingerprint];
+  if (!s.active.empty()) {
+    if (auto it = alerts_.find(s.active); it != alerts_.end() && it->second.active()) {
+      alert& known = it->second;
+      known.count = std::max(known.count, a.count);
+      known.last_hit_ms = std::max(known.last_hit_ms, a.last_hit_ms);
+      if (!a.examples.empty()) known.examples = std::move(a.examples);
+      return {};
+    }
+  }
+  if (a.id.empty()) a.id = alert_id(a.fingerprint, a.origin, now_ms);
+  a.state = alert_state::firing;
+  a.fired_ms = now_ms;
+  a.last_notified_ms = now_ms;
+  if (a.audit.empty()) a.audit.push_back({now_ms, "fired", "yuqing", a.summary()});
+  s.fingerprint = a.fingerprint;
+  s.topic = a.topic;
+  s.set_id = a.set_id;
+  s.rule.kind = a.kind;
+  s.rule.id = a.alert_rule;
+  s.external = true;
+  s.active = a.id;
+  const std::string id = a.id;
+  return {{reason::fired, "", alerts_[id] = std::move(a)}};
+}
+
+std::vector<notification> evaluator::resolve(const std::string& fingerprint, const std::string& note,
+                                             int64_t now_ms) {
+  auto s = series_.find(fingerprint);
+  if (s == series_.end() || s->second.active.empty()) return {};
+  auto it = alerts_.find(s->second.active);
+  s->second.active.clear();
+  if (it == alerts_.end() || !it->second.active()) return {};
+  alert& a = it->second;
+  a.state = alert_state::resolved;
+  a.resolved_ms = now_ms;
+  a.audit.push_back({now_ms, "resolved", "yuqing", note});
+  return {{reason::resolved, "", a}};
 }
 
 std::vector<alert> evaluator::alerts() const {

@@ -78,6 +78,13 @@ class evaluator {
   // An alert from before a restart or hand-over; an active one takes its series back.
   void restore(const alert& a);
 
+  // Alerts decided elsewhere (origin other than "rules": mailbox cases). raise() fires `a`
+  // unless an alert with its fingerprint is active, which then takes a's count, last hit
+  // and examples (no notification). They go through the same lifecycle (acknowledge,
+  // handle, repeat, escalation) but resolve only through resolve(), never by a window.
+  std::vector<notification> raise(alert a, int64_t now_ms);
+  std::vector<notification> resolve(const std::string& fingerprint, const std::string& note, int64_t now_ms);
+
   // Alerts in memory (active ones and those resolved within keep_resolved_ms).
   std::vector<alert> alerts() const;
   const alert* find(const std::string& id) const;
@@ -101,6 +108,7 @@ class evaluator {
     std::unordered_set<std::string> keys;
     std::string active;         // id of the active alert; empty: none
     int64_t clear_since = -1;
+    bool external = false;      // raised and resolved by its owner (raise/resolve)
   };
   struct state_now {
     bool on = false;

@@ -73,6 +73,14 @@ apply_fn bind_bool(bool daemon_config::*m) {
   };
 }
 
+// "15d" (working days) or "36h" (working hours).
+bool is_deadline(const std::string& v) {
+  if (v.size() < 2 || (v.back() != 'd' && v.back() != 'h') || v.size() > 7) return false;
+  for (size_t i = 0; i + 1 < v.size(); ++i)
+    if (v[i] < '0' || v[i] > '9') return false;
+  return std::stoi(v.substr(0, v.size() - 1)) > 0;
+}
+
 // A property value may name where the secret lives instead of holding it:
 // "${env:NAME}" reads an environment variable, "${file:PATH}" reads a file (relative to
 // the config file, one trailing newline dropped). Errors name the property and the source,
@@ -121,8 +129,8 @@ std::string apply_properties(daemon_config& c, const YAML::Node& n, load_context
 std::string parse_fields(field_map& f, const YAML::Node& n) {
   if (!n) return "";
   if (!n.IsMap()) return "fields: expected a map";
-  static const std::set<std::string> known = {"id",  "text", "time",   "author",
-                                              "source", "url", "region", "title"};
+  static const std::set<std::string> known = {"id",     "text", "time",   "author",  "source",
+                                              "url", "region", "title", "category"};
   for (const auto& kv : n) {
     const auto k = kv.first.as<std::string>();
     if (!known.count(k)) return "fields: unknown field '" + k + "'";
@@ -137,6 +145,7 @@ std::string parse_fields(field_map& f, const YAML::Node& n) {
   one("url", f.url);
   one("region", f.region);
   one("title", f.title);
+  one("category", f.category);
   if (const auto t = n["text"]) {
     f.text.clear();
     if (t.IsScalar()) f.text.push_back(to_pointer(t.as<std::string>()));
@@ -206,8 +215,8 @@ const std::vector<binding>& bindings() {
        bind_string(&dc::dead_letter_topic)},
       {{"channels", "channels", "",
         "Topics to read: name, topic, kind (post|news|mailbox|mailbox-reply), format "
-        "(json|text) and fields (id, text, time, author, source, url, region, title as "
-        "dotted JSON paths)"},
+        "(json|text) and fields (id, text, time, author, source, url, region, title, category "
+        "as dotted JSON paths)"},
        apply_channels},
       {{"ingest.batch_max_messages", "integer", "1000",
         "Most messages in one batch (one RocksDB write, one offset commit)", 1, 100000},
@@ -288,6 +297,74 @@ const std::vector<binding>& bindings() {
       {{"plan.path", "path", "/usr/share/yuqing/seeds/plan.yaml",
         "The plan as data: items, lead and cooperating units"},
        bind_path(&dc::plan_path)},
+      {{"mailbox.calendar_dir", "path", "/usr/share/yuqing/seeds/calendar",
+        "Working-day calendars, one file per year (holidays and make-up working days as the "
+        "State Council publishes them); a year without a file counts weekends only"},
+       bind_path(&dc::calendar_dir)},
+      {{"mailbox.utc_offset_minutes", "integer", "480",
+        "UTC offset of the local dates that working days count (China: +08:00 = 480)", -720, 840},
+       bind_int(&dc::mailbox_utc_offset_minutes, -720, 840)},
+      {{"mailbox.deadlines", "map", "{咨询: 2d, 求助: 10d, 建议: 10d, 投诉: 15d, 举报: 15d}",
+        "Reply deadline per message category, in working days (15d) or working hours (36h); "
+        "the defaults are borrowed from Guangdong's 12345 hotline measures (2022)"},
+       [](daemon_config& c, const YAML::Node& n, load_context&) -> std::string {
+         if (!n.IsMap()) return "expected a map of category: deadline";
+         c.mailbox_deadlines.clear();
+         for (const auto& kv : n) {
+           const auto v = kv.second.IsScalar() ? kv.second.as<std::string>() : "";
+           if (!is_deadline(v))
+             return "category " + kv.first.as<std::string>() + ": '" + v + "' is not working days (15d) or hours (36h)";
+           c.mailbox_deadlines[kv.first.as<std::string>()] = v;
+         }
+         return "";
+       }},
+      {{"mailbox.default_deadline", "string", "15d",
+        "Reply deadline of a category not listed in mailbox.deadlines (or none given)"},
+       [](daemon_config& c, const YAML::Node& n, load_context&) -> std::string {
+         const auto v = n.IsScalar() ? n.as<std::string>() : "";
+         if (!is_deadline(v)) return "'" + v + "' is not working days (15d) or hours (36h)";
+         c.mailbox_default_deadline = v;
+         return "";
+       }},
+      {{"mailbox.due_soon_hours", "integer", "24",
+        "A due_soon alert goes out this long before a case's reply deadline", 1, 720},
+       bind_int(&dc::mailbox_due_soon_hours, 1, 720)},
+      {{"mailbox.levels.due_soon", "string", "yellow", "Level of due_soon alerts (blue|yellow|orange|red)"},
+       bind_string(&dc::mailbox_due_soon_level)},
+      {{"mailbox.levels.overdue", "string", "orange", "Level of overdue alerts"},
+       bind_string(&dc::mailbox_overdue_level)},
+      {{"mailbox.levels.concentrated_issue", "string", "orange", "Level of concentrated_issue alerts"},
+       bind_string(&dc::mailbox_concentrated_level)},
+      {{"mailbox.concentrated.period_hours", "integer", "168",
+        "Period over which mailbox messages per topic and per category are counted", 1, 8760},
+       bind_int(&dc::concentrated_period_hours, 1, 8760)},
+      {{"mailbox.concentrated.count", "integer", "10",
+        "More mailbox messages than this on one topic or category in a period: concentrated_issue",
+        1, 1000000},
+       bind_int(&dc::concentrated_count, 1, 1000000)},
+      {{"mailbox.concentrated.factor", "integer", "3",
+        "Also concentrated when a period has this many times the messages of the period before",
+        2, 1000},
+       bind_int(&dc::concentrated_factor, 2, 1000)},
+      {{"mailbox.concentrated.min_count", "integer", "5",
+        "The growth rule needs at least this many messages in the period", 1, 1000000},
+       bind_int(&dc::concentrated_min_count, 1, 1000000)},
+      {{"mailbox.clusters.scope", "string", "matched",
+        "Messages clustered by text: none, mailbox (mailbox messages), matched (mailbox "
+        "messages and messages that hit a set) or all"},
+       bind_string(&dc::clusters_scope)},
+      {{"mailbox.clusters.similarity_percent", "integer", "50",
+        "Estimated Jaccard similarity (character bigrams) for a message to join a cluster", 10, 100},
+       bind_int(&dc::clusters_similarity_percent, 10, 100)},
+      {{"mailbox.clusters.count", "integer", "5",
+        "A cluster of this many messages within the window is a concentrated issue", 2, 1000000},
+       bind_int(&dc::clusters_count, 2, 1000000)},
+      {{"mailbox.clusters.window_hours", "integer", "168",
+        "Messages older than this (message time) leave their cluster", 1, 8760},
+       bind_int(&dc::clusters_window_hours, 1, 8760)},
+      {{"mailbox.clusters.max_tracked", "integer", "100000",
+        "Most messages kept for clustering (the oldest go first); about 0.5 KB each", 1000, 10000000},
+       bind_int(&dc::clusters_max_tracked, 1000, 10000000)},
       {{"http.listen", "string", "127.0.0.1:9464",
         "Address and port of /metrics, /healthz and /api/v1 (port 0 picks a free one)"},
        bind_string(&dc::http_listen)},
@@ -346,6 +423,14 @@ std::string validate(const daemon_config& c) {
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
   if (!levels.count(c.log_level)) return "log.level: must be one of trace, debug, info, warn, error";
   if (c.log_format != "text" && c.log_format != "json") return "log.format: must be text or json";
+  static const std::set<std::string> alert_levels = {"blue", "yellow", "orange", "red"};
+  for (const auto& [key, v] : {std::pair<const char*, const std::string*>{"mailbox.levels.due_soon", &c.mailbox_due_soon_level},
+                               {"mailbox.levels.overdue", &c.mailbox_overdue_level},
+                               {"mailbox.levels.concentrated_issue", &c.mailbox_concentrated_level}}) {
+    if (!alert_levels.count(*v)) return std::string(key) + ": must be blue, yellow, orange or red";
+  }
+  static const std::set<std::string> scopes = {"none", "mailbox", "matched", "all"};
+  if (!scopes.count(c.clusters_scope)) return "mailbox.clusters.scope: must be none, mailbox, matched or all";
   for (const auto& ch : c.channels) {
     if (ch.topic == c.dead_letter_topic)
       return "channels: topic '" + ch.topic + "' is also the dead-letter topic";

@@ -35,6 +35,7 @@ struct field_map {
   std::string url = "/url";
   std::string region = "/region";
   std::string title = "/title";
+  std::string category = "/category";  // mailbox messages: what kind of request
 };
 
 // One Kafka topic that yuqing reads.
@@ -83,6 +84,27 @@ struct daemon_config {
   int clock_release_hours = 5;
   int clock_respond_major_hours = 24;
   int clock_respond_other_hours = 48;
+  // mailbox cases (plan item 11)
+  std::filesystem::path calendar_dir = "/usr/share/yuqing/seeds/calendar";
+  int mailbox_utc_offset_minutes = 8 * 60;
+  // Reply deadline per category: working days ("15d") or working hours ("36h"). Defaults
+  // borrowed from Guangdong's 12345 hotline measures (2022).
+  std::map<std::string, std::string> mailbox_deadlines = {
+      {"咨询", "2d"}, {"求助", "10d"}, {"建议", "10d"}, {"投诉", "15d"}, {"举报", "15d"}};
+  std::string mailbox_default_deadline = "15d";
+  int mailbox_due_soon_hours = 24;
+  std::string mailbox_due_soon_level = "yellow";
+  std::string mailbox_overdue_level = "orange";
+  std::string mailbox_concentrated_level = "orange";
+  int concentrated_period_hours = 168;
+  int concentrated_count = 10;
+  int concentrated_factor = 3;
+  int concentrated_min_count = 5;
+  std::string clusters_scope = "matched";  // none | mailbox | matched | all
+  int clusters_similarity_percent = 50;
+  int clusters_count = 5;
+  int clusters_window_hours = 168;
+  int clusters_max_tracked = 100000;
   // http
   std::string http_listen = "127.0.0.1:9464";
   std::string http_token;  // empty: POST endpoints refused

@@ -396,6 +396,20 @@ result<alerting::alert> alerting_service::handle(const std::string& id, const st
   return n->snapshot;
 }
 
+void alerting_service::raise(alerting::alert a) {
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->producer) return;
+  impl_->deliver(impl_->ev.raise(std::move(a), impl_->clk.now_ms()));
+}
+
+bool alerting_service::resolve(const std::string& fingerprint, const std::string& note) {
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->producer) return false;
+  auto notes = impl_->ev.resolve(fingerprint, note, impl_->clk.now_ms());
+  impl_->deliver(notes);
+  return !notes.empty();
+}
+
 result<std::vector<alerting::alert>> alerting_service::alerts(const alert_query& q) const {
   auto stored = impl_->store.alerts();
   if (!stored) return error{stored.error_message()};

@@ -55,6 +55,12 @@ class alerting_service {
                                       const std::string& note);
   result<alerting::alert> handle(const std::string& id, const std::string& who,
                                  const std::string& note);
+  // Alerts decided elsewhere (mailbox cases): fired, or resolved, through the evaluator's
+  // lifecycle and delivered like every other alert. Call after start().
+  void raise(alerting::alert a);
+  // False when no active alert has this fingerprint (not restored yet, or not here).
+  bool resolve(const std::string& fingerprint, const std::string& note);
+
   // Alerts of this instance from the store, newest first.
   result<std::vector<alerting::alert>> alerts(const alert_query& q) const;
 

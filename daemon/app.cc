@@ -13,6 +13,7 @@
 #include "config/plan.h"
 #include "alerting/alert.h"
 #include "daemon/alerting_service.h"
+#include "daemon/mailbox.h"
 #include "daemon/backtest.h"
 #include "daemon/decoder.h"
 #include "daemon/http_server.h"
@@ -133,6 +134,8 @@ struct app::impl {
   std::unique_ptr<notifier> alert_sink;
   std::shared_ptr<event_stream> alert_stream;
   std::unique_ptr<alerting_service> alerts_svc;
+  std::unique_ptr<mailbox_probe> mb_probe;
+  std::unique_ptr<mailbox> cases;
 
   std::shared_ptr<const matchers::matcher> current_sets() const { return sets->current(); }
 
@@ -191,6 +194,7 @@ struct app::impl {
     });
     add_tuning_routes();
     add_alert_routes();
+    add_mailbox_routes();
     http->route("GET", "/api/v1/messages/", [this](const http_request& r) {
       const auto key = r.path.substr(std::string("/api/v1/messages/").size());
       auto m = store->message(key);
@@ -404,6 +408,44 @@ struct app::impl {
     }, access::token);
   }
 
+  void add_mailbox_routes() {
+    http->route("GET", "/api/v1/cases", [this](const http_request& r) {
+      case_query q;
+      q.state = r.query.count("state") ? r.query.at("state") : "";
+      q.unit = r.query.count("unit") ? r.query.at("unit") : "";
+      static const std::set<std::string> states = {"", "open", "overdue", "closed", "reply_only"};
+      if (!states.count(q.state)) return json_error(400, "state: open, overdue, closed or reply_only");
+      try {
+        q.limit = static_cast<size_t>(std::clamp<int64_t>(std::stoll(r.query.count("limit") ? r.query.at("limit") : "1000"), 1, 100000));
+      } catch (const std::exception&) {
+        return json_error(400, "limit: a number");
+      }
+      const int64_t now = clk.now_ms();
+      auto found = list_cases(*store, q, now);
+      if (!found) return json_error(500, found.error_message());
+      json out = json::array();
+      for (const auto& c : *found) out.push_back(json::parse(c.to_json(now)));
+      return http_response{200, "application/json", json{{"cases", out}}.dump(-1, ' ', false, json::error_handler_t::replace)};
+    });
+    http->route("GET", "/api/v1/report", [this](const http_request& r) {
+      int64_t from = 0, to = 0;
+      const int64_t now = clk.now_ms();
+      try {
+        from = query_int(r, "from", now - int64_t{30} * 86400000);
+        to = query_int(r, "to", now);
+      } catch (const std::exception&) {
+        return json_error(400, "from/to: RFC 3339 time, milliseconds or an age (30d)");
+      }
+      const std::string format = r.query.count("format") ? r.query.at("format") : "json";
+      if (format != "json" && format != "md" && format != "csv") return json_error(400, "format: json, md or csv");
+      auto report = build_report(*store, from, to, now);
+      if (!report) return json_error(500, report.error_message());
+      if (format == "md") return http_response{200, "text/markdown; charset=utf-8", report->to_markdown()};
+      if (format == "csv") return http_response{200, "text/csv; charset=utf-8", report->to_csv()};
+      return http_response{200, "application/json", report->to_json()};
+    });
+  }
+
   int run() {
     teardown_stack teardown;
     auto plan_loaded = config::load_plan(cfg.plan_path);
@@ -500,8 +542,32 @@ struct app::impl {
       teardown.push("alerting", [this] { alerts_svc->stop(); });
     }
 
+    const bool has_mailbox = std::any_of(cfg.channels.begin(), cfg.channels.end(), [](const config::channel& c) {
+      return c.kind == config::channel_kind::mailbox || c.kind == config::channel_kind::mailbox_reply;
+    });
+    if (has_mailbox) {
+      auto cal = calendar::load_dir(cfg.calendar_dir, cfg.mailbox_utc_offset_minutes);
+      if (!cal) {
+        spdlog::critical("event=start_failed step=calendar error=\"{}\"", cal.error_message());
+        return 1;
+      }
+      mb_probe = std::make_unique<mailbox_probe>(registry);
+      cases = std::make_unique<mailbox>(cfg, *store, std::move(cal.value()), plan, *mb_probe, clk);
+      case_alert_sink sink;
+      if (alerts_svc) {
+        sink.raise = [this](alerting::alert a) { alerts_svc->raise(std::move(a)); };
+        sink.resolve = [this](const std::string& fp, const std::string& note) { return alerts_svc->resolve(fp, note); };
+      }
+      if (auto st = cases->start(std::move(sink)); !st) {
+        spdlog::critical("event=start_failed step=mailbox error=\"{}\"", st.error_message());
+        return 1;
+      }
+      teardown.push("mailbox", [this] { cases->stop(); });
+    }
+
     consumer = std::make_unique<ingest>(cfg, bootstrap, *store, [this] { return current_sets(); },
                                         *in_probe, clk);
+    consumer->set_mailbox(cases.get());
     if (auto st = consumer->start(); !st) {
       spdlog::critical("event=start_failed step=ingest error=\"{}\"", st.error_message());
       return 1;

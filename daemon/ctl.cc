@@ -1,5 +1,6 @@
 // yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker,
-// config-keys, and against a running daemon's HTTP API: sets, reload, backtest, rules.
+// config-keys, and against a running daemon's HTTP API: sets, reload, backtest, rules;
+// cases and report read either the API or the store (--db).
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "daemon/decoder.h"
 #include "daemon/http_client.h"
 #include "daemon/kafka.h"
+#include "daemon/mailbox.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
 
@@ -25,8 +27,20 @@ namespace {
 using nlohmann::json;
 using namespace yuqing;
 
+// Moves every top-level RFC 3339 value of a JSON line by shift_ms (a recorded stream
+// replayed as if it happened now).
+std::string shifted(const std::string& line, int64_t shift_ms) {
+  auto j = json::parse(line, nullptr, false);
+  if (!j.is_object()) return line;
+  for (auto& [k, v] : j.items()) {
+    int64_t ms = 0;
+    if (v.is_string() && daemon::parse_rfc3339(v.get<std::string>(), ms)) v = daemon::format_rfc3339(ms + shift_ms);
+  }
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 int produce(const std::string& brokers, const std::string& topic, const std::string& file,
-            const std::string& key_field) {
+            const std::string& key_field, int64_t shift_ms) {
   std::ifstream in(file);
   if (!in) {
     std::cerr << file << ": cannot open\n";
@@ -49,6 +63,7 @@ int produce(const std::string& brokers, const std::string& topic, const std::str
         key = j[key_field].is_string() ? j[key_field].get<std::string>() : j[key_field].dump();
       }
     }
+    if (shift_ms != 0) line = shifted(line, shift_ms);
     if (auto st = (*p)->produce(topic, key, line); !st) {
       std::cerr << file << ":" << lineno << ": " << st.error_message() << "\n";
       return 1;
@@ -421,6 +436,100 @@ int broker(int brokers, const std::vector<std::string>& topics, int partitions, 
   }
 }
 
+// The state of mailbox cases, from the store (--db) or the daemon.
+int cases(const api& a, const std::string& db, const std::string& state, const std::string& unit, size_t limit,
+          bool as_json) {
+  const int64_t now = system_clock().now_ms();
+  json list = json::array();
+  if (!db.empty()) {
+    auto s = storage::store::open({db, false, true});
+    if (!s) {
+      std::cerr << s.error_message() << "\n";
+      return 1;
+    }
+    auto found = daemon::list_cases(**s, {state, unit, limit}, now);
+    if (!found) {
+      std::cerr << found.error_message() << "\n";
+      return 1;
+    }
+    for (const auto& c : *found) list.push_back(json::parse(c.to_json(now)));
+    if (as_json) {
+      std::cout << json{{"cases", list}}.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+      return 0;
+    }
+  } else {
+    json body;
+    std::string target = "/api/v1/cases?limit=" + std::to_string(limit);
+    if (!state.empty()) target += "&state=" + state;
+    if (!unit.empty()) target += "&unit=" + daemon::url_encode(unit);
+    if (auto rc = get_or_print(a, target, as_json, body)) return *rc;
+    list = body["cases"];
+  }
+  std::printf("%-10s %-10s %-25s %-6s %-25s %-28s %s\n", "case", "state", "received", "cat.", "deadline",
+              "units", "reply / title");
+  for (const auto& c : list) {
+    std::string units;
+    for (const auto& u : c["units"]) units += (units.empty() ? "" : ",") + u.get<std::string>();
+    std::string tail = c.value("title", "");
+    if (c.contains("reply"))
+      tail = c["reply"].value("unit", "") + " " + c["reply"].value("time", "") +
+             (c.value("on_time", true) ? " (on time)" : " (late)");
+    std::printf("%-10s %-10s %-25s %-6s %-25s %-28s %s\n", c.value("id", "").c_str(), c.value("state", "").c_str(),
+                c.value("received", "").c_str(), c.value("category", "").c_str(), c.value("deadline", "").c_str(),
+                units.c_str(), tail.c_str());
+  }
+  std::cerr << list.size() << " cases\n";
+  return 0;
+}
+
+// The report of a period, from the store (--db, with progress) or the daemon.
+int report(const api& a, const std::string& db, const std::string& from, const std::string& to,
+           const std::string& format) {
+  if (format != "md" && format != "csv" && format != "json") {
+    std::cerr << "--format: md, csv or json\n";
+    return 2;
+  }
+  const int64_t now = system_clock().now_ms();
+  int64_t from_ms = 0, to_ms = now;
+  try {
+    from_ms = from.empty() ? now - int64_t{30} * 86400000 : parse_time(from);
+    if (!to.empty()) to_ms = parse_time(to);
+  } catch (const std::exception& e) {
+    std::cerr << "--from/--to: " << e.what() << "\n";
+    return 2;
+  }
+  if (db.empty()) {
+    daemon::http_call c;
+    c.address = a.url;
+    c.method = "GET";
+    c.target = "/api/v1/report?from=" + std::to_string(from_ms) + "&to=" + std::to_string(to_ms) + "&format=" + format;
+    c.timeout = std::chrono::seconds(300);
+    std::cerr << "reading the report from " << a.url << " ...\n";
+    auto r = daemon::http_request_once(c);
+    if (!r || r->status != 200) {
+      std::cerr << (r ? "HTTP " + std::to_string(r->status) + ": " + r->body : r.error_message()) << "\n";
+      return 1;
+    }
+    std::cout << r->body << (r->body.empty() || r->body.back() != '\n' ? "\n" : "");
+    return 0;
+  }
+  auto s = storage::store::open({db, false, true});
+  if (!s) {
+    std::cerr << s.error_message() << "\n";
+    return 1;
+  }
+  auto r = daemon::build_report(**s, from_ms, to_ms, now, [](uint64_t done, uint64_t total) {
+    std::cerr << "\rreading cases: " << done << " / " << total << std::flush;
+  });
+  std::cerr << "\n";
+  if (!r) {
+    std::cerr << r.error_message() << "\n";
+    return 1;
+  }
+  std::cout << (format == "md" ? r->to_markdown() : format == "csv" ? r->to_csv() : r->to_json() + "\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -434,6 +543,10 @@ int main(int argc, char** argv) {
   p->add_option("--key-field", key_field, "JSON field used as the message key ('' for none)")
       ->capture_default_str();
   p->add_option("file", file, "JSON lines file")->required();
+  std::string shift_from;
+  p->add_option("--shift-from", shift_from,
+                "RFC 3339 time that becomes about now: every time in the messages moves by the same "
+                "whole number of weeks");
 
   auto* h = cli.add_subcommand("hits", "list stored hits");
   std::string db, htopic, hset, hmessage, since;
@@ -497,10 +610,38 @@ int main(int argc, char** argv) {
   ru->add_option("--top", top, "how many")->capture_default_str();
   ru->add_flag("--json", as_json, "JSON output");
 
+  auto* cs = cli.add_subcommand("cases", "governor's-mailbox cases and their state");
+  api_options(cs);
+  std::string cs_db, cs_state, cs_unit;
+  size_t cs_limit = 1000;
+  cs->add_option("--db", cs_db, "read the RocksDB directory (storage.path) instead of the daemon");
+  cs->add_option("--state", cs_state, "open, overdue, closed or reply_only")
+      ->check(CLI::IsMember({"open", "overdue", "closed", "reply_only"}));
+  cs->add_option("--unit", cs_unit, "a responsible unit (or the replying unit)");
+  cs->add_option("--limit", cs_limit, "most cases to list")->capture_default_str();
+  cs->add_flag("--json", as_json, "JSON output");
+  auto* rp = cli.add_subcommand("report", "mailbox report of a period: on time, late, open, overdue, concentrated issues");
+  api_options(rp);
+  std::string rp_db, rp_from, rp_to, rp_format = "md";
+  rp->add_option("--db", rp_db, "read the RocksDB directory (storage.path) instead of the daemon (shows progress)");
+  rp->add_option("--from", rp_from, "cases received from (RFC 3339 or an age: 30d; default 30d)");
+  rp->add_option("--to", rp_to, "... until (exclusive; default now)");
+  rp->add_option("--format", rp_format, "md, csv or json")->capture_default_str();
+
   CLI11_PARSE(cli, argc, argv);
   try {
     if (*k) return config_keys();
-    if (*p) return produce(brokers, topic, file, key_field);
+    if (*p) {
+      int64_t shift = 0;
+      if (!shift_from.empty()) {
+        int64_t from = 0;
+        if (!daemon::parse_rfc3339(shift_from, from)) throw std::invalid_argument("--shift-from: not an RFC 3339 time");
+        // Whole weeks, so that every message keeps its weekday (working days stay working days).
+        constexpr int64_t week = int64_t{7} * 86400000;
+        shift = (system_clock().now_ms() - from + week / 2) / week * week;
+      }
+      return produce(brokers, topic, file, key_field, shift);
+    }
     if (*h) return hits(db, htopic, hset, hmessage, since, limit, as_json);
     if (*c) return check(check_path, as_json);
     if (*t) {
@@ -515,6 +656,8 @@ int main(int argc, char** argv) {
     if (*rl) return reload(a);
     if (*bt) return backtest(a, bt_set, bt_since, bt_examples, as_json);
     if (*ru) return rules(a, top, as_json);
+    if (*cs) return cases(a, cs_db, cs_state, cs_unit, cs_limit, as_json);
+    if (*rp) return report(a, rp_db, rp_from, rp_to, rp_format);
   } catch (const std::exception& e) {
     std::cerr << "yuqingctl: " << e.what() << "\n";
     return 1;

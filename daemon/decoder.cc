@@ -69,6 +69,7 @@ const char* to_string(decode_error e) {
     case decode_error::invalid_json: return "invalid_json";
     case decode_error::invalid_utf8: return "invalid_utf8";
     case decode_error::missing_text: return "missing_text";
+    case decode_error::missing_id: return "missing_id";
   }
   return "?";
 }
@@ -179,6 +180,7 @@ decode_error decoder::decode(std::string_view payload, const storage::kafka_posi
   scalar_at(doc, f.url, out.url);
   scalar_at(doc, f.region, out.region);
   scalar_at(doc, f.title, out.title);
+  scalar_at(doc, f.category, out.category);
   std::string t;
   if (scalar_at(doc, f.time, t)) {
     int64_t ms;
@@ -189,6 +191,8 @@ decode_error decoder::decode(std::string_view payload, const storage::kafka_posi
     if (scalar_at(doc, p, text)) out.text.emplace_back(field_name(p), std::move(text));
   }
   if (out.text.empty()) return decode_error::missing_text;
+  // A reply names the message it answers: without an id it cannot close any case.
+  if (channel_.kind == config::channel_kind::mailbox_reply && out.id.empty()) return decode_error::missing_id;
   out.key = message_key(pos, out.id);
   return decode_error::none;
 }

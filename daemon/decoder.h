@@ -17,12 +17,13 @@
 
 namespace yuqing::daemon {
 
-enum class decode_error { none, empty, oversize, invalid_json, invalid_utf8, missing_text };
+enum class decode_error { none, empty, oversize, invalid_json, invalid_utf8, missing_text, missing_id };
 const char* to_string(decode_error e);
 constexpr decode_error all_decode_errors[] = {decode_error::empty, decode_error::oversize,
                                               decode_error::invalid_json,
                                               decode_error::invalid_utf8,
-                                              decode_error::missing_text};
+                                              decode_error::missing_text,
+                                              decode_error::missing_id};
 
 class decoder {
  public:

@@ -1,5 +1,6 @@
 #include "daemon/http_client.h"
 
+#include <cctype>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -57,6 +58,21 @@ result<http_url> parse_http_url(const std::string& url) {
   if (u.address.empty()) return error{"url '" + url + "': no host"};
   if (u.address.find(':') == std::string::npos) u.address += ":80";
   return u;
+}
+
+std::string url_encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace yuqing::daemon

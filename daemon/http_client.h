@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "config/result.h"
 
@@ -34,5 +35,8 @@ struct http_url {
   std::string address, path;
 };
 result<http_url> parse_http_url(const std::string& url);
+
+// Percent-encodes everything but unreserved characters (for query values).
+std::string url_encode(std::string_view s);
 
 }  // namespace yuqing::daemon

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "daemon/kafka.h"
+#include "daemon/mailbox.h"
 #include "daemon/pipeline.h"
 
 namespace yuqing::daemon {
@@ -35,6 +36,7 @@ struct ingest::impl {
   matcher_source matchers;
   ingest_probe& probe;
   const clock& clk;
+  mailbox* cases = nullptr;
 
   kafka_handle consumer;
   std::unique_ptr<sync_producer> dead_letters;
@@ -78,6 +80,7 @@ struct ingest::impl {
     storage::batch b;
     std::vector<dead_letter> dead;
     std::vector<alerting::hit_event> events;  // for the hits topic
+    mailbox_changes mailbox;                  // cases, replies and clustering of the batch
     bool delivered = false;  // dead letters and hit events confirmed by the brokers
     ~work() {
       for (auto* m : messages) rd_kafka_message_destroy(m);
@@ -216,7 +219,21 @@ struct ingest::impl {
       e.offsets.push_back({tp.first, tp.second, confirmed[tp]});
     }
     if (e.empty()) return;
-    // The hits of those messages (rare work, so nothing is kept per hit on the hot path).
+    // The hits and mailbox records of those messages (rare work, so nothing is kept per
+    // message on the hot path).
+    std::vector<std::string> case_ids;
+    for (const auto& key : e.message_keys) {
+      auto m = store.message(key);
+      if (!m || !*m) continue;
+      const auto& msg = **m;
+      e.mailbox_keys.push_back(mailbox_keys::member(msg.time_ms, msg.key));
+      if (msg.kind == "mailbox") {
+        case_ids.push_back(msg.id.empty() ? msg.key : msg.id);
+        e.mailbox_keys.push_back(mailbox_keys::opening(case_ids.back()));
+      } else if (msg.kind == "mailbox-reply") {
+        e.mailbox_keys.push_back(mailbox_keys::reply(msg.id));
+      }
+    }
     for (const auto& key : e.message_keys) {
       storage::hit_query q;
       q.message = key;
@@ -233,6 +250,7 @@ struct ingest::impl {
                     "stores these messages again\"", e.offsets.size(), st.error_message());
       return;
     }
+    if (cases) cases->forget(case_ids);
     spdlog::warn("event=handback partitions={} messages={} hits={} reason=commit_refused "
                  "effect=\"the next owner reads them from the committed offsets\"",
                  e.offsets.size(), e.message_keys.size(), e.hit_keys.size());
@@ -273,6 +291,7 @@ struct ingest::impl {
                                      [this](double s) { probe.end_to_end(s); },
                                      cfg.alerting_enabled ? &w.events : nullptr);
     probe.matched(stats.match_seconds, stats.bytes_scanned);
+    if (cases) w.mailbox = cases->prepare(w.b);
     for (const auto& r : rejected) w.dead.push_back({w.messages[r.index], r.reason, r.channel});
   }
 
@@ -483,6 +502,7 @@ struct ingest::impl {
     hits += w.b.hits.size();
     consumed += w.messages.size();
     probe.count_hits(w.b.hits);
+    if (cases) cases->stored(std::move(w.mailbox));
     ++batches;
     commit(false);
   }
@@ -550,6 +570,8 @@ ingest::ingest(const config::daemon_config& cfg, std::string bootstrap, storage:
                                    probe, clk)) {}
 
 ingest::~ingest() { stop(); }
+
+void ingest::set_mailbox(mailbox* cases) { impl_->cases = cases; }
 
 status ingest::start() {
   auto& d = *impl_;

@@ -41,6 +41,8 @@
 
 namespace yuqing::daemon {
 
+class mailbox;
+
 using matcher_source = std::function<std::shared_ptr<const matchers::matcher>()>;
 
 struct ingest_counters {
@@ -59,6 +61,9 @@ class ingest {
   ~ingest();
   ingest(const ingest&) = delete;
   ingest& operator=(const ingest&) = delete;
+
+  // Mailbox cases ride along with the batches (before start(); nullptr: none).
+  void set_mailbox(mailbox* cases);
 
   // Creates the consumer and the dead-letter producer, subscribes, starts the thread.
   status start();

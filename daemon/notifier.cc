@@ -186,6 +186,7 @@ std::string notifier::alertmanager_body(const std::vector<alerting::alert>& aler
              {"examples", lines}}},
            {"startsAt", format_rfc3339(a.fired_ms)},
            {"endsAt", format_rfc3339(a.active() ? now_ms + 4000LL * resend_seconds : a.resolved_ms)}};
+    for (const auto& [k, v] : a.labels) j["labels"][k] = v;
     if (!api_base.empty()) j["generatorURL"] = api_base + "/api/v1/alerts/" + a.id;
     out.push_back(std::move(j));
   }

@@ -154,4 +154,33 @@ class alerting_probe {
   std::map<std::pair<std::string, std::string>, prometheus::Gauge*> active_children_;
 };
 
+// Mailbox cases: cases by state, open and overdue cases by unit, reply times, case
+// alerts, and what text clustering costs.
+class mailbox_probe {
+ public:
+  explicit mailbox_probe(metrics& m);
+  // Replaces the case gauges: cases by state, open and overdue by unit, unmatched replies.
+  void cases(const std::map<std::string, int64_t>& by_state, const std::map<std::string, int64_t>& open_by_unit,
+             const std::map<std::string, int64_t>& overdue_by_unit, int64_t unmatched_replies);
+  void replied(double seconds, bool on_time);
+  void alert(const std::string& kind);
+  void clustered(uint64_t messages, double seconds, size_t tracked);
+
+ private:
+  void set_all(prometheus::Family<prometheus::Gauge>& f, std::map<std::string, prometheus::Gauge*>& children,
+               const char* label, const std::map<std::string, int64_t>& values);
+  prometheus::Family<prometheus::Gauge>& state_;
+  prometheus::Family<prometheus::Gauge>& open_;
+  prometheus::Family<prometheus::Gauge>& overdue_;
+  prometheus::Family<prometheus::Counter>& alerts_;
+  prometheus::Family<prometheus::Counter>& replies_;
+  prometheus::Histogram* reply_seconds_;
+  prometheus::Gauge* unmatched_;
+  prometheus::Counter* clustered_;
+  prometheus::Counter* cluster_seconds_;
+  prometheus::Gauge* tracked_;
+  std::mutex mu_;
+  std::map<std::string, prometheus::Gauge*> state_children_, open_children_, overdue_children_;
+};
+
 }  // namespace yuqing::daemon

@@ -148,6 +148,7 @@ std::string message_record::to_json() const {
               {"url", url},
               {"region", region},
               {"title", title},
+              {"category", category},
               {"text", text_j}}
   );
 }
@@ -167,6 +168,7 @@ std::optional<message_record> message_record::from_json(const std::string& value
     m.url = j.value("url", "");
     m.region = j.value("region", "");
     m.title = j.value("title", "");
+    m.category = j.value("category", "");
     const json text = j.value("text", json::object());
     for (const auto& [k, v] : text.items()) m.text.emplace_back(k, v);
     return m;
@@ -254,6 +256,7 @@ std::string message_record::encode() const {
     w.str(k);
     w.str(v);
   }
+  w.str(category);  // added later: records without it end here
   return out;
 }
 
@@ -277,6 +280,7 @@ std::optional<message_record> message_record::decode(std::string_view value) {
     std::string k = r.str();
     m.text.emplace_back(std::move(k), r.str());
   }
+  if (r.ok && !r.in.empty()) m.category = r.str();
   if (!r.ok) return std::nullopt;
   return m;
 }

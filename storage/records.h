@@ -56,6 +56,7 @@ struct message_record {
   kafka_position source;
   int64_t time_ms = 0;
   std::string id, author, source_name, url, region, title;
+  std::string category;  // mailbox messages: 咨询, 求助, 建议, 投诉, 举报, ...
   std::vector<std::pair<std::string, std::string>> text;  // matched fields: name, text
 
   // The stored (binary) form.

@@ -14,8 +14,8 @@ namespace yuqing::storage {
 namespace {
 
 const char* const cf_names[] = {rocksdb::kDefaultColumnFamilyName.c_str(), "hits", "messages",
-                                "offsets", "meta", "alerts"};
-enum cf_index { cf_default = 0, cf_hits, cf_messages, cf_offsets, cf_meta, cf_alerts, cf_count };
+                                "offsets", "meta", "alerts", "mailbox"};
+enum cf_index { cf_default = 0, cf_hits, cf_messages, cf_offsets, cf_meta, cf_alerts, cf_mailbox, cf_count };
 
 void put_be64(std::string& s, uint64_t v) {
   for (int i = 7; i >= 0; --i) s += static_cast<char>((v >> (i * 8)) & 0xFF);
@@ -227,6 +227,7 @@ status store::write(const batch& b) {
     value += m.encode();
     wb.Put(impl_->cf[cf_messages], m.key, value);
   }
+  for (const auto& [k, v] : b.mailbox) wb.Put(impl_->cf[cf_mailbox], k, v);
   return apply(wb, b.offsets);
 }
 
@@ -236,6 +237,7 @@ status store::erase(const erasure& e) {
   rocksdb::WriteBatch wb;
   for (const auto& k : e.hit_keys) wb.Delete(impl_->cf[cf_hits], k);
   for (const auto& k : e.message_keys) wb.Delete(impl_->cf[cf_messages], k);
+  for (const auto& k : e.mailbox_keys) wb.Delete(impl_->cf[cf_mailbox], k);
   return apply(wb, e.offsets);
 }
 
@@ -466,6 +468,51 @@ result<std::optional<std::string>> store::alert(const std::string& id) const {
   if (st.IsNotFound()) return std::optional<std::string>{};
   if (!st.ok()) return error{describe(options_.path, st)};
   return std::optional<std::string>{std::move(v)};
+}
+
+status store::put_mailbox(const std::vector<std::pair<std::string, std::string>>& kvs) {
+  if (kvs.empty()) return ok_status();
+  if (auto st = recover_if_failed(); !st) return st;
+  std::shared_lock lock(impl_->mu);
+  rocksdb::WriteBatch wb;
+  for (const auto& [k, v] : kvs) wb.Put(impl_->cf[cf_mailbox], k, v);
+  return apply(wb, {});
+}
+
+result<std::optional<std::string>> store::mailbox_value(const std::string& key) const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  std::string v;
+  const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_mailbox], key, &v);
+  if (st.IsNotFound()) return std::optional<std::string>{};
+  if (!st.ok()) return error{describe(options_.path, st)};
+  return std::optional<std::string>{std::move(v)};
+}
+
+status store::scan_mailbox(std::string_view prefix, std::string_view from,
+                           const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[cf_mailbox]));
+  const std::string start = from.empty() || from < prefix ? std::string(prefix) : std::string(from);
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    const auto k = it->key();
+    if (!k.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
+    if (!fn(std::string_view(k.data(), k.size()), std::string_view(it->value().data(), it->value().size())))
+      break;
+  }
+  if (!it->status().ok()) return error{describe(options_.path, it->status())};
+  return ok_status();
+}
+
+status store::delete_mailbox_range(const std::string& begin, const std::string& end) {
+  if (auto st = recover_if_failed(); !st) return st;
+  std::shared_lock lock(impl_->mu);
+  rocksdb::WriteBatch wb;
+  wb.DeleteRange(impl_->cf[cf_mailbox], begin, end);
+  return apply(wb, {});
 }
 
 status store::flush() {

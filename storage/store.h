@@ -8,6 +8,8 @@
 //   offsets   key: kafka topic \0 be32(partition)                      value: next offset (8 bytes)
 //   meta      schema_version; set versions under "setv" \0 set \0 be64(loaded_ms) version
 //   alerts    key: alert id            value: the alert as JSON (latest state, audit trail)
+//   mailbox   mailbox cases: keys and values are the daemon's (daemon/cases.h); written
+//             with the batch that consumed their messages, or on their own (alert markers)
 // (Column families added after a database was made are created when it is next opened
 // read-write.)
 // A batch (hits, messages and the next offsets of the partitions it read) is one
@@ -25,10 +27,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/clock.h"
@@ -57,7 +61,8 @@ struct batch {
   std::vector<hit_record> hits;
   std::vector<message_record> messages;
   std::vector<partition_offset> offsets;
-  bool empty() const { return hits.empty() && messages.empty() && offsets.empty(); }
+  std::vector<std::pair<std::string, std::string>> mailbox;  // column family mailbox
+  bool empty() const { return hits.empty() && messages.empty() && offsets.empty() && mailbox.empty(); }
 };
 
 // One page of a scan over the stored messages, in key order.
@@ -74,7 +79,10 @@ struct erasure {
   std::vector<std::string> hit_keys;      // hit_key() of each hit
   std::vector<std::string> message_keys;  // message_record::key
   std::vector<partition_offset> offsets;
-  bool empty() const { return hit_keys.empty() && message_keys.empty() && offsets.empty(); }
+  std::vector<std::string> mailbox_keys;
+  bool empty() const {
+    return hit_keys.empty() && message_keys.empty() && offsets.empty() && mailbox_keys.empty();
+  }
 };
 
 struct hit_query {
@@ -118,6 +126,15 @@ class store {
   status put_alerts(const std::vector<std::pair<std::string, std::string>>& alerts);
   result<std::vector<std::string>> alerts() const;
   result<std::optional<std::string>> alert(const std::string& id) const;
+
+  // Column family mailbox: writes (synced), one value, and the keys that start with
+  // `prefix` from `from` on (empty: from the first), in order, until fn returns false.
+  status put_mailbox(const std::vector<std::pair<std::string, std::string>>& kvs);
+  result<std::optional<std::string>> mailbox_value(const std::string& key) const;
+  status scan_mailbox(std::string_view prefix, std::string_view from,
+                      const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+  // Deletes the keys in [begin, end) (synced).
+  status delete_mailbox_range(const std::string& begin, const std::string& end);
 
   // Records a loaded keyword-set version (synced).
   status record_set_version(const set_version_record& r);

@@ -108,22 +108,33 @@ for i in range(60):
     news.append({"id": f"n{i:04d}", "source": "江门日报", "author": "本报记者", "title": title,
                  "content": title + "。详情见原文。", "url": f"https://news.example/a/{i}",
                  "region": rng.choice(districts), "published_at": ts(i * 20 + 3)})
+# Mailbox messages from 2022-10-31 to the sample's "now" (SAMPLE_NOW, Friday 2022-11-25
+# 12:00 +08:00; scripts/demo shifts every time so that SAMPLE_NOW becomes the real now).
+sample_now = datetime(2022, 11, 25, 12, 0, tzinfo=tz)
+m0 = datetime(2022, 10, 31, 8, 30, tzinfo=tz)
 for i in range(72):
     category, tpl = rng.choice(mailbox_topics)
     text = fill(tpl)
+    at = m0 + timedelta(minutes=i * 510)
     mailbox.append({"id": f"m{i:04d}", "source": "省长留言信箱", "author": rng.choice(authors),
                     "category": category, "title": text[:12], "content": text,
-                    "region": rng.choice(districts), "published_at": ts(i * 40 + 11)})
-# Replies: most cases answered in time, some late, some not at all (left open), and one reply
-# that arrives before its message is published in the stream order below.
+                    "region": rng.choice(districts), "published_at": at.isoformat(timespec="seconds")})
+# Replies: most cases answered, some in time and some late, some not at all (left open or
+# overdue, depending on their deadline); only replies given before SAMPLE_NOW exist.
 for i, m in enumerate(mailbox):
     if i % 6 == 5:
         continue  # unanswered
-    days = rng.choice([1, 2, 3, 5, 8, 12, 20])
+    days = rng.choice([0.5, 1, 2, 3, 5, 8, 12, 20])
     replied = datetime.fromisoformat(m["published_at"]) + timedelta(days=days, hours=rng.randint(0, 8))
+    if replied >= sample_now:
+        continue
     replies.append({"id": m["id"], "unit": rng.choice(units),
                     "content": "您好，您反映的问题已转相关部门核实处理，感谢您的监督。",
                     "replied_at": replied.isoformat(timespec="seconds")})
+# One message reaches yuqing after its reply (mailbox-late.jsonl is produced last).
+replied_ids = {r["id"] for r in replies}
+late = [m for m in mailbox if m["id"] in replied_ids][-1]
+mailbox.remove(late)
 
 
 def write(name, rows, extra=()):
@@ -139,6 +150,7 @@ write("posts.jsonl", posts, extra=['{"id": "bad-1", "content": "括号没有闭�
 write("news.jsonl", news)
 write("mailbox.jsonl", mailbox)
 write("replies.jsonl", replies)
-total = len(posts) + len(news) + len(mailbox) + len(replies) + 2
+write("mailbox-late.jsonl", [late])
+total = len(posts) + len(news) + len(mailbox) + 1 + len(replies) + 2
 print(f"{total} messages: {len(posts)} posts (+2 broken), {len(news)} news, "
-      f"{len(mailbox)} mailbox, {len(replies)} replies")
+      f"{len(mailbox) + 1} mailbox (one after its reply), {len(replies)} replies")

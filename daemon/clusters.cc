@@ -1,0 +1,176 @@
+#include "daemon/clusters.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "matchers/normalizer.h"
+
+namespace yuqing::daemon {
+
+namespace {
+
+uint64_t mix(uint64_t x) {  // splitmix64's finalizer
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+const std::array<uint64_t, 64>& seeds() {
+  static const std::array<uint64_t, 64> s = [] {
+    std::array<uint64_t, 64> a{};
+    for (size_t i = 0; i < a.size(); ++i) a[i] = mix(0x9e3779b97f4a7c15ull * (i + 1));
+    return a;
+  }();
+  return s;
+}
+
+uint64_t band_hash(const signature& sig, int band) {
+  uint64_t h = mix(static_cast<uint64_t>(band) + 1);
+  for (int r = 0; r < 4; ++r) h = mix(h ^ sig[static_cast<size_t>(band * 4 + r)]);
+  return h;
+}
+
+}  // namespace
+
+signature sign(std::string_view text) {
+  static const auto norm = matchers::normalizer::get(matchers::norm_width | matchers::norm_case |
+                                                     matchers::norm_t2s | matchers::norm_noise);
+  thread_local matchers::normalized_text n;
+  norm->normalize(text, n);
+  // Code points of the normalized text (bad bytes count as one unit each).
+  thread_local std::vector<uint32_t> cps;
+  cps.clear();
+  for (size_t i = 0; i < n.text.size() && cps.size() < 2000;) {
+    uint32_t cp = 0;
+    int len = matchers::decode_utf8(n.text, i, cp);
+    if (len <= 0) {
+      cp = 0x110000u + static_cast<unsigned char>(n.text[i]);
+      len = 1;
+    }
+    cps.push_back(cp);
+    i += static_cast<size_t>(len);
+  }
+  signature sig;
+  sig.fill(std::numeric_limits<uint32_t>::max());
+  const auto& s = seeds();
+  auto shingle = [&](uint64_t base) {
+    for (size_t k = 0; k < sig.size(); ++k)
+      sig[k] = std::min(sig[k], static_cast<uint32_t>(mix(base ^ s[k]) >> 32));
+  };
+  if (cps.size() == 1) shingle(mix(cps[0]));
+  for (size_t i = 0; i + 1 < cps.size(); ++i) shingle(mix((uint64_t{cps[i]} << 21) ^ cps[i + 1]));
+  return sig;
+}
+
+double similarity(const signature& a, const signature& b) {
+  size_t same = 0;
+  for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
+  return static_cast<double>(same) / static_cast<double>(a.size());
+}
+
+std::pair<uint64_t, size_t> clusterer::add(member m) {
+  if (auto it = by_key_.find(m.key); it != by_key_.end()) {
+    const uint64_t c = members_.at(it->second).cluster;
+    return {c, size_of(c)};
+  }
+  uint64_t best = 0;
+  double best_sim = -1;
+  std::vector<uint64_t> seen;
+  uint64_t hashes[bands];
+  for (int b = 0; b < bands; ++b) {
+    hashes[b] = band_hash(m.sig, b);
+    auto it = buckets_.find(hashes[b]);
+    if (it == buckets_.end()) continue;
+    for (uint64_t seq : it->second) {
+      if (std::find(seen.begin(), seen.end(), seq) != seen.end()) continue;
+      seen.push_back(seq);
+      const double sim = similarity(m.sig, members_.at(seq).sig);
+      if (sim >= options_.similarity && sim > best_sim) {
+        best_sim = sim;
+        best = seq;
+      }
+    }
+  }
+  const uint64_t seq = next_seq_++;
+  m.cluster = best ? members_.at(best).cluster : seq;
+  auto& c = clusters_[m.cluster];
+  if (c.members.empty() && c.first_key.empty()) {
+    c.representative = m.excerpt;
+    c.first_key = m.key;
+  }
+  c.members.insert(seq);
+  for (int b = 0; b < bands; ++b) buckets_[hashes[b]].push_back(seq);
+  by_time_.emplace(m.time_ms, seq);
+  by_key_[m.key] = seq;
+  const uint64_t cluster = m.cluster;
+  members_.emplace(seq, std::move(m));
+  return {cluster, c.members.size()};
+}
+
+void clusterer::forget(uint64_t seq) {
+  auto it = members_.find(seq);
+  if (it == members_.end()) return;
+  const member& m = it->second;
+  for (int b = 0; b < bands; ++b) {
+    auto bucket = buckets_.find(band_hash(m.sig, b));
+    if (bucket == buckets_.end()) continue;
+    auto& v = bucket->second;
+    v.erase(std::remove(v.begin(), v.end(), seq), v.end());
+    if (v.empty()) buckets_.erase(bucket);
+  }
+  auto c = clusters_.find(m.cluster);
+  if (c != clusters_.end()) {
+    c->second.members.erase(seq);
+    if (c->second.members.empty()) clusters_.erase(c);
+  }
+  by_key_.erase(m.key);
+  members_.erase(it);
+}
+
+void clusterer::expire(int64_t latest_ms) {
+  const int64_t cutoff = latest_ms - options_.window_ms;
+  while (!by_time_.empty() &&
+         (by_time_.begin()->first < cutoff || members_.size() > options_.max_tracked)) {
+    forget(by_time_.begin()->second);
+    by_time_.erase(by_time_.begin());
+  }
+}
+
+size_t clusterer::size_of(uint64_t cluster) const {
+  auto it = clusters_.find(cluster);
+  return it == clusters_.end() ? 0 : it->second.members.size();
+}
+
+std::vector<const clusterer::member*> clusterer::members_of(uint64_t cluster) const {
+  std::vector<const member*> out;
+  auto it = clusters_.find(cluster);
+  if (it == clusters_.end()) return out;
+  for (uint64_t seq : it->second.members) out.push_back(&members_.at(seq));
+  std::stable_sort(out.begin(), out.end(), [](const member* a, const member* b) { return a->time_ms < b->time_ms; });
+  return out;
+}
+
+const std::string& clusterer::representative(uint64_t cluster) const {
+  static const std::string none;
+  auto it = clusters_.find(cluster);
+  return it == clusters_.end() ? none : it->second.representative;
+}
+
+}  // namespace yuqing::daemon
+
+namespace yuqing::daemon {
+
+uint64_t clusterer::cluster_of(const std::string& key) const {
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? 0 : members_.at(it->second).cluster;
+}
+
+const std::string& clusterer::first_key(uint64_t cluster) const {
+  static const std::string none;
+  auto it = clusters_.find(cluster);
+  return it == clusters_.end() ? none : it->second.first_key;
+}
+
+}  // namespace yuqing::daemon

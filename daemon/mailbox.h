@@ -1,0 +1,154 @@
+// mailbox: the governor's-mailbox cases of this daemon (plan item 11).
+//
+// Operation: ingest hands every built batch to prepare(), which adds to the same RocksDB
+// batch the opening of a case for each message of a `mailbox` channel (category, region,
+// the sets, topics and rules it hit, the responsible units from the plan, the reply
+// deadline from the category and the working-day calendar), the reply for each message of
+// a `mailbox-reply` channel, and the text-clustering members — so they are stored exactly
+// when the batch's offsets are. Once the batch is stored, stored() moves the cases in
+// memory on: a reply closes its case (or waits for its message), new messages are counted
+// per topic and category and clustered by text, and concentrated issues raise or resolve
+// their alerts. A thread ticks every second: due_soon and overdue alerts, once per case
+// (a marker in the store remembers it across restarts), and the metrics.
+//
+// Several daemons: mailbox messages and replies are keyed by message id, so a case and its
+// reply land on the same partition number of their topics; with the range assignor both
+// go to the same instance, whose store keeps the case. Each instance reports the cases of
+// the partitions it consumed.
+//
+// Threads: prepare() and stored() from the ingest thread; the query functions from any
+// thread; one mutex guards the state in memory. Errors: a store failure while ticking is
+// logged and retried at the next tick.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "alerting/alert.h"
+#include "config/clock.h"
+#include "config/config.h"
+#include "config/plan.h"
+#include "daemon/calendar.h"
+#include "daemon/cases.h"
+#include "daemon/clusters.h"
+#include "daemon/probe.h"
+#include "storage/store.h"
+
+namespace yuqing::daemon {
+
+// What a batch changes, kept from prepare() until the batch is stored.
+struct mailbox_changes {
+  std::vector<mailbox_case> openings;
+  std::vector<std::pair<std::string, case_reply>> replies;  // case id, reply
+  std::vector<clusterer::member> members;
+  double clustering_seconds = 0;
+  bool empty() const { return openings.empty() && replies.empty() && members.empty(); }
+};
+
+// Where case alerts go (the alerting service, or the log when alerting is off).
+struct case_alert_sink {
+  std::function<void(alerting::alert)> raise;
+  // False when the alert was not known (yet): resolving is tried again later.
+  std::function<bool(const std::string& fingerprint, const std::string& note)> resolve;
+};
+
+struct case_query {
+  std::string state;  // open, overdue, closed, reply_only; empty: every case
+  std::string unit;   // a responsible unit; empty: any
+  size_t limit = 1000;
+};
+
+// Cases in the store, newest first (offline too: yuqingctl --db).
+result<std::vector<mailbox_case>> list_cases(const storage::store& store, const case_query& q, int64_t now_ms);
+// The report of the cases received in [from_ms, to_ms), states as of at_ms; progress(done,
+// estimated total) is called every 500 cases read.
+result<case_report> build_report(const storage::store& store, int64_t from_ms, int64_t to_ms, int64_t at_ms,
+                                 const std::function<void(uint64_t, uint64_t)>& progress = {});
+
+class mailbox {
+ public:
+  mailbox(const config::daemon_config& cfg, storage::store& store, calendar cal,
+          std::shared_ptr<const config::plan> plan, mailbox_probe& probe, const clock& clk);
+  ~mailbox();
+  mailbox(const mailbox&) = delete;
+  mailbox& operator=(const mailbox&) = delete;
+
+  // Reads the cases and cluster members back from the store, then starts ticking.
+  status start(case_alert_sink sink);
+  void stop();
+
+  // Ingest thread: adds the batch's mailbox records to `b`.
+  mailbox_changes prepare(storage::batch& b);
+  // Ingest thread: the batch that prepare() filled is stored.
+  void stored(mailbox_changes changes);
+
+  // Ingest thread: these cases were handed back with their partitions (another instance
+  // stores them): no longer followed here.
+  void forget(const std::vector<std::string>& case_ids);
+
+  // One tick (the thread calls it every second; tests call it with an injected clock).
+  void tick();
+
+  const calendar& cal() const { return calendar_; }
+  size_t open_cases() const;
+
+ private:
+  struct counted {  // a mailbox message, for the topic and category counts
+    int64_t time_ms;
+    std::string category;
+    std::vector<std::string> topics;
+    std::string key, excerpt;
+  };
+  struct active_issue {
+    concentrated_issue issue;
+    uint64_t cluster = 0;  // text issues
+  };
+  // `reply`: the case's reply when it came in the same batch.
+  void apply_opening(mailbox_case c, std::optional<case_reply> reply);
+  void apply_reply(const std::string& id, const case_reply& r);
+  void check_counts(int64_t t, const std::string& by, const std::string& what,
+                    std::vector<std::pair<std::string, std::string>>& writes);
+  void check_cluster(uint64_t cluster, std::vector<std::pair<std::string, std::string>>& writes);
+  void raise_issue(active_issue& a, bool fresh, std::vector<std::pair<std::string, std::string>>& writes);
+  void resolve_issue(const std::string& fingerprint, const std::string& why);
+  void resolve_later(const std::string& fingerprint, const std::string& note);
+  alerting::alert case_alert(const mailbox_case& c, const std::string& kind) const;
+  std::vector<std::string> units_of(const std::vector<int>& plan_items) const;
+  void update_metrics();
+
+  const config::daemon_config& cfg_;
+  storage::store& store_;
+  calendar calendar_;
+  std::shared_ptr<const config::plan> plan_;
+  mailbox_probe& probe_;
+  const clock& clk_;
+  deadline_policy deadlines_;
+  case_alert_sink sink_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, mailbox_case> waiting_;        // opened, not replied
+  std::map<std::string, case_reply> early_replies_;    // replied, message not known yet
+  uint64_t closed_ = 0;
+  std::deque<counted> recent_;                         // by arrival; pruned by time
+  int64_t latest_ms_ = 0;                              // latest mailbox message time
+  clusterer clusters_;
+  int64_t latest_member_ms_ = 0;
+  std::map<std::string, active_issue> issues_;         // active concentrated issues by fingerprint
+  std::map<std::string, std::pair<std::string, int64_t>> to_resolve_;  // fingerprint -> note, since
+  std::set<int> missing_years_logged_;
+
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+};
+
+}  // namespace yuqing::daemon
