@@ -127,7 +127,8 @@ result<std::vector<mailbox_case>> list_cases(const storage::store& store, const 
   std::vector<mailbox_case> out;
   auto st = read_cases(store, out, [&](const mailbox_case& c) {
     const std::string state = c.opened ? c.state(now_ms) : "reply_only";
-    if (q.state.empty() ? state == "reply_only" && false : state != q.state) return false;
+    // Replies without their message are listed only when asked for.
+    if (q.state.empty() ? state == "reply_only" : state != q.state) return false;
     if (!q.unit.empty() && std::find(c.units.begin(), c.units.end(), q.unit) == c.units.end() &&
         !(c.reply && c.reply->unit == q.unit))
       return false;
