@@ -5,29 +5,16 @@
 #include <cstdio>
 #include <thread>
 
+#include "config/clock.h"
+#include "daemon/decoder.h"
+#include "daemon/http_client.h"
 #include "tests/support/yuqing.h"
 
 using namespace yuqing::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-namespace {
-
-std::string url_encode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
-}  // namespace
+using yuqing::daemon::url_encode;
 
 TEST_CASE("every expression of the Grafana dashboard returns data from a real Prometheus",
           "[integration][ops]") {
@@ -36,7 +23,12 @@ TEST_CASE("every expression of the Grafana dashboard returns data from a real Pr
   write_file(dir.path / "sets" / "epi.yaml",
              "id: epi\ntopic: epidemic\nplan_item: 4\nrules:\n  - {id: outbreak, any: [疫情]}\n"
              "alerts:\n  - {kind: threshold, window: 10m, count: 5, level: orange, resolve_after: 1h}\n");
-  daemon_process daemon(dir.path / "d", "channels:\n  - {name: posts, topic: yuqing.posts}\n",
+  daemon_process daemon(dir.path / "d",
+                        "channels:\n  - {name: posts, topic: yuqing.posts}\n"
+                        "  - {name: mailbox, topic: yuqing.mailbox, kind: mailbox}\n"
+                        "  - {name: replies, topic: yuqing.mailbox-replies, kind: mailbox-reply,\n"
+                        "     fields: {id: id, text: [content], time: replied_at, author: unit}}\n"
+                        "mailbox: {calendar_dir: " YUQING_SOURCE_DIR "/seeds/calendar, concentrated: {count: 2}}\n",
                         dir.path / "sets");
   const std::string bootstrap = daemon.start();
 
@@ -67,7 +59,16 @@ TEST_CASE("every expression of the Grafana dashboard returns data from a real Pr
   lines += "{not json\n";
   write_file(dir.path / "m.jsonl", lines);
   REQUIRE(shell("kcat -P -b " + bootstrap + " -t yuqing.posts -l " + (dir.path / "m.jsonl").string()).first == 0);
-  REQUIRE(eventually([&] { return daemon.status()["counters"]["consumed"] == 21; }, 30s));
+  // Mailbox: one case overdue, one open, one answered.
+  const std::string now = yuqing::daemon::format_rfc3339(yuqing::system_clock().now_ms());
+  write_file(dir.path / "mb.jsonl",
+             "{\"id\":\"c1\",\"category\":\"咨询\",\"content\":\"积分入学要什么材料\",\"published_at\":\"2026-11-02T09:00:00+08:00\"}\n"
+             "{\"id\":\"c2\",\"category\":\"投诉\",\"content\":\"工地夜间施工扰民\",\"published_at\":\"" + now + "\"}\n"
+             "{\"id\":\"c3\",\"category\":\"投诉\",\"content\":\"物业乱收费\",\"published_at\":\"" + now + "\"}\n");
+  write_file(dir.path / "rp.jsonl", "{\"id\":\"c3\",\"unit\":\"宣传科\",\"content\":\"已处理\",\"replied_at\":\"" + now + "\"}\n");
+  REQUIRE(shell("kcat -P -b " + bootstrap + " -t yuqing.mailbox -l " + (dir.path / "mb.jsonl").string()).first == 0);
+  REQUIRE(shell("kcat -P -b " + bootstrap + " -t yuqing.mailbox-replies -l " + (dir.path / "rp.jsonl").string()).first == 0);
+  REQUIRE(eventually([&] { return daemon.status()["counters"]["consumed"] == 25; }, 30s));
   REQUIRE(eventually([&] { return daemon.metrics().find("yuqing_alerts_active{") != std::string::npos; }, 30s));
   std::this_thread::sleep_for(4s);  // scrapes after the stream
 
@@ -88,7 +89,7 @@ TEST_CASE("every expression of the Grafana dashboard returns data from a real Pr
       if (!data) empty.push_back(panel["title"].get<std::string>() + ": " + expr + " -> " + j.dump());
     }
   }
-  CHECK(expressions == 17);
+  CHECK(expressions == 22);
   for (const auto& e : empty) UNSCOPED_INFO(e);
   CHECK(empty.empty());
   REQUIRE(daemon.stop() == 0);
