@@ -363,7 +363,7 @@ const std::vector<binding>& bindings() {
         "Messages older than this (message time) leave their cluster", 1, 8760},
        bind_int(&dc::clusters_window_hours, 1, 8760)},
       {{"mailbox.clusters.max_tracked", "integer", "100000",
-        "Most messages kept for clustering (the oldest go first); about 0.5 KB each", 1000, 10000000},
+        "Most messages kept for clustering (the oldest go first); about 2 KB of memory each", 1000, 10000000},
        bind_int(&dc::clusters_max_tracked, 1000, 10000000)},
       {{"http.listen", "string", "127.0.0.1:9464",
         "Address and port of /metrics, /healthz and /api/v1 (port 0 picks a free one)"},

@@ -17,13 +17,20 @@ uint64_t mix(uint64_t x) {  // splitmix64's finalizer
   return x ^ (x >> 31);
 }
 
-const std::array<uint64_t, 64>& seeds() {
-  static const std::array<uint64_t, 64> s = [] {
-    std::array<uint64_t, 64> a{};
-    for (size_t i = 0; i < a.size(); ++i) a[i] = mix(0x9e3779b97f4a7c15ull * (i + 1));
-    return a;
-  }();
-  return s;
+// The 64 hash functions: h_k(x) = a_k * x + b_k (mod 2^32, a_k odd: a permutation of the
+// bigram's well-mixed 32-bit hash), so one bigram costs 64 multiply-adds that vectorize.
+struct hash_family {
+  alignas(64) std::array<uint32_t, 64> a{}, b{};
+  hash_family() {
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i] = static_cast<uint32_t>(mix(0x9e3779b97f4a7c15ull * (2 * i + 1))) | 1u;
+      b[i] = static_cast<uint32_t>(mix(0x9e3779b97f4a7c15ull * (2 * i + 2)));
+    }
+  }
+};
+const hash_family& family() {
+  static const hash_family f;
+  return f;
 }
 
 uint64_t band_hash(const signature& sig, int band) {
@@ -54,10 +61,10 @@ signature sign(std::string_view text) {
   }
   signature sig;
   sig.fill(std::numeric_limits<uint32_t>::max());
-  const auto& s = seeds();
-  auto shingle = [&](uint64_t base) {
-    for (size_t k = 0; k < sig.size(); ++k)
-      sig[k] = std::min(sig[k], static_cast<uint32_t>(mix(base ^ s[k]) >> 32));
+  const auto& f = family();
+  auto shingle = [&](uint64_t h) {
+    const auto x = static_cast<uint32_t>(h >> 32);
+    for (size_t k = 0; k < sig.size(); ++k) sig[k] = std::min(sig[k], f.a[k] * x + f.b[k]);
   };
   if (cps.size() == 1) shingle(mix(cps[0]));
   for (size_t i = 0; i + 1 < cps.size(); ++i) shingle(mix((uint64_t{cps[i]} << 21) ^ cps[i + 1]));
@@ -75,22 +82,23 @@ std::pair<uint64_t, size_t> clusterer::add(member m) {
     const uint64_t c = members_.at(it->second).cluster;
     return {c, size_of(c)};
   }
-  uint64_t best = 0;
-  double best_sim = -1;
-  std::vector<uint64_t> seen;
   uint64_t hashes[bands];
+  thread_local std::vector<uint64_t> candidates;
+  candidates.clear();
   for (int b = 0; b < bands; ++b) {
     hashes[b] = band_hash(m.sig, b);
-    auto it = buckets_.find(hashes[b]);
-    if (it == buckets_.end()) continue;
-    for (uint64_t seq : it->second) {
-      if (std::find(seen.begin(), seen.end(), seq) != seen.end()) continue;
-      seen.push_back(seq);
-      const double sim = similarity(m.sig, members_.at(seq).sig);
-      if (sim >= options_.similarity && sim > best_sim) {
-        best_sim = sim;
-        best = seq;
-      }
+    const auto [from, to] = buckets_.equal_range(hashes[b]);
+    for (auto it = from; it != to; ++it) candidates.push_back(it->second);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  uint64_t best = 0;
+  double best_sim = -1;
+  for (uint64_t seq : candidates) {
+    const double sim = similarity(m.sig, members_.at(seq).sig);
+    if (sim >= options_.similarity && sim > best_sim) {
+      best_sim = sim;
+      best = seq;
     }
   }
   const uint64_t seq = next_seq_++;
@@ -101,7 +109,7 @@ std::pair<uint64_t, size_t> clusterer::add(member m) {
     c.first_key = m.key;
   }
   c.members.insert(seq);
-  for (int b = 0; b < bands; ++b) buckets_[hashes[b]].push_back(seq);
+  for (int b = 0; b < bands; ++b) buckets_.emplace(hashes[b], seq);
   by_time_.emplace(m.time_ms, seq);
   by_key_[m.key] = seq;
   const uint64_t cluster = m.cluster;
@@ -114,11 +122,12 @@ void clusterer::forget(uint64_t seq) {
   if (it == members_.end()) return;
   const member& m = it->second;
   for (int b = 0; b < bands; ++b) {
-    auto bucket = buckets_.find(band_hash(m.sig, b));
-    if (bucket == buckets_.end()) continue;
-    auto& v = bucket->second;
-    v.erase(std::remove(v.begin(), v.end(), seq), v.end());
-    if (v.empty()) buckets_.erase(bucket);
+    const auto [from, to] = buckets_.equal_range(band_hash(m.sig, b));
+    for (auto it = from; it != to; ++it)
+      if (it->second == seq) {
+        buckets_.erase(it);
+        break;
+      }
   }
   auto c = clusters_.find(m.cluster);
   if (c != clusters_.end()) {
@@ -161,6 +170,11 @@ const std::string& clusterer::representative(uint64_t cluster) const {
 }  // namespace yuqing::daemon
 
 namespace yuqing::daemon {
+
+void clusterer::reserve() {
+  buckets_.reserve(options_.max_tracked * bands);
+  by_key_.reserve(options_.max_tracked);
+}
 
 uint64_t clusterer::cluster_of(const std::string& key) const {
   auto it = by_key_.find(key);

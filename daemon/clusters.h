@@ -47,6 +47,8 @@ class clusterer {
   };
 
   explicit clusterer(cluster_options o = {}) : options_(o) {}
+  // Sizes the tables for max_tracked members up front (no rehashing as they fill).
+  void reserve();
 
   // Adds a message (a key already tracked is not added again) and returns its cluster and
   // the cluster's size.
@@ -77,7 +79,7 @@ class clusterer {
   std::map<uint64_t, member> members_;                 // by sequence
   std::multimap<int64_t, uint64_t> by_time_;           // message time -> sequence
   std::unordered_map<std::string, uint64_t> by_key_;
-  std::unordered_map<uint64_t, std::vector<uint64_t>> buckets_;  // band hash -> sequences
+  std::unordered_multimap<uint64_t, uint64_t> buckets_;  // band hash -> sequence
   std::map<uint64_t, cluster_state> clusters_;
 };
 

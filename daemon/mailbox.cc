@@ -14,6 +14,7 @@ namespace {
 constexpr size_t excerpt_bytes = 300;
 constexpr size_t max_examples = 5;
 constexpr int64_t resolve_retry_ms = 10 * 60 * 1000;
+constexpr size_t max_alerts_per_tick = 500;
 
 // At most n bytes of s, cut at a UTF-8 character boundary, without NUL bytes.
 std::string excerpt_of(std::string_view s, size_t n = excerpt_bytes) {
@@ -198,6 +199,7 @@ mailbox::mailbox(const config::daemon_config& cfg, storage::store& store, calend
   for (const auto& [category, text] : cfg.mailbox_deadlines)
     if (auto r = parse_deadline_rule(text)) deadlines_.by_category[category] = *r;
   if (auto r = parse_deadline_rule(cfg.mailbox_default_deadline)) deadlines_.otherwise = *r;
+  if (cfg.clusters_scope == "all") clusters_.reserve();  // the tables fill up: size them once
 }
 
 mailbox::~mailbox() { stop(); }
@@ -610,25 +612,34 @@ void mailbox::tick() {
   const int64_t now = clk_.now_ms();
   const int64_t lead = int64_t{cfg_.mailbox_due_soon_hours} * 3600000;
   std::lock_guard lock(mu_);
+  // The cases whose due_soon or overdue alert is due now (at most max_alerts_per_tick: a
+  // backlog after an outage goes out over a few ticks, without holding the cases for long).
+  std::vector<std::pair<mailbox_case*, std::string>> due;
+  std::vector<std::pair<std::string, std::string>> markers;
   for (auto& [id, c] : waiting_) {
+    if (due.size() >= max_alerts_per_tick) break;
     std::string kind;
     if (now >= c.deadline_ms && !c.alerts.count("overdue")) kind = "overdue";
     else if (c.due_soon(now, lead) && !c.alerts.count("due_soon")) kind = "due_soon";
     if (kind.empty()) continue;
-    auto a = case_alert(c, kind);
-    // The marker first: a case alerts at most once per kind, restarts included.
-    if (auto st = store_.put_mailbox({{mailbox_keys::alert(id, kind), a.fingerprint}}); !st) {
-      spdlog::error("event=mailbox_alert_not_marked case={} kind={} error=\"{}\" action=retry", id, kind,
-                    st.error_message());
-      break;
-    }
-    c.alerts[kind] = a.fingerprint;
+    markers.emplace_back(mailbox_keys::alert(id, kind), "mailbox/" + kind + "/" + id);
+    due.emplace_back(&c, kind);
+  }
+  // The markers first, in one write: a case alerts at most once per kind, restarts included.
+  if (auto st = store_.put_mailbox(markers); !st) {
+    spdlog::error("event=mailbox_alerts_not_marked alerts={} error=\"{}\" action=retry", markers.size(),
+                  st.error_message());
+    due.clear();
+  }
+  for (auto& [c, kind] : due) {
+    auto a = case_alert(*c, kind);
+    c->alerts[kind] = a.fingerprint;
     probe_.alert(kind);
-    spdlog::info("event=mailbox_{} case={} category={} deadline={} units={}", kind, id, c.category,
-                 format_rfc3339(c.deadline_ms), fmt::join(c.units, ","));
+    spdlog::info("event=mailbox_{} case={} category={} deadline={} units={}", kind, c->id, c->category,
+                 format_rfc3339(c->deadline_ms), fmt::join(c->units, ","));
     if (sink_.raise) sink_.raise(std::move(a));
-    if (kind == "overdue" && c.alerts.count("due_soon"))
-      resolve_later("mailbox/due_soon/" + id, "the deadline has passed (overdue alert raised)");
+    if (kind == "overdue" && c->alerts.count("due_soon"))
+      resolve_later("mailbox/due_soon/" + c->id, "the deadline has passed (overdue alert raised)");
   }
   for (auto it = to_resolve_.begin(); it != to_resolve_.end();) {
     if ((sink_.resolve && sink_.resolve(it->first, it->second.first)) || now - it->second.second > resolve_retry_ms)

@@ -3,7 +3,10 @@
 // normalization on) and writes every batch with its offsets to RocksDB (synced, on the
 // daemon's batch_writer thread, overlapping the build of the next batch, as ingest does),
 // at full speed. Baseline, same run: the matcher alone on the same texts.
-// Prints messages/s of both, their ratio and the peak RSS.
+// Prints messages/s of both, their ratio and the peak RSS. Then the same pipeline with
+// text clustering of every message (mailbox.clusters.scope: all, the most it can cost:
+// the default clusters only mailbox messages and messages that hit a set), against the
+// plain pipeline of the same run, with the clustering time per message.
 //
 // Usage: pipeline_bench DATA_DIR [--batch N] [--words 1k]
 // BENCH_NO_SYNC=1 writes without fsync (to see how much of the write time is the sync).
@@ -14,10 +17,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "config/clock.h"
 #include "config/config.h"
 #include "tests/bench/corpus.h"
+#include "daemon/mailbox.h"
 #include "daemon/pipeline.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
@@ -111,43 +117,92 @@ int main(int argc, char** argv) {
   const double matcher_s = seconds_since(t0);
 
   // The pipeline as ingest runs it: build batch N (decode + match + records) while the
-  // writer thread stores batch N-1 with its offsets.
-  daemon::batch_builder builder(*cfg);
-  daemon::batch_writer writer(**store);
-  std::vector<daemon::raw_message> raw;
-  std::vector<daemon::rejected_message> rejected;
-  storage::batch batches[2];
-  size_t hits = 0, stored = 0, k = 0;
-  double write_s = 0;
-  t0 = steady::now();
-  const long rss_before = max_rss_mb();
-  auto finish = [&]() -> bool {
-    double s = 0;
-    if (auto st = writer.wait(&s); !st) {
-      std::fprintf(stderr, "%s\n", st.error_message().c_str());
-      return false;
-    }
-    write_s += s;
-    return true;
+  // writer thread stores batch N-1 with its offsets; with `cases`, the mailbox adds its
+  // records to each batch and follows them once stored.
+  struct run_result {
+    double seconds = 0, write_s = 0;
+    size_t hits = 0, stored = 0, rejected = 0;
   };
-  for (size_t at = 0; at < payloads.size(); at += static_cast<size_t>(batch_size), ++k) {
-    raw.clear();
-    const size_t end = std::min(payloads.size(), at + static_cast<size_t>(batch_size));
-    for (size_t i = at; i < end; ++i)
-      raw.push_back({"bench.posts", static_cast<int32_t>(i % 4), static_cast<int64_t>(i / 4), 0, payloads[i]});
-    storage::batch& b = batches[k % 2];
-    b = storage::batch();
-    rejected.clear();
-    builder.build(raw, m, 0, b, rejected);
-    hits += b.hits.size();
-    stored += b.messages.size();
-    if (!finish()) return 1;
-    writer.submit(b);
-    if (k % 20 == 0) std::fprintf(stderr, "\r%zu/%zu messages", end, payloads.size());
+  const long rss_before = max_rss_mb();
+  auto run = [&](const config::daemon_config& c, const std::string& topic, storage::store& st,
+                 daemon::mailbox* cases) -> std::optional<run_result> {
+    daemon::batch_builder builder(c);
+    daemon::batch_writer writer(st);
+    std::vector<daemon::raw_message> raw;
+    std::vector<daemon::rejected_message> rejected;
+    storage::batch batches[2];
+    daemon::mailbox_changes changes[2];
+    run_result r;
+    size_t k = 0;
+    auto finish = [&](size_t previous) -> bool {
+      double s = 0;
+      if (auto w = writer.wait(&s); !w) {
+        std::fprintf(stderr, "%s\n", w.error_message().c_str());
+        return false;
+      }
+      r.write_s += s;
+      if (cases && previous < 2) cases->stored(std::move(changes[previous]));
+      return true;
+    };
+    const int64_t now_ms = yuqing::system_clock().now_ms();  // message times: deadlines lie ahead
+    const auto t0 = steady::now();
+    for (size_t at = 0; at < payloads.size(); at += static_cast<size_t>(batch_size), ++k) {
+      raw.clear();
+      const size_t end = std::min(payloads.size(), at + static_cast<size_t>(batch_size));
+      for (size_t i = at; i < end; ++i)
+        raw.push_back({topic, static_cast<int32_t>(i % 4), static_cast<int64_t>(i / 4), now_ms, payloads[i]});
+      storage::batch& b = batches[k % 2];
+      b = storage::batch();
+      rejected.clear();
+      builder.build(raw, m, now_ms, b, rejected);
+      if (cases) changes[k % 2] = cases->prepare(b);
+      r.hits += b.hits.size();
+      r.stored += b.messages.size();
+      r.rejected += rejected.size();
+      if (!finish(k == 0 ? 2 : (k - 1) % 2)) return std::nullopt;
+      writer.submit(b);
+      if (k % 20 == 0) std::fprintf(stderr, "\r%zu/%zu messages", end, payloads.size());
+    }
+    if (!finish(k == 0 ? 2 : (k - 1) % 2)) return std::nullopt;
+    r.seconds = seconds_since(t0);
+    std::fprintf(stderr, "\r");
+    return r;
+  };
+  const auto plain = run(*cfg, "bench.posts", **store, nullptr);
+  if (!plain) return 1;
+  const double pipeline_s = plain->seconds, write_s = plain->write_s;
+  const size_t hits = plain->hits, stored = plain->stored;
+  std::vector<daemon::rejected_message> rejected(plain->rejected);
+  store->reset();
+  std::filesystem::remove_all(db);
+
+  // The same pipeline, every message also clustered by text (cluster members are written
+  // with the batch, as ingest does).
+  auto mb_cfg = config::load_string("channels:\n  - {name: posts, topic: bench.posts}\n"
+                                    "mailbox: {clusters: {scope: all, max_tracked: 200000}}\n",
+                                    "bench.yaml", "/");
+  auto mb_store = storage::store::open({db, sync, false});
+  if (!mb_cfg || !mb_store) return 1;
+  daemon::metrics registry;
+  daemon::mailbox_probe probe(registry);
+  const yuqing::system_clock clk;
+  daemon::mailbox cases(*mb_cfg, **mb_store, daemon::calendar(), nullptr, probe, clk);
+  if (auto st = cases.start({}); !st) {
+    std::fprintf(stderr, "%s\n", st.error_message().c_str());
+    return 1;
   }
-  if (!finish()) return 1;
-  const double pipeline_s = seconds_since(t0);
-  std::fprintf(stderr, "\r");
+  const auto with_cases = run(*mb_cfg, "bench.posts", **mb_store, &cases);
+  if (!with_cases) return 1;
+  const std::string exposition = registry.expose();
+  auto sample = [&](const std::string& name) {
+    const auto at = exposition.find("\n" + name + " ");
+    return at == std::string::npos ? 0.0 : std::stod(exposition.substr(at + name.size() + 2));
+  };
+  const double clustered = sample("yuqing_mailbox_clustered_messages_total");
+  const double cluster_s = sample("yuqing_mailbox_clustering_seconds_total");
+  cases.stop();
+  mb_store->reset();
+
   const double n = static_cast<double>(payloads.size());
   std::printf("  matcher alone      %9.0f msg/s   %zu hits\n", n / matcher_s, matcher_hits);
   std::printf("  pipeline           %9.0f msg/s   %zu hits, %zu messages stored, %zu rejected; "
@@ -155,8 +210,12 @@ int main(int argc, char** argv) {
               n / pipeline_s, hits, stored, rejected.size(), 100 * write_s / pipeline_s);
   std::printf("  ratio pipeline / matcher alone: %.2f   (targets: >= 150000 msg/s, >= 0.5)\n",
               matcher_s / pipeline_s);
-  std::printf("  peak RSS %ld MB (%ld MB before the pipeline ran)\n", max_rss_mb(), rss_before);
-  store->reset();
+  std::printf("  pipeline + text clustering of every message\n"
+              "                     %9.0f msg/s   %.0f messages clustered, %.1f us each (%.0f%% of the wall time); "
+              "ratio to the pipeline alone: %.2f\n",
+              n / with_cases->seconds, clustered, clustered > 0 ? 1e6 * cluster_s / clustered : 0.0,
+              100 * cluster_s / with_cases->seconds, pipeline_s / with_cases->seconds);
+  std::printf("  peak RSS %ld MB (%ld MB before the pipelines ran)\n", max_rss_mb(), rss_before);
   std::filesystem::remove_all(db);
   return hits == matcher_hits ? 0 : 1;
 }
