@@ -602,9 +602,11 @@ alerting::alert mailbox::case_alert(const mailbox_case& c, const std::string& ki
   a.lead_units = c.units;
   a.count = 1;
   a.first_hit_ms = a.last_hit_ms = c.received_ms;
-  a.respond_by_ms = c.deadline_ms;
+  // No response clocks of the 61号 notice here: the case's own deadline is the clock, and
+  // its overdue alert is the reminder.
   a.examples.push_back({c.message_key, c.received_ms, c.category, c.author, c.excerpt});
-  a.labels = {{"case", c.id}, {"category", c.category.empty() ? "(none)" : c.category}};
+  a.labels = {{"case", c.id}, {"category", c.category.empty() ? "(none)" : c.category},
+              {"deadline", format_rfc3339(c.deadline_ms)}};
   return a;
 }
 

@@ -335,6 +335,39 @@ TEST_CASE("cases: many messages on one category are a concentrated issue, raised
   CHECK_FALSE(r->issues[0].active);
 }
 
+TEST_CASE("cases: a topic that grows by the factor against the period before is concentrated", "[mailbox]") {
+  fixture f;
+  f.cfg.concentrated_count = 100;  // only the growth rule
+  f.cfg.concentrated_factor = 3;
+  f.cfg.concentrated_min_count = 5;
+  f.restart();
+  const std::vector<std::string> texts = {"甲乙丙丁", "戊己庚辛", "子丑寅卯", "辰巳午未", "申酉戌亥",
+                                          "东南西北", "春夏秋冬", "金木水火"};
+  auto hit_of = [](const std::string& id) {
+    storage::hit_record h;
+    h.topic = "schooling";
+    h.set_id = "s";
+    h.rule_id = "r";
+    h.message_key = "yuqing.mailbox/" + id;
+    return h;
+  };
+  const int64_t day1 = at("2026-11-23T09:00:00+08:00"), day2 = day1 + 24 * 3600000;
+  for (int i = 0; i < 2; ++i) {  // two the day before (another category: it does not grow)
+    const std::string id = "p" + std::to_string(i);
+    f.ingest({mailbox_message(id, day1 + i * 60000, "求助", texts[static_cast<size_t>(i)])}, {hit_of(id)});
+  }
+  for (int i = 2; i < 7; ++i) {  // 5 now: not yet 3x2
+    const std::string id = "p" + std::to_string(i);
+    f.ingest({mailbox_message(id, day2 + i * 60000, "咨询", texts[static_cast<size_t>(i)])}, {hit_of(id)});
+  }
+  CHECK(f.count("concentrated_issue") == 0);
+  f.ingest({mailbox_message("p7", day2 + 7 * 60000, "咨询", texts[7])}, {hit_of("p7")});  // 6 = 3x2
+  REQUIRE(f.count("concentrated_issue") == 1);
+  CHECK(f.raised.back().fingerprint == "mailbox/concentrated_issue/topic/schooling");
+  CHECK(f.raised.back().topic == "schooling");
+  CHECK(f.raised.back().baseline == 2);
+}
+
 TEST_CASE("clusters: lightly edited copies group together, unrelated messages stay apart", "[mailbox][clusters]") {
   clusterer c({0.5, int64_t{7} * 86400000, 1000});
   const std::vector<std::string> base = {
