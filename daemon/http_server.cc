@@ -33,6 +33,34 @@ std::string url_decode(std::string_view s) {
   return out;
 }
 
+// Method, path, decoded query, lower-case headers and body of a parsed request.
+http_request to_request(const bhttp::request<bhttp::string_body>& r) {
+  http_request req;
+  req.method = std::string(r.method_string());
+  const std::string_view target(r.target().data(), r.target().size());
+  const auto q = target.find('?');
+  req.path = url_decode(target.substr(0, q));
+  if (q != std::string_view::npos) {
+    std::string_view rest = target.substr(q + 1);
+    while (!rest.empty()) {
+      const auto amp = rest.find('&');
+      const auto part = rest.substr(0, amp);
+      const auto eq = part.find('=');
+      req.query[url_decode(part.substr(0, eq))] =
+          eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1));
+      if (amp == std::string_view::npos) break;
+      rest = rest.substr(amp + 1);
+    }
+  }
+  for (const auto& f : r) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    req.headers[name] = std::string(f.value());
+  }
+  req.body = r.body();
+  return req;
+}
+
 }  // namespace
 
 http_response json_error(int status, const std::string& message) {
@@ -114,6 +142,16 @@ struct http_server::impl {
   std::atomic<int> connections{0};
   uint16_t bound_port = 0;
 
+  // The handler's response; a handler that throws answers 500.
+  http_response handle(const http_request& req) {
+    try {
+      return dispatch(req);
+    } catch (const std::exception& e) {
+      spdlog::error("event=http_handler_failed path={} error=\"{}\"", req.path, e.what());
+      return json_error(500, "internal error");
+    }
+  }
+
   http_response dispatch(const http_request& req) {
     bool path_known = false;
     for (const auto& r : routes) {
@@ -163,29 +201,7 @@ struct http_server::impl {
       if (ec == bhttp::error::header_limit) return reply_error(431, "request headers too large");
       if (ec) return close();
       const auto& r = parser_->get();
-      http_request req;
-      req.method = std::string(r.method_string());
-      const std::string_view target(r.target().data(), r.target().size());
-      const auto q = target.find('?');
-      req.path = url_decode(target.substr(0, q));
-      if (q != std::string_view::npos) {
-        std::string_view rest = target.substr(q + 1);
-        while (!rest.empty()) {
-          const auto amp = rest.find('&');
-          const auto part = rest.substr(0, amp);
-          const auto eq = part.find('=');
-          req.query[url_decode(part.substr(0, eq))] =
-              eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1));
-          if (amp == std::string_view::npos) break;
-          rest = rest.substr(amp + 1);
-        }
-      }
-      for (const auto& f : r) {
-        std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        req.headers[name] = std::string(f.value());
-      }
-      req.body = r.body();
+      http_request req = to_request(r);
       if (req.method == "GET") {
         if (auto hub = server_.streams.find(req.path); hub != server_.streams.end())
           return start_stream(hub->second);
@@ -193,14 +209,7 @@ struct http_server::impl {
       beast::error_code rec;
       const auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(rec);
       if (!rec) req.remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-      http_response res;
-      try {
-        res = server_.dispatch(req);
-      } catch (const std::exception& e) {
-        spdlog::error("event=http_handler_failed path={} error=\"{}\"", req.path, e.what());
-        res = json_error(500, "internal error");
-      }
-      write(res, r.keep_alive());
+      write(server_.handle(req), r.keep_alive());
     }
 
     void reply_error(int status, const std::string& message) {
@@ -367,6 +376,32 @@ void http_server::stop() {
   });
   impl_->io.stop();
   impl_->thread.join();
+}
+
+http_response http_server::serve(std::string_view raw) {
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.body_limit(impl_->limits.max_body_bytes);
+  parser.header_limit(static_cast<uint32_t>(impl_->limits.max_header_bytes));
+  parser.eager(true);
+  beast::error_code ec;
+  size_t used = 0;
+  while (used < raw.size() && !parser.is_done()) {
+    const size_t n = parser.put(asio::buffer(raw.data() + used, raw.size() - used), ec);
+    if (ec == bhttp::error::need_more) break;
+    if (ec) break;
+    if (n == 0) break;
+    used += n;
+  }
+  if (!ec && !parser.is_done()) {
+    parser.put_eof(ec);
+  }
+  if (ec == bhttp::error::body_limit) return json_error(413, "request body too large");
+  if (ec == bhttp::error::header_limit) return json_error(431, "request headers too large");
+  if ((ec && ec != bhttp::error::need_more) || !parser.is_done()) return json_error(400, "bad request");
+  http_request req = to_request(parser.get());
+  req.remote = "fuzz";
+  if (req.method == "GET" && impl_->streams.count(req.path)) return json_error(400, "an event stream needs a connection");
+  return impl_->handle(req);
 }
 
 }  // namespace yuqing::daemon

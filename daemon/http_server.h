@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "config/result.h"
 
@@ -75,6 +76,11 @@ class http_server {
   std::shared_ptr<event_stream> add_event_stream(const std::string& path);
   // The bearer token of access::token routes; empty disables them.
   void set_token(std::string token);
+
+  // One request from its raw bytes, parsed with the limits and routed like one from a
+  // connection, without a socket (the fuzz target and tests use it): 400 when the bytes
+  // are not one whole request, 413/431 past the limits.
+  http_response serve(std::string_view raw);
 
   // Binds "HOST:PORT" (port 0: any free port) and starts serving.
   status start(const std::string& listen);

@@ -12,7 +12,9 @@
 # prints the hit-to-alert latency p50/p99 (yuqing_alert_latency_seconds; target p99 <= 1 s).
 #
 # Usage: tests/bench/kafka_bench.sh BUILD_DIR DATA_DIR   (BENCH_ALERTING=false: without the
-# hits topic and the evaluator, to see what alerting costs)
+# hits topic and the evaluator, to see what alerting costs; BENCH_CLUSTERS=matched|all: with
+# a mailbox channel, so that the mailbox's text clustering runs on the messages that hit a
+# set, or on every message, and the run prints its cost per message)
 set -euo pipefail
 build=$1 data=$2
 work=$(mktemp -d /tmp/yuqing-kafka-bench-XXXXXX)
@@ -55,6 +57,8 @@ cat > "$work/yuqing.yaml" <<YAML
 kafka: {brokers: "$bootstrap", group_id: bench}
 channels:
   - {name: posts, topic: bench.posts}
+$( [ "${BENCH_CLUSTERS:-none}" != none ] && echo "  - {name: mailbox, topic: bench.mailbox, kind: mailbox}" )
+mailbox: {calendar_dir: $(cd "$(dirname "$0")/../.." && pwd)/seeds/calendar, clusters: {scope: ${BENCH_CLUSTERS:-none}, max_tracked: 200000}}
 storage: {path: data}
 keyword_sets: {dir: sets}
 plan: {path: $(cd "$(dirname "$0")/../.." && pwd)/seeds/plan.yaml}
@@ -99,5 +103,13 @@ if count == 0:
 else:
     print(f"  hit-to-alert latency over {int(count)} alerts: p50 {quantile(0.5)*1000:.0f} ms, p99 {quantile(0.99)*1000:.0f} ms   (target p99 <= 1000 ms)")
 '
+if [ "${BENCH_CLUSTERS:-none}" != none ]; then
+  curl -s "127.0.0.1:$port/metrics" | python3 -c '
+import sys
+v = {l.split()[0]: float(l.split()[1]) for l in sys.stdin if l.startswith("yuqing_mailbox_clust")}
+n, s = v.get("yuqing_mailbox_clustered_messages_total", 0), v.get("yuqing_mailbox_clustering_seconds_total", 0)
+print(f"  text clustering ({sys.argv[1]}): {int(n)} messages, {1e6 * s / max(n, 1):.1f} us each, {s:.2f} s in all")
+' "${BENCH_CLUSTERS}"
+fi
 grep -c "level=error" "$work/yuqingd.log" | xargs echo "  error lines in the daemon log:"
 kill -TERM $pid; wait $pid || true

@@ -72,6 +72,13 @@ TEST_CASE("every expression of the Grafana dashboard returns data from a real Pr
   REQUIRE(eventually([&] { return daemon.metrics().find("yuqing_alerts_active{") != std::string::npos; }, 30s));
   std::this_thread::sleep_for(4s);  // scrapes after the stream
 
+  // The live exposition, mailbox families included, passes promtool's lint.
+  write_file(dir.path / "metrics.txt", daemon.metrics());
+  CHECK(read_file(dir.path / "metrics.txt").find("yuqing_mailbox_overdue_cases{unit=") != std::string::npos);
+  const auto [lint_rc, lint] = shell("promtool check metrics < " + (dir.path / "metrics.txt").string() + " 2>&1");
+  INFO(lint);
+  CHECK(lint_rc == 0);
+
   const auto dashboard = json::parse(read_file(std::string(YUQING_SOURCE_DIR) + "/deploy/grafana/dashboards/yuqing.json"));
   size_t expressions = 0;
   std::vector<std::string> empty;
