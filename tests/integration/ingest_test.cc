@@ -1,13 +1,17 @@
-// Ingest and storage under crashes, rebalances, broker outages and bad input. The Kafka
+// Ingest and storage under crashes, rebalances (one restart, and a storm of joins and
+// leaves), broker outages, a slow broker, SIGTERM in the middle of a stream and bad input. The Kafka
 // cluster runs in a helper process (yuqingctl broker) so that it outlives the daemons;
 // kcat produces as an outside client. Each test checks the store itself: every expected
 // hit exactly once.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <librdkafka/rdkafka.h>
+
 #include <random>
 #include <thread>
 
+#include "storage/store.h"
 #include "tests/support/yuqing.h"
 
 using namespace yuqing::testing;
@@ -39,6 +43,47 @@ std::string config_head(const std::string& bootstrap, int batch,
   return "kafka:\n  brokers: \"" + bootstrap + "\"\n  group_id: itest\n  properties: {" +
          timeouts + "}\nchannels:\n  - {name: posts, topic: yuqing.posts}\n"
          "ingest: {batch_max_messages: " + std::to_string(batch) + ", batch_max_wait_ms: 20}\n";
+}
+
+// The progress of a topic's partitions over several daemons' stores: per partition, the
+// largest stored next offset.
+int64_t stored_by_any(const std::vector<const daemon_process*>& daemons, int partitions) {
+  int64_t sum = 0;
+  for (int p = 0; p < partitions; ++p) {
+    int64_t best = 0;
+    for (const auto* d : daemons)
+      best = std::max(best, stored_offsets(d->data(), "yuqing.posts", p + 1) - stored_offsets(d->data(), "yuqing.posts", p));
+    sum += best;
+  }
+  return sum;
+}
+
+// The next offset of one partition of yuqing.posts in a store (-1 when none is stored).
+int64_t storage_offset(const fs::path& data, int partition) {
+  const int64_t upto = stored_offsets(data, "yuqing.posts", partition + 1);
+  const int64_t before = stored_offsets(data, "yuqing.posts", partition);
+  auto s = yuqing::storage::store::open({data, false, true});
+  REQUIRE(s);
+  const auto v = (*s)->next_offset("yuqing.posts", partition);
+  return v && v->has_value() ? upto - before : -1;
+}
+
+// The offsets the group has committed to Kafka for yuqing.posts (-1 where none).
+std::vector<int64_t> committed_offsets(const std::string& bootstrap, const std::string& group, int partitions) {
+  char err[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  REQUIRE(rk);
+  auto* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, "yuqing.posts", p);
+  std::vector<int64_t> out(static_cast<size_t>(partitions), -1);
+  if (rd_kafka_committed(rk, list, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    for (int i = 0; i < list->cnt; ++i) out[static_cast<size_t>(list->elems[i].partition)] = list->elems[i].offset;
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_destroy(rk);
+  return out;
 }
 
 }  // namespace
@@ -235,4 +280,112 @@ TEST_CASE("bad input from kcat is dead-lettered with its reason, neighbours stil
   CHECK(dead.find("no-text|yuqing.reason=missing_text,yuqing.channel=posts,yuqing.source=yuqing.posts/0/6,") != std::string::npos);
   REQUIRE(d.stop() == 0);
   CHECK(stored_hits(d.data()) == std::multiset<std::string>{"yuqing.posts/ok1 outbreak", "yuqing.posts/ok2 outbreak"});
+}
+
+TEST_CASE("a slow broker (every response 150 ms late) slows ingest down but loses nothing",
+          "[integration][outage]") {
+  temp_dir dir;
+  fs::create_directories(dir.path / "sets");
+  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4, 150);
+  daemon_process d(dir.path / "d", config_head(broker.bootstrap(), 500), dir.path / "sets");
+  d.start();
+  const auto expected = write_stream(dir.path / "stream", 0, 20000);
+  REQUIRE(broker.produce("yuqing.posts", dir.path / "stream") == 0);
+  REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 4) == 20000; }, 180s));
+  CHECK(eventually([&] { return d.status()["counters"]["consumed"] == 20000; }, 10s));
+  REQUIRE(d.stop() == 0);
+  CHECK(stored_hits(d.data()) == expected);
+}
+
+TEST_CASE("SIGTERM in the middle of a stream drains, commits what it stored, and a restart goes on",
+          "[integration][shutdown]") {
+  temp_dir dir;
+  fs::create_directories(dir.path / "sets");
+  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
+  daemon_process d(dir.path / "d", config_head(broker.bootstrap(), 1000), dir.path / "sets");
+  d.start();
+  const int total = 60000;
+  const auto expected = write_stream(dir.path / "stream", 0, total);
+  child producer({YUQINGCTL, "produce", "--brokers", broker.bootstrap(), "--topic", "yuqing.posts",
+                  (dir.path / "stream").string()},
+                 dir.path / "producer.log");
+  REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 4) > 0; }, 60s));
+  REQUIRE(d.stop() == 0);  // SIGTERM while the stream is being consumed
+  const auto stored = stored_offsets(d.data(), "yuqing.posts", 4);
+  INFO(stored << " of " << total << " stored at SIGTERM");
+  CHECK(stored < total);  // it landed in the middle
+  CHECK(d.log().find("event=ingest_stopped") != std::string::npos);
+  // What was stored is what was committed: the next owner starts right after it.
+  const auto committed = committed_offsets(broker.bootstrap(), "itest", 4);
+  int64_t committed_sum = 0;
+  for (int p = 0; p < 4; ++p) {
+    auto s = storage_offset(d.data(), p);
+    CHECK(committed[static_cast<size_t>(p)] == s);
+    committed_sum += std::max<int64_t>(0, committed[static_cast<size_t>(p)]);
+  }
+  CHECK(committed_sum == stored);
+  REQUIRE(producer.wait(120s) == 0);
+  d.start();
+  REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 4) == total; }, 120s));
+  REQUIRE(d.stop() == 0);
+  CHECK(stored_hits(d.data()) == expected);
+}
+
+TEST_CASE("a rebalance storm (members joining and leaving every few seconds): every hit once in the union",
+          "[integration][rebalance]") {
+  temp_dir dir;
+  fs::create_directories(dir.path / "sets");
+  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 6);
+  const std::string head = config_head(broker.bootstrap(), 200, "session.timeout.ms: \"6000\", heartbeat.interval.ms: \"300\"");
+  daemon_process a(dir.path / "a", head, dir.path / "sets");
+  daemon_process b(dir.path / "b", head, dir.path / "sets");
+  daemon_process c(dir.path / "c", head, dir.path / "sets");
+  a.start();
+  // A steady stream in the background while members come and go.
+  std::multiset<std::string> expected;
+  const int chunks = 40, per_chunk = 1000, total = chunks * per_chunk;
+  std::string script = "set -e\n";
+  for (int k = 0; k < chunks; ++k) {
+    const auto chunk = dir.path / ("chunk" + std::to_string(k));
+    const auto e = write_stream(chunk, k * per_chunk, (k + 1) * per_chunk);
+    expected.insert(e.begin(), e.end());
+    script += "kcat -P -b " + broker.bootstrap() + " -t yuqing.posts -l " + chunk.string() + "\nsleep 0.5\n";
+  }
+  write_file(dir.path / "produce.sh", script);
+  child producer({"/bin/sh", (dir.path / "produce.sh").string()}, dir.path / "producer.log");
+  // Seven membership changes, each a rebalance of the group.
+  b.start();
+  std::this_thread::sleep_for(2s);
+  c.start();
+  std::this_thread::sleep_for(2s);
+  REQUIRE(b.stop() == 0);
+  std::this_thread::sleep_for(1s);
+  b.start();
+  std::this_thread::sleep_for(2s);
+  REQUIRE(c.stop() == 0);
+  std::this_thread::sleep_for(1s);
+  c.start();
+  std::this_thread::sleep_for(1s);
+  REQUIRE(b.stop() == 0);
+  REQUIRE(producer.wait(120s) == 0);
+  const std::vector<const daemon_process*> all = {&a, &b, &c};
+  REQUIRE(eventually([&] { return stored_by_any(all, 6) == total; }, 180s));
+  REQUIRE(a.stop() == 0);
+  REQUIRE(c.stop() == 0);
+  auto got = stored_hits(a.data());
+  for (const auto* d : {&b, &c}) {
+    const auto more = stored_hits(d->data());
+    got.insert(more.begin(), more.end());
+  }
+  CHECK(got.size() == expected.size());
+  CHECK(got == expected);
+  for (const auto* d : all) CHECK(d->log().find("level=error") == std::string::npos);
+  // The member that stayed went through the rebalances: one assignment per change.
+  const auto log_a = a.log();
+  size_t assignments = 0;
+  for (size_t at = 0; (at = log_a.find("event=partitions_assigned", at)) != std::string::npos; ++at) ++assignments;
+  CHECK(assignments >= 5);
 }

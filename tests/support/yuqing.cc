@@ -33,10 +33,11 @@ double metric(const std::string& exposition, const std::string& series) {
 }
 
 broker_process::broker_process(const fs::path& dir, const std::vector<std::string>& topics,
-                               int partitions)
+                               int partitions, int rtt_ms)
     : log_(dir / "broker.log") {
   fs::create_directories(dir);
   std::vector<std::string> argv = {YUQINGCTL, "broker", "--partitions", std::to_string(partitions)};
+  if (rtt_ms > 0) argv.insert(argv.end(), {"--rtt-ms", std::to_string(rtt_ms)});
   for (const auto& t : topics) argv.insert(argv.end(), {"--topic", t});
   proc_.emplace(argv, log_);
   REQUIRE(eventually([&] {

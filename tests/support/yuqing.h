@@ -26,8 +26,9 @@ double metric(const std::string& exposition, const std::string& series);
 // SIGUSR1/SIGUSR2 take its brokers down and up.
 class broker_process {
  public:
+  // rtt_ms > 0: every broker response is delayed that long (a slow broker).
   broker_process(const std::filesystem::path& dir, const std::vector<std::string>& topics,
-                 int partitions);
+                 int partitions, int rtt_ms = 0);
   const std::string& bootstrap() const { return bootstrap_; }
   void set_up(bool up);
   // Produces the lines of `file` (one message each, no key) with kcat; returns kcat's exit code.
