@@ -212,9 +212,13 @@ struct alerting_service::impl {
     // The active alerts of the policy topics these partitions carry: this instance's
     // store, then the alerts topic (another instance may have moved them on).
     std::map<std::string, alerting::alert> known;
+    std::set<std::string> in_store;
     if (auto stored = store.alerts()) {
       for (const auto& text : *stored)
-        if (auto a = alerting::alert::from_json(text)) known[a->id] = std::move(*a);
+        if (auto a = alerting::alert::from_json(text)) {
+          in_store.insert(a->id);
+          known[a->id] = std::move(*a);
+        }
     }
     for (auto& [id, a] : read_alerts_topic()) {
       auto it = known.find(id);
@@ -222,7 +226,10 @@ struct alerting_service::impl {
     }
     size_t restored = 0;
     for (const auto& [id, a] : known) {
-      if (!a.active() || !mine.count(partition_of(a.topic))) continue;
+      // Rule alerts follow their policy topic's partition; alerts raised by this instance's
+      // mailbox cases stay with the instance whose store has the case.
+      const bool ours = a.origin == "rules" ? mine.count(partition_of(a.topic)) > 0 : in_store.count(id) > 0;
+      if (!a.active() || !ours) continue;
       ev.restore(a);
       ++restored;
     }

@@ -243,7 +243,8 @@ status mailbox::start(case_alert_sink sink) {
       }
       latest_ms_ = std::max(latest_ms_, c.received_ms);
       if (c.reply) ++closed_;
-      recent_.push_back({c.received_ms, c.category, c.topics, c.message_key, c.excerpt});
+      recent_.push_back({c.received_ms, c.category.empty() ? "(none)" : c.category, c.topics, c.message_key,
+                         c.excerpt});
       if (!c.reply) waiting_[c.id] = std::move(c);
     }
     std::sort(recent_.begin(), recent_.end(), [](const counted& a, const counted& b) { return a.time_ms < b.time_ms; });
@@ -648,6 +649,14 @@ void mailbox::tick() {
       it = to_resolve_.erase(it);
     else
       ++it;
+  }
+  // Cluster members past the window leave the store too (at most every ten minutes).
+  const int64_t window = int64_t{cfg_.clusters_window_hours} * 3600000;
+  if (latest_member_ms_ > window && now - members_pruned_ms_ >= 600000) {
+    members_pruned_ms_ = now;
+    if (auto st = store_.delete_mailbox_range(mailbox_keys::member(0, ""), mailbox_keys::member(latest_member_ms_ - window, ""));
+        !st)
+      spdlog::warn("event=mailbox_members_not_pruned error=\"{}\"", st.error_message());
   }
   for (int year : calendar_.missing_years()) {
     if (missing_years_logged_.insert(year).second)

@@ -142,6 +142,7 @@ class mailbox {
   int64_t latest_ms_ = 0;                              // latest mailbox message time
   clusterer clusters_;
   int64_t latest_member_ms_ = 0;
+  int64_t members_pruned_ms_ = 0;                      // when old members were last deleted
   std::map<std::string, active_issue> issues_;         // active concentrated issues by fingerprint
   std::map<std::string, std::pair<std::string, int64_t>> to_resolve_;  // fingerprint -> note, since
   std::set<int> missing_years_logged_;

@@ -436,3 +436,18 @@ TEST_CASE("cases: near-duplicate mailbox messages raise a text concentrated issu
   CHECK(f.probe_text().find("yuqing_mailbox_alerts_total{kind=\"concentrated_issue\"} 1") != std::string::npos);
   CHECK(f.raised.back().fingerprint == a.fingerprint);  // the same issue, grown
 }
+
+TEST_CASE("cases: cluster members past the window leave memory and the store", "[mailbox][clusters]") {
+  fixture f;
+  f.cfg.clusters_window_hours = 1;
+  f.restart();
+  f.ingest({mailbox_message("w1", at("2026-11-23T09:00:00+08:00"), "咨询", "第一条留言的内容")});
+  f.ingest({mailbox_message("w2", at("2026-11-23T12:00:00+08:00"), "咨询", "第二条完全不同")});
+  f.mb->tick();
+  std::vector<std::string> kept;
+  REQUIRE(f.store->scan_mailbox(mailbox_keys::members, {}, [&](std::string_view k, std::string_view) {
+    kept.emplace_back(k.substr(10));
+    return true;
+  }));
+  CHECK(kept == std::vector<std::string>{"yuqing.mailbox/w2"});
+}
