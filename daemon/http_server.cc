@@ -376,6 +376,10 @@ void http_server::stop() {
   });
   impl_->io.stop();
   impl_->thread.join();
+  // The I/O objects go before the io_context they were made with (declared after them:
+  // ASan found the heartbeat timer destroyed after its timer service).
+  impl_->heartbeat.reset();
+  impl_->acceptor.reset();
 }
 
 http_response http_server::serve(std::string_view raw) {
