@@ -199,7 +199,7 @@ mailbox::mailbox(const config::daemon_config& cfg, storage::store& store, calend
   for (const auto& [category, text] : cfg.mailbox_deadlines)
     if (auto r = parse_deadline_rule(text)) deadlines_.by_category[category] = *r;
   if (auto r = parse_deadline_rule(cfg.mailbox_default_deadline)) deadlines_.otherwise = *r;
-  if (cfg.clusters_scope == "all") clusters_.reserve();  // the tables fill up: size them once
+  if (cfg.clusters_scope != "none") clusters_.reserve();  // size the tables once, not by rehashing
 }
 
 mailbox::~mailbox() { stop(); }
