@@ -37,6 +37,21 @@ std::multiset<std::string> write_stream(const fs::path& file, int from, int to) 
   return expected;
 }
 
+// A steady stream from a background shell: `chunks` chunks of `per_chunk` messages, one
+// every `pause` seconds, produced with kcat. Their hits are added to `expected`.
+child steady_stream(const fs::path& dir, const broker_process& broker, int chunks, int per_chunk,
+                    const std::string& pause, std::multiset<std::string>& expected) {
+  std::string script = "set -e\n";
+  for (int c = 0; c < chunks; ++c) {
+    const auto chunk = dir / ("chunk" + std::to_string(c));
+    const auto e = write_stream(chunk, c * per_chunk, (c + 1) * per_chunk);
+    expected.insert(e.begin(), e.end());
+    script += "kcat -P -b " + broker.bootstrap() + " -t yuqing.posts -l " + chunk.string() + "\nsleep " + pause + "\n";
+  }
+  write_file(dir / "produce.sh", script);
+  return child({"/bin/sh", (dir / "produce.sh").string()}, dir / "producer.log");
+}
+
 // `timeouts`: the session and heartbeat properties, "k: v, k: v".
 std::string config_head(const std::string& bootstrap, int batch,
                         const std::string& timeouts = "session.timeout.ms: \"6000\", heartbeat.interval.ms: \"500\"") {
@@ -99,18 +114,10 @@ TEST_CASE("kill -9 at random points loses no hit and stores none twice", "[integ
                    config_head(broker.bootstrap(), 100, "session.timeout.ms: \"3000\", heartbeat.interval.ms: \"300\""),
                    dir.path / "sets");
 
-  // A steady stream: 80 chunks of 500 messages, one every ~0.5 s, from a background shell.
-  std::multiset<std::string> expected;
+  // A steady stream: 80 chunks of 500 messages, one every ~0.5 s.
   const int chunks = 80, per_chunk = 500, total = chunks * per_chunk;
-  std::string script = "set -e\n";
-  for (int c = 0; c < chunks; ++c) {
-    const auto chunk = dir.path / ("chunk" + std::to_string(c));
-    const auto e = write_stream(chunk, c * per_chunk, (c + 1) * per_chunk);
-    expected.insert(e.begin(), e.end());
-    script += "kcat -P -b " + broker.bootstrap() + " -t yuqing.posts -l " + chunk.string() + "\nsleep 0.4\n";
-  }
-  write_file(dir.path / "produce.sh", script);
-  child producer({"/bin/sh", (dir.path / "produce.sh").string()}, dir.path / "producer.log");
+  std::multiset<std::string> expected;
+  child producer = steady_stream(dir.path, broker, chunks, per_chunk, "0.4", expected);
 
   std::mt19937 rng(Catch::rngSeed());
   // Kill at random points while the stream lasts (at most 6 times).
@@ -345,17 +352,9 @@ TEST_CASE("a rebalance storm (members joining and leaving every few seconds): ev
   daemon_process c(dir.path / "c", head, dir.path / "sets");
   a.start();
   // A steady stream in the background while members come and go.
-  std::multiset<std::string> expected;
   const int chunks = 40, per_chunk = 1000, total = chunks * per_chunk;
-  std::string script = "set -e\n";
-  for (int k = 0; k < chunks; ++k) {
-    const auto chunk = dir.path / ("chunk" + std::to_string(k));
-    const auto e = write_stream(chunk, k * per_chunk, (k + 1) * per_chunk);
-    expected.insert(e.begin(), e.end());
-    script += "kcat -P -b " + broker.bootstrap() + " -t yuqing.posts -l " + chunk.string() + "\nsleep 0.5\n";
-  }
-  write_file(dir.path / "produce.sh", script);
-  child producer({"/bin/sh", (dir.path / "produce.sh").string()}, dir.path / "producer.log");
+  std::multiset<std::string> expected;
+  child producer = steady_stream(dir.path, broker, chunks, per_chunk, "0.5", expected);
   // Seven membership changes, each a rebalance of the group.
   b.start();
   std::this_thread::sleep_for(2s);
