@@ -312,6 +312,7 @@ mailbox_changes mailbox::prepare(storage::batch& b) {
     const bool is_reply = m.kind == "mailbox-reply";
     const bool is_mailbox = m.kind == "mailbox";
     auto hit = hits.find(m.key);
+    const std::string text = is_reply ? std::string() : text_of(m);
     if (is_mailbox) {
       mailbox_case c;
       c.opened = true;
@@ -323,7 +324,7 @@ mailbox_changes mailbox::prepare(storage::batch& b) {
       c.region = m.region;
       c.author = m.author;
       c.title = excerpt_of(m.title, 120);
-      c.excerpt = excerpt_of(text_of(m));
+      c.excerpt = excerpt_of(text);
       if (hit != hits.end()) {
         c.topics = hit->second.topics;
         c.sets = hit->second.sets;
@@ -349,7 +350,6 @@ mailbox_changes mailbox::prepare(storage::batch& b) {
     member.key = m.key;
     member.time_ms = m.time_ms;
     member.channel = m.channel;
-    const std::string text = text_of(m);
     member.excerpt = excerpt_of(text, 160);
     member.sig = sign(text);
     b.mailbox.emplace_back(mailbox_keys::member(m.time_ms, m.key), encode_member(member));

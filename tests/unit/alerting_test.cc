@@ -264,3 +264,42 @@ TEST_CASE("alerts and hit events round-trip through JSON", "[alerting]") {
   CHECK(e->rules[0].level == severity::critical);
   CHECK_FALSE(alert::from_json("{").has_value());
 }
+
+TEST_CASE("alerts raised elsewhere (mailbox cases): fired once, updated, never resolved by a window, resolved on request",
+          "[alerting]") {
+  settings s;
+  s.escalate_ms = 15 * min;
+  evaluator ev(s, plan());
+  alert a;
+  a.fingerprint = "mailbox/overdue/m1";
+  a.origin = "mailbox";
+  a.kind = "overdue";
+  a.level = alert_level::orange;
+  a.count = 1;
+  a.labels = {{"case", "m1"}};
+  auto n = ev.raise(a, t0);
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].why == reason::fired);
+  const std::string id = n[0].snapshot.id;
+  CHECK(n[0].snapshot.state == alert_state::firing);
+  a.count = 3;
+  CHECK(ev.raise(a, t0 + min).empty());  // the same fingerprint is active: updated, not fired again
+  CHECK(ev.find(id)->count == 3);
+  // No window holds it: ticks do not resolve it; escalation still applies.
+  auto t = ev.tick(t0 + 20 * min);
+  REQUIRE(t.size() == 1);
+  CHECK(t[0].why == reason::escalated);
+  CHECK(ev.find(id)->active());
+  REQUIRE(ev.acknowledge(id, "值班员", "已签收", t0 + 21 * min));
+  // Restored after a restart it still waits for its owner.
+  evaluator after(s, plan());
+  after.restore(*ev.find(id));
+  CHECK(after.tick(t0 + 60 * min).empty());
+  n = after.resolve("mailbox/overdue/m1", "replied", t0 + 61 * min);
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].why == reason::resolved);
+  CHECK(n[0].snapshot.state == alert_state::resolved);
+  CHECK(n[0].snapshot.audit.back().note == "replied");
+  CHECK(after.resolve("mailbox/overdue/m1", "again", t0 + 62 * min).empty());
+  CHECK(after.raise(a, t0 + 63 * min).size() == 1);  // a new firing after the resolution
+}
