@@ -39,6 +39,14 @@ struct ingest::impl {
   mailbox* cases = nullptr;
 
   kafka_handle consumer;
+  // The outcomes of asynchronous commits come here (not to the consumer queue) so that a
+  // revocation can wait for them: work is handed back only after what is committed is known.
+  struct queue_deleter {
+    void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+  };
+  std::unique_ptr<rd_kafka_queue_t, queue_deleter> commit_results;
+  int outstanding_commits = 0;
+  bool commit_uncertain = false;  // a commit failed in a way that it may still have been applied
   std::unique_ptr<sync_producer> dead_letters;
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -131,8 +139,18 @@ struct ingest::impl {
     }
     // The next owner starts at the offsets committed to Kafka. If the coordinator refuses
     // this commit (librdkafka's mock cluster does while the group rebalances), hand the
-    // work after the committed offsets back so that no hit ends up in two stores.
-    if (!commit(true)) roll_back();
+    // work after the committed offsets back so that no hit ends up in two stores. The
+    // outcomes of the asynchronous commits sent before are awaited first: handing back
+    // work that one of them committed would lose it (the next owner starts after it).
+    const bool drained = drain_commits();
+    if (!commit(true)) {
+      // Where an outcome is unknown (a lost response), the coordinator is asked; where it
+      // cannot tell, nothing is handed back: a duplicate in two stores beats a loss.
+      if ((drained && !commit_uncertain) || learn_committed(rk)) roll_back();
+      else spdlog::warn("event=handback_skipped reason=commit_outcome_unknown "
+                        "effect=\"the next owner may store some messages a second time\"");
+    }
+    commit_uncertain = false;
     spdlog::info("event=partitions_revoked count={}", parts->cnt);
     positions.clear();
     confirmed.clear();
@@ -154,46 +172,66 @@ struct ingest::impl {
     return list;
   }
 
-  // Commits the known positions (async: the outcome comes to on_commit). A sync commit
-  // returns whether it succeeded.
+  // Commits the known positions (async: the outcome comes to on_commit through
+  // commit_results). A sync commit returns whether it succeeded.
   bool commit(bool sync) {
     auto* list = position_list(true);
     if (list->cnt == 0) {
       rd_kafka_topic_partition_list_destroy(list);
       return true;
     }
-    const auto e = rd_kafka_commit(consumer.get(), list, sync ? 0 : 1);
+    const auto e = sync ? rd_kafka_commit(consumer.get(), list, 0)
+                        : rd_kafka_commit_queue(consumer.get(), list, commit_results.get(),
+                                                &impl::on_commit, this);
     bool ok = e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR__NO_OFFSET;
+    if (!sync && ok) ++outstanding_commits;
     if (sync && ok) {
       for (int i = 0; i < list->cnt; ++i)
         confirm({list->elems[i].topic, list->elems[i].partition}, list->elems[i].offset);
     }
-    if (!ok) commit_outcome(false, rd_kafka_err2str(e));
+    if (sync || !ok) commit_outcome(ok, e);
     rd_kafka_topic_partition_list_destroy(list);
     return ok;
+  }
+
+  // Serves the outcomes of the asynchronous commits until none is outstanding (up to 10 s);
+  // false when some are still unknown.
+  bool drain_commits() {
+    const auto until = steady::now() + std::chrono::seconds(10);
+    while (outstanding_commits > 0 && steady::now() < until)
+      rd_kafka_queue_poll_callback(commit_results.get(), 100);
+    return outstanding_commits == 0;
   }
 
   static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t* offsets, void* opaque) {
     auto* d = static_cast<impl*>(opaque);
+    --d->outstanding_commits;
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-      d->commit_outcome(false, rd_kafka_err2str(err));
+      d->commit_outcome(false, err);
       return;
     }
     for (int i = 0; offsets && i < offsets->cnt; ++i) {
       const auto& e = offsets->elems[i];
       if (e.err == RD_KAFKA_RESP_ERR_NO_ERROR) d->confirm({e.topic, e.partition}, e.offset);
     }
-    d->commit_outcome(true, "");
+    d->commit_outcome(true);
   }
 
   // One log line when commits start failing and one when they work again (a rebalance
   // refuses every commit until it completes).
-  void commit_outcome(bool ok, const std::string& why) {
+  void commit_outcome(bool ok, rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (!ok) {
+      // The coordinator's refusals (positive codes) commit nothing; a local error such as a
+      // timed-out request may have been applied all the same.
+      if (err < 0) commit_uncertain = true;
       probe.commit_failed();
-      if (failed_commits++ == 0) spdlog::warn("event=kafka_commit_failing error=\"{}\"", why);
-    } else if (failed_commits > 0) {
+      if (failed_commits++ == 0)
+        spdlog::warn("event=kafka_commit_failing error=\"{}\"", rd_kafka_err2str(err));
+      return;
+    }
+    commit_uncertain = false;  // this commit supersedes the ones before
+    if (failed_commits > 0) {
       spdlog::info("event=kafka_commit_recovered failed_commits={}", failed_commits);
       failed_commits = 0;
       handback_truncated = false;
@@ -207,6 +245,22 @@ struct ingest::impl {
     c = std::max(c, next);
     auto& q = unconfirmed[tp];
     while (!q.empty() && q.front().next_offset <= c) q.pop_front();
+  }
+
+  // Asks the coordinator which offsets are committed and confirms them; false when it
+  // cannot tell. The coordinator answers requests in the order they were sent, so every
+  // commit sent before is counted.
+  bool learn_committed(rd_kafka_t* rk) {
+    auto* list = position_list(true);
+    const auto err = rd_kafka_committed(rk, list, 10000);
+    bool ok = err == RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; ok && i < list->cnt; ++i) {
+      const auto& e = list->elems[i];
+      if (e.err) ok = false;
+      else confirm({e.topic, e.partition}, e.offset);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return ok;
   }
 
   // Deletes what was stored after the committed offsets and sets the stored offsets back.
@@ -534,6 +588,7 @@ struct ingest::impl {
             batch_started + wait - steady::now());
         timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
       }
+      rd_kafka_queue_poll_callback(commit_results.get(), 0);
       if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), timeout)) {
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
           if (pending.empty()) batch_started = steady::now();
@@ -559,6 +614,7 @@ struct ingest::impl {
     }
     flush_pending();
     finish_in_flight(true);
+    drain_commits();
     commit(true);
     rd_kafka_consumer_close(consumer.get());
   }
@@ -585,10 +641,10 @@ status ingest::start() {
   for (const auto& ch : d.cfg.channels) co.topics.push_back(ch.topic);
   co.opaque = impl_.get();
   co.rebalance = &impl::on_rebalance;
-  co.committed = &impl::on_commit;
   auto consumer = make_group_consumer(d.bootstrap, d.cfg.kafka_properties, co);
   if (!consumer) return error{consumer.error_message()};
   d.consumer = std::move(consumer.value());
+  d.commit_results.reset(rd_kafka_queue_new(d.consumer.get()));
   d.started = true;
   d.thread = std::thread([&d] { d.run(); });
   return ok_status();
@@ -602,6 +658,7 @@ void ingest::stop() {
   if (d.thread.joinable()) d.thread.join();
   d.in_flight.reset();  // its messages go before the consumer
   d.writer.reset();
+  d.commit_results.reset();
   d.consumer.reset();
   d.dead_letters.reset();
 }

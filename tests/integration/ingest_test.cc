@@ -136,8 +136,7 @@ TEST_CASE("kill -9 at random points loses no hit and stores none twice", "[integ
   REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 4) == total; }, 120s));
   REQUIRE(d.stop() == 0);
   const auto got = stored_hits(d.data());
-  CHECK(got.size() == expected.size());
-  CHECK(got == expected);
+  CHECK(hit_difference(got, expected) == "");
 }
 
 TEST_CASE("two daemons in one group, one restarted mid-stream: every hit once in the union",
@@ -180,8 +179,7 @@ TEST_CASE("two daemons in one group, one restarted mid-stream: every hit once in
   CHECK(!got.empty());
   CHECK(!from_b.empty());
   got.insert(from_b.begin(), from_b.end());
-  CHECK(got.size() == expected.size());
-  CHECK(got == expected);
+  CHECK(hit_difference(got, expected) == "");
 }
 
 TEST_CASE("a broker outage pauses ingest, which resumes where it stopped", "[integration][outage]") {
@@ -214,7 +212,7 @@ TEST_CASE("a broker outage pauses ingest, which resumes where it stopped", "[int
   REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 4) == 20000; }, 120s));
   CHECK(stored_while_down <= 10000);  // nothing produced during the outage was stored in it
   REQUIRE(d.stop() == 0);
-  CHECK(stored_hits(d.data()) == expected);
+  CHECK(hit_difference(stored_hits(d.data()), expected) == "");
   CHECK(d.log().find("event=kafka_log") != std::string::npos);  // the outage was logged
 }
 
@@ -302,7 +300,7 @@ TEST_CASE("a slow broker (every response 150 ms late) slows ingest down but lose
   REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 4) == 20000; }, 180s));
   CHECK(eventually([&] { return d.status()["counters"]["consumed"] == 20000; }, 10s));
   REQUIRE(d.stop() == 0);
-  CHECK(stored_hits(d.data()) == expected);
+  CHECK(hit_difference(stored_hits(d.data()), expected) == "");
 }
 
 TEST_CASE("SIGTERM in the middle of a stream drains, commits what it stored, and a restart goes on",
@@ -337,7 +335,7 @@ TEST_CASE("SIGTERM in the middle of a stream drains, commits what it stored, and
   d.start();
   REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 4) == total; }, 120s));
   REQUIRE(d.stop() == 0);
-  CHECK(stored_hits(d.data()) == expected);
+  CHECK(hit_difference(stored_hits(d.data()), expected) == "");
 }
 
 TEST_CASE("a rebalance storm (members joining and leaving every few seconds): every hit once in the union",
@@ -379,8 +377,7 @@ TEST_CASE("a rebalance storm (members joining and leaving every few seconds): ev
     const auto more = stored_hits(d->data());
     got.insert(more.begin(), more.end());
   }
-  CHECK(got.size() == expected.size());
-  CHECK(got == expected);
+  CHECK(hit_difference(got, expected) == "");
   for (const auto* d : all) CHECK(d->log().find("level=error") == std::string::npos);
   // The member that stayed went through the rebalances: one assignment per change.
   const auto log_a = a.log();

@@ -3,7 +3,9 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "storage/store.h"
@@ -118,6 +120,23 @@ std::multiset<std::string> stored_hits(const fs::path& data) {
   std::multiset<std::string> out;
   for (const auto& h : *hits) out.insert(h.message_key + " " + h.rule_id);
   return out;
+}
+
+std::string hit_difference(const std::multiset<std::string>& got,
+                           const std::multiset<std::string>& expected) {
+  std::vector<std::string> missing, extra;
+  std::set_difference(expected.begin(), expected.end(), got.begin(), got.end(),
+                      std::back_inserter(missing));
+  std::set_difference(got.begin(), got.end(), expected.begin(), expected.end(),
+                      std::back_inserter(extra));
+  const auto some = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (size_t i = 0; i < v.size() && i < 10; ++i) out += (i ? ", " : "") + v[i];
+    return out + (v.size() > 10 ? ", ..." : "");
+  };
+  if (missing.empty() && extra.empty()) return "";
+  return "missing " + std::to_string(missing.size()) + " [" + some(missing) + "]; extra " +
+         std::to_string(extra.size()) + " [" + some(extra) + "]";
 }
 
 }  // namespace yuqing::testing

@@ -77,5 +77,9 @@ class daemon_process {
 int64_t stored_offsets(const std::filesystem::path& data, const std::string& topic, int partitions);
 // Every stored hit as "message_key rule", in a multiset (duplicates show).
 std::multiset<std::string> stored_hits(const std::filesystem::path& data);
+// "" when `got` equals `expected`, else how many are missing and how many are extra (stored
+// more often than expected), with the first few of each: a failed check says which.
+std::string hit_difference(const std::multiset<std::string>& got,
+                           const std::multiset<std::string>& expected);
 
 }  // namespace yuqing::testing
