@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -26,6 +27,8 @@ constexpr std::array<std::pair<const char*, uint32_t>, 6> option_names = {{
     {"repeat", norm_repeat},
     {"numerals", norm_numerals},
 }};
+
+size_t utf8_length(uint32_t cp) { return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; }
 
 bool is_noise(uint32_t cp) {
   if (cp >= 0xE0000 && cp <= 0xE0FFF) return true;  // tags, variation selectors supplement
@@ -91,6 +94,35 @@ bool is_cjk(uint32_t cp) {
   return (cp >= 0x2E80 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) || cp >= 0x20000;
 }
 
+// decode_utf8 on raw bytes, inlined into the normalizer's loop.
+[[gnu::always_inline]] inline int decode_at(const unsigned char* p, size_t n, size_t i, uint32_t& cp) {
+  const unsigned char c = p[i];
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
+  auto cont = [&](size_t k) { return i + k < n && (p[i + k] & 0xC0) == 0x80; };
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
+    if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return 3;
+  }
+  if (c >= 0xC2 && c <= 0xDF) {
+    if (!cont(1)) return 0;
+    cp = ((c & 0x1Fu) << 6) | (p[i + 1] & 0x3Fu);
+    return 2;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    cp = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3Fu) << 12) | ((p[i + 2] & 0x3Fu) << 6) |
+         (p[i + 3] & 0x3Fu);
+    if (cp < 0x10000 || cp > 0x10FFFF) return 0;
+    return 4;
+  }
+  return 0;
+}
+
 }  // namespace
 
 result<uint32_t> parse_normalize_option(std::string_view name) {
@@ -108,33 +140,7 @@ std::vector<std::string> normalize_option_names(uint32_t flags) {
 }
 
 int decode_utf8(std::string_view s, size_t i, uint32_t& cp) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  const unsigned char c = p[i];
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  auto cont = [&](size_t k) { return i + k < n && (p[i + k] & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) {
-    if (!cont(1)) return 0;
-    cp = ((c & 0x1Fu) << 6) | (p[i + 1] & 0x3Fu);
-    return 2;
-  }
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
-    if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    cp = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3Fu) << 12) | ((p[i + 2] & 0x3Fu) << 6) |
-         (p[i + 3] & 0x3Fu);
-    if (cp < 0x10000 || cp > 0x10FFFF) return 0;
-    return 4;
-  }
-  return 0;
+  return decode_at(reinterpret_cast<const unsigned char*>(s.data()), s.size(), i, cp);
 }
 
 void append_utf8(std::string& out, uint32_t cp) {
@@ -217,19 +223,30 @@ normalizer::normalizer(uint32_t flags) : flags_(flags), table_(table_size) {
     pool_ += folded;
     e.length = static_cast<uint8_t>(folded.size());
     e.word = !folded.empty() && std::isalnum(static_cast<unsigned char>(folded[0])) ? 1 : 0;
+    uint32_t first;
+    e.copy = !folded.empty() && decode_utf8(folded, 0, first) == static_cast<int>(folded.size()) &&
+             folded.size() == utf8_length(cp);
   }
   for (int c = 0; c < 128; ++c) {
     const entry& e = table_[c];
     ascii_[c] = (e.length == 1) ? static_cast<uint8_t>(pool_[e.offset]) : 0;
   }
-  // Which BMP code points fold to themselves: one bit each (8 KiB, stays in L1).
-  same_.assign(0x10000 / 64, 0);
-  for (uint32_t cp = 0x80; cp < 0x10000; ++cp) {
+  // Which three-byte code points (U+0800..U+FFFF) fold to themselves and which are dropped:
+  // one bit each, in words indexed by the bits of a little-endian load of the UTF-8 that
+  // pick them, (b1 & 0x3F) << 8 | (lead & 0x0F), so that the run loop needs one AND. Code
+  // points below U+0800 (their three-byte forms are overlong) and surrogates are invalid
+  // there and in neither set.
+  kept3_.assign(0x3F10, 0);
+  dropped3_.assign(0x3F10, 0);
+  for (uint32_t cp = 0x800; cp < 0x10000; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
     const entry& e = table_[cp];
+    const size_t word = (cp >> 6 & 0x3F) << 8 | cp >> 12;
+    const uint64_t bit = uint64_t{1} << (cp & 63);
     std::string self;
     append_utf8(self, cp);
-    if (e.length == self.size() && pool_.compare(e.offset, e.length, self) == 0)
-      same_[cp >> 6] |= uint64_t{1} << (cp & 63);
+    if (e.length == self.size() && pool_.compare(e.offset, e.length, self) == 0) kept3_[word] |= bit;
+    if (e.length == 0) dropped3_[word] |= bit;
   }
   // A code point beyond the table folds to itself unless it is noise: see lookup().
 }
@@ -239,95 +256,144 @@ const normalizer::entry& normalizer::lookup(uint32_t cp) const {
 }
 
 void normalizer::normalize(std::string_view in, normalized_text& out) const {
-  // Writes through raw pointers into buffers that keep their size between calls (text and
-  // origin are trimmed at the end; growing them back only fills the difference).
   const size_t n = in.size();
   std::string& text = out.text;
-  std::vector<uint32_t>& origin = out.origin;
-  size_t cap = n + 64;
-  if (text.size() < cap) text.resize(cap);
-  if (origin.size() < cap + 1) origin.resize(cap + 1);
-  cap = std::min(text.size(), origin.size() - 1);
+  auto& segments = out.segments;
+  size_t k = 0;  // segments written
+  out.source_size = static_cast<uint32_t>(n);
+  // Room for `more` segments after the k written.
+  auto segment_room = [&](size_t more) {
+    if (k + more > segments.size()) segments.resize(std::max(k + more, segments.size() * 2));
+  };
+  auto add_segment = [&](size_t out_at, size_t in_at, size_t fold_len) {
+    segment_room(1);
+    segments[k++] = {static_cast<uint32_t>(out_at), static_cast<uint32_t>(in_at),
+                     static_cast<uint32_t>(fold_len)};
+  };
+  // The buffer keeps its size between calls (trimmed at the end; growing it back only fills
+  // the difference). Invariant: the room left is at least the input left, so output that
+  // is no longer than its input (everything but a few folds) needs no check.
+  constexpr size_t slack = 64;
+  if (text.size() < n + slack) text.resize(n + slack);
   char* tp = text.data();
-  uint32_t* op = origin.data();
   size_t w = 0;
-  auto reserve = [&](size_t len) {
-    if (w + len <= cap) return;
-    cap = std::max(w + len, cap * 2);
-    text.resize(cap);
-    origin.resize(cap + 1);
+  auto room_for = [&](size_t len, size_t input_left) {
+    const size_t need = w + len + input_left + slack;
+    if (need <= text.size()) return;
+    text.resize(std::max(need, text.size() * 2));
     tp = text.data();
-    op = origin.data();
+  };
+  // Output byte w continues the current copy segment when it comes from input byte
+  // w + shift; a fold or a dropped code point ends the segment.
+  constexpr int64_t no_segment = std::numeric_limits<int64_t>::min();
+  int64_t shift = no_segment;
+  auto copy_from = [&](size_t i) __attribute__((always_inline)) {
+    const int64_t s = static_cast<int64_t>(i) - static_cast<int64_t>(w);
+    if (s != shift) {
+      add_segment(w, i, 0);
+      shift = s;
+    }
   };
 
   const bool noise = flags_ & norm_noise;
   const bool repeat = flags_ & norm_repeat;
   const char* last = nullptr;  // folded bytes emitted last, for repeat
   size_t last_len = 0;
-  auto emit = [&](const char* bytes, size_t len, size_t from) {
+  // The folded form `bytes` of the code point of `len` bytes at input offset i.
+  auto emit = [&](const char* bytes, size_t len, size_t i, size_t in_len, bool copy) {
     if (repeat) {
       if (len == last_len && std::memcmp(bytes, last, len) == 0) return;
       last = bytes;
       last_len = len;
     }
-    reserve(len);
-    for (size_t k = 0; k < len; ++k) {
-      tp[w + k] = bytes[k];
-      op[w + k] = static_cast<uint32_t>(from);
+    if (copy) {
+      copy_from(i);
+    } else {
+      room_for(len, n - i - in_len);
+      add_segment(w, i, in_len);
+      shift = no_segment;
     }
+    std::memcpy(tp + w, bytes, len);
     w += len;
   };
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const uint64_t* same = kept3_.data();
+  const uint64_t* dropped = dropped3_.data();
   size_t i = 0;
   while (i < n) {
     const unsigned char c = p[i];
     if (c < 0x80 && !repeat) {  // ASCII fast path
       if (const uint8_t f = ascii_[c]) {
-        reserve(1);
-        tp[w] = static_cast<char>(f);
-        op[w++] = static_cast<uint32_t>(i);
+        copy_from(i);
+        tp[w++] = static_cast<char>(f);
       }
       ++i;
       continue;
     }
-    uint32_t cp;
-    int len;
-    if (c >= 0xE1 && c <= 0xEC && i + 2 < n && (p[i + 1] & 0xC0) == 0x80 &&
-        (p[i + 2] & 0xC0) == 0x80) {  // most of the BMP (all CJK): inline decode
-      cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
-      len = 3;
-      if (!repeat && (same_[cp >> 6] >> (cp & 63) & 1)) {  // folds to itself: copy
-        reserve(3);
-        tp[w] = static_cast<char>(c);
-        tp[w + 1] = static_cast<char>(p[i + 1]);
-        tp[w + 2] = static_cast<char>(p[i + 2]);
-        op[w] = op[w + 1] = op[w + 2] = static_cast<uint32_t>(i);
-        w += 3;
+    if (!repeat) {
+      // A run of three-byte code points that fold to themselves or are dropped as noise
+      // (most CJK text and its punctuation): checked one by one, copied by stretches.
+      const size_t start = i;
+      size_t run = i;  // the stretch being kept
+      while (i + 3 < n) {
+        uint32_t v;  // little-endian: lead byte in bits 0-7
+        std::memcpy(&v, p + i, 4);
+        // Lead byte 1110xxxx, two continuation bytes 10xxxxxx.
+        if ((v & 0xC0C0F0u) != 0x8080E0u) break;
+        // The code point's bits, found by the raw bytes (see kept3_).
+        const uint32_t word = v & 0x3F0Fu, bit = v >> 16 & 0x3Fu;
+        if (same[word] >> bit & 1) {
+          i += 3;
+          continue;
+        }
+        if (!(dropped[word] >> bit & 1)) break;
+        if (i > run) {
+          copy_from(run);
+          std::memcpy(tp + w, p + run, i - run);
+          w += i - run;
+        }
         i += 3;
-        continue;
+        run = i;
       }
-    } else {
-      len = decode_utf8(in, i, cp);
+      if (i > run) {
+        copy_from(run);
+        std::memcpy(tp + w, p + run, i - run);
+        w += i - run;
+      }
+      if (i > start) continue;
     }
+    uint32_t cp;
+    const int len = decode_at(p, n, i, cp);
     if (len == 0) {  // invalid byte
       if (!noise) {
         static const char bad = '\xFF';
-        emit(&bad, 1, i);
+        emit(&bad, 1, i, 1, true);
       }
       ++i;
       continue;
     }
     if (cp < table_size) {
       const entry& e = table_[cp];
-      if (e.length) emit(pool_.data() + e.offset, e.length, i);
+      if (e.length) emit(pool_.data() + e.offset, e.length, i, static_cast<size_t>(len), e.copy);
     } else if (!(noise && is_noise(cp))) {
-      emit(in.data() + i, static_cast<size_t>(len), i);
+      emit(in.data() + i, static_cast<size_t>(len), i, static_cast<size_t>(len), true);
     }
     i += static_cast<size_t>(len);
   }
-  origin[w] = static_cast<uint32_t>(n);
   text.resize(w);
-  origin.resize(w + 1);
+  out.segment_count = k;
+}
+
+uint32_t normalized_text::origin(size_t x) const {
+  if (x >= text.size()) return source_size;
+  auto s = std::upper_bound(segments.begin(), segments.begin() + static_cast<ptrdiff_t>(segment_count), x,
+                            [](size_t v, const segment& seg) { return v < seg.out; });
+  --s;  // segments[0].out == 0 whenever there is text
+  if (s->fold_len) return s->in;
+  // A copy segment keeps the UTF-8 structure: back to the start of the code point.
+  size_t k = x;
+  while (k > s->out && (static_cast<unsigned char>(text[k]) & 0xC0) == 0x80) --k;
+  return s->in + static_cast<uint32_t>(k - s->out);
 }
 
 std::string normalizer::normalize(std::string_view in) const {
@@ -339,8 +405,8 @@ std::string normalizer::normalize(std::string_view in) const {
 std::pair<uint32_t, uint32_t> normalizer::original_span(const normalized_text& n,
                                                         std::string_view original, size_t nb,
                                                         size_t ne) {
-  const uint32_t begin = n.origin[nb];
-  const uint32_t last = n.origin[ne - 1];
+  const uint32_t begin = n.origin(nb);
+  const uint32_t last = n.origin(ne - 1);
   uint32_t cp;
   const int len = last < original.size() ? decode_utf8(original, last, cp) : 0;
   return {begin, last + static_cast<uint32_t>(len ? len : 1)};

@@ -41,15 +41,33 @@ result<uint32_t> parse_normalize_option(std::string_view name);
 std::vector<std::string> normalize_option_names(uint32_t flags);
 
 // Normalized text and the map back to the original bytes.
+//
+// The map is kept as segments, not one entry per byte: a `copy` segment is a stretch where
+// every code point folded to one code point of its own length (itself, its lower case, its
+// simplified form...), so output byte out+k comes from input byte in+k; a `fold` segment is
+// the output of one code point whose folding changed its length (Ａ -> a, ⑩ -> 10). A new
+// segment starts after dropped noise. Ordinary text needs a few segments per message.
 struct normalized_text {
+  struct segment {
+    uint32_t out;       // first output byte
+    uint32_t in;        // input byte it comes from
+    uint32_t fold_len;  // 0: copy segment; else the input length of the folded code point
+  };
   std::string text;
-  // origin[i]: offset in the original of the code point that produced text[i];
-  // origin[text.size()] == original size.
-  std::vector<uint32_t> origin;
+  // The first segment_count entries are the map; the vector keeps its size between calls
+  // (the normalizer writes into it without growing it per entry).
+  std::vector<segment> segments;
+  size_t segment_count = 0;
+  uint32_t source_size = 0;
+
+  // Offset in the original of the code point that produced text[x]; the original's size
+  // for x >= text.size().
+  uint32_t origin(size_t x) const;
 
   void clear() {
     text.clear();
-    origin.clear();
+    segment_count = 0;
+    source_size = 0;
   }
 };
 
@@ -83,7 +101,8 @@ class normalizer {
     uint32_t offset;   // into pool_
     uint8_t length;    // 0: the code point is dropped (noise)
     uint8_t word;      // 1 when the folded form starts with an ASCII letter or digit
-    uint16_t unused;
+    uint8_t copy;      // 1 when it folds to one code point of its own UTF-8 length
+    uint8_t unused;
   };
   const entry& lookup(uint32_t cp) const;
 
@@ -91,8 +110,11 @@ class normalizer {
   uint8_t ascii_[128];            // folded ASCII byte, 0 = dropped
   std::vector<entry> table_;      // planes 0 and 1
   std::string pool_;              // folded UTF-8 of every entry
-  std::vector<uint64_t> same_;    // BMP bitmap: the code point folds to itself
-  entry identity_{0, 0, 0, 0};    // marker for code points beyond the table
+  // Three-byte code points that fold to themselves / are dropped, for the run loop (see
+  // the constructor for the layout).
+  std::vector<uint64_t> kept3_;
+  std::vector<uint64_t> dropped3_;
+  entry identity_{0, 0, 0, 1, 0};    // marker for code points beyond the table
 };
 
 // Decodes one UTF-8 code point at s[i]; returns its length (1..4), or 0 when the bytes
