@@ -285,7 +285,9 @@ struct alerting_service::impl {
       std::memcpy(tp->metadata, meta.data(), meta.size());
       tp->metadata_size = meta.size();
     }
-    rd_kafka_commit(consumer.get(), list, async ? 1 : 0);
+    if (async) rd_kafka_commit(consumer.get(), list, 1);
+    else if (const auto e = commit_within(consumer.get(), list, 10000); e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      spdlog::warn("event=alerting_commit_failed error=\"{}\"", rd_kafka_err2str(e));
     rd_kafka_topic_partition_list_destroy(list);
   }
 
@@ -309,6 +311,11 @@ struct alerting_service::impl {
   }
 
   void run() {
+    // The first alert must not wait for the alerts topic's metadata (a second on the
+    // embedded broker).
+    if (!producer->prepare(cfg.alerts_topic, 5000))
+      spdlog::warn("event=alerts_topic_unknown topic={} effect=\"the first alert waits for its metadata\"",
+                   cfg.alerts_topic);
     auto last_tick = steady::now();
     std::vector<alerting::notification> notes;
     std::vector<int64_t> hit_times;

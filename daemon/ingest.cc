@@ -46,6 +46,7 @@ struct ingest::impl {
   };
   std::unique_ptr<rd_kafka_queue_t, queue_deleter> commit_results;
   int outstanding_commits = 0;
+  bool last_commit_ok = true;     // the outcome of the latest commit served
   bool commit_uncertain = false;  // a commit failed in a way that it may still have been applied
   std::unique_ptr<sync_producer> dead_letters;
   std::thread thread;
@@ -142,11 +143,10 @@ struct ingest::impl {
     // work after the committed offsets back so that no hit ends up in two stores. The
     // outcomes of the asynchronous commits sent before are awaited first: handing back
     // work that one of them committed would lose it (the next owner starts after it).
-    const bool drained = drain_commits();
-    if (!commit(true)) {
+    if (!commit_now()) {
       // Where an outcome is unknown (a lost response), the coordinator is asked; where it
       // cannot tell, nothing is handed back: a duplicate in two stores beats a loss.
-      if ((drained && !commit_uncertain) || learn_committed(rk)) roll_back();
+      if (!commit_uncertain || learn_committed(rk)) roll_back();
       else spdlog::warn("event=handback_skipped reason=commit_outcome_unknown "
                         "effect=\"the next owner may store some messages a second time\"");
     }
@@ -172,42 +172,44 @@ struct ingest::impl {
     return list;
   }
 
-  // Commits the known positions (async: the outcome comes to on_commit through
-  // commit_results). A sync commit returns whether it succeeded.
-  bool commit(bool sync) {
+  // Commits the known positions; the outcome comes to on_commit through commit_results.
+  // False when the commit could not be sent.
+  bool commit() {
     auto* list = position_list(true);
     if (list->cnt == 0) {
       rd_kafka_topic_partition_list_destroy(list);
       return true;
     }
-    const auto e = sync ? rd_kafka_commit(consumer.get(), list, 0)
-                        : rd_kafka_commit_queue(consumer.get(), list, commit_results.get(),
-                                                &impl::on_commit, this);
-    bool ok = e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR__NO_OFFSET;
-    if (!sync && ok) ++outstanding_commits;
-    if (sync && ok) {
-      for (int i = 0; i < list->cnt; ++i)
-        confirm({list->elems[i].topic, list->elems[i].partition}, list->elems[i].offset);
-    }
-    if (sync || !ok) commit_outcome(ok, e);
+    const auto e = rd_kafka_commit_queue(consumer.get(), list, commit_results.get(),
+                                         &impl::on_commit, this);
+    const bool ok = e == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (ok) ++outstanding_commits;
+    else commit_outcome(false, e);
     rd_kafka_topic_partition_list_destroy(list);
     return ok;
   }
 
-  // Serves the outcomes of the asynchronous commits until none is outstanding (up to 10 s);
-  // false when some are still unknown.
-  bool drain_commits() {
+  // Commits and waits for the outcome of this commit and of every one before it, at most
+  // 10 s: a coordinator out of reach must not hold up a revocation or a shutdown (a
+  // synchronous commit waits for it without end). True when the commit went through.
+  bool commit_now() {
+    if (!commit()) return false;
     const auto until = steady::now() + std::chrono::seconds(10);
     while (outstanding_commits > 0 && steady::now() < until)
       rd_kafka_queue_poll_callback(commit_results.get(), 100);
-    return outstanding_commits == 0;
+    if (outstanding_commits > 0) {
+      commit_uncertain = true;
+      return false;
+    }
+    return last_commit_ok;
   }
 
   static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t* offsets, void* opaque) {
     auto* d = static_cast<impl*>(opaque);
     --d->outstanding_commits;
-    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    d->last_commit_ok = !err || err == RD_KAFKA_RESP_ERR__NO_OFFSET;
+    if (!d->last_commit_ok) {
       d->commit_outcome(false, err);
       return;
     }
@@ -558,7 +560,7 @@ struct ingest::impl {
     probe.count_hits(w.b.hits);
     if (cases) cases->stored(std::move(w.mailbox));
     ++batches;
-    commit(false);
+    commit();
   }
 
   // Lag from the high watermarks librdkafka learnt from its last fetches (no broker call).
@@ -578,6 +580,13 @@ struct ingest::impl {
   }
 
   void run() {
+    // The first dead letter or hit event must not wait for its topic's metadata (a second
+    // on the embedded broker, all of it in the hit-to-alert latency).
+    std::vector<std::string> outputs = {cfg.dead_letter_topic};
+    if (cfg.alerting_enabled) outputs.push_back(cfg.hits_topic);
+    for (const auto& topic : outputs)
+      if (!dead_letters->prepare(topic, 5000))
+        spdlog::warn("event=topic_unknown topic={} effect=\"its first message waits for its metadata\"", topic);
     auto batch_started = steady::now();
     auto lag_updated = steady::now();
     const auto wait = std::chrono::milliseconds(cfg.batch_max_wait_ms);
@@ -614,8 +623,7 @@ struct ingest::impl {
     }
     flush_pending();
     finish_in_flight(true);
-    drain_commits();
-    commit(true);
+    commit_now();
     rd_kafka_consumer_close(consumer.get());
   }
 };

@@ -10,10 +10,14 @@
 // thread while the next batch is decoded and matched (at most one batch in flight); only
 // once a batch is stored are its offsets committed to Kafka (for lag views and hand-over).
 // If a revoked partition's final commit is refused, the work stored after the committed
-// offset is deleted again (handed back) so the next owner stores it once. On assignment a partition resumes at
-// the larger of the offset stored in RocksDB and the one committed to Kafka. Partition
-// assignment is eager (range/roundrobin): on revocation the pending batch is written and
-// committed synchronously before the partitions go.
+// offset is deleted again (handed back) so the next owner stores it once; what is
+// committed is known by waiting for the outcome of every commit sent before (an earlier
+// one that went through unseen must not be handed back: the next owner starts after it),
+// or, where an outcome is lost, by asking the coordinator. On assignment a partition
+// resumes at the larger of the offset stored in RocksDB and the one committed to Kafka.
+// Partition assignment is eager (range/roundrobin): on revocation the pending batch is
+// written and committed before the partitions go. Every wait for the brokers is bounded
+// (commits 10 s), so a stop or a revocation finishes while no broker can be reached.
 //
 // When the store or the dead-letter topic fails, the assigned partitions are paused (the
 // loop keeps polling so the group keeps the member), the batch is retried with backoff,

@@ -80,6 +80,22 @@ void log_from_kafka(const rd_kafka_t*, int level, const char* fac, const char* b
 }
 }  // namespace
 
+rd_kafka_resp_err_t commit_within(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t* offsets,
+                                  int timeout_ms) {
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  auto err = rd_kafka_commit_queue(rk, offsets, q, nullptr, nullptr);
+  if (!err) {
+    if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms)) {
+      err = rd_kafka_event_error(ev);
+      rd_kafka_event_destroy(ev);
+    } else {
+      err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    }
+  }
+  rd_kafka_queue_destroy(q);  // an outcome that comes later is dropped with it
+  return err;
+}
+
 result<kafka_handle> make_group_consumer(const std::string& bootstrap,
                                          const std::map<std::string, std::string>& properties,
                                          const consumer_options& options) {
@@ -178,6 +194,16 @@ status sync_producer::produce(const std::string& topic, std::string_view key,
     rd_kafka_poll(rk_.get(), 0);
     return ok_status();
   }
+}
+
+bool sync_producer::prepare(const std::string& topic, int timeout_ms) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  const auto err = rd_kafka_metadata(rk_.get(), 0, rkt, &md, timeout_ms);
+  const bool ok = !err && md->topic_cnt == 1 && !md->topics[0].err;
+  if (md) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  return ok;
 }
 
 size_t sync_producer::flush(int timeout_ms) {

@@ -47,6 +47,12 @@ result<kafka_handle> make_group_consumer(const std::string& bootstrap,
                                          const std::map<std::string, std::string>& properties,
                                          const consumer_options& options);
 
+// Commits `offsets` and waits at most timeout_ms for the outcome (__TIMED_OUT when none
+// came). rd_kafka_commit's synchronous form waits without end while no coordinator can be
+// reached, which would hold up a revocation or a shutdown.
+rd_kafka_resp_err_t commit_within(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t* offsets,
+                                  int timeout_ms);
+
 class embedded_kafka {
  public:
   static result<std::unique_ptr<embedded_kafka>> start(int brokers);
@@ -85,6 +91,9 @@ class sync_producer {
   // Waits up to timeout_ms for every queued message; returns the number that failed or
   // did not finish in time (0: all delivered) and clears the count.
   size_t flush(int timeout_ms);
+  // Learns the leaders of `topic`'s partitions (up to timeout_ms) so that its first message
+  // does not wait for them; false when the brokers did not say.
+  bool prepare(const std::string& topic, int timeout_ms);
   const std::string& last_error() const { return last_error_; }
 
  private:

@@ -6,7 +6,8 @@
 //   yuqing on       compiled_set::match with the default normalization
 //   rg              `rg -F -c -f words corpus.txt` (ripgrep, its own process)
 // and prints MB/s, messages/s, ratios to raw Hyperscan and to rg, matched-message counts
-// (normalization off must equal rg's), compile times and database sizes.
+// (normalization off must equal rg's), compile times and database sizes; and, once, the
+// normalizer alone.
 //
 // Usage: matcher_bench DATA_DIR [--sizes 1k,10k,100k] [--repeat N]
 #include <hs/hs.h>
@@ -119,6 +120,25 @@ int main(int argc, char** argv) {
   std::printf("corpus: %zu messages, %.1f MB (%.0f bytes/message); best of %d runs, one thread\n",
               c.messages.size(), static_cast<double>(c.bytes.size()) / 1e6,
               static_cast<double>(c.bytes.size()) / static_cast<double>(c.messages.size()), repeat);
+
+  // The normalizer alone (default options, span map included): the part of "normalize on"
+  // that is not Hyperscan.
+  {
+    const auto norm = normalizer::get(norm_default);
+    normalized_text out;
+    const auto r = best_of(repeat, [&] {
+      run_result rr;
+      const auto t = steady::now();
+      for (const auto m : c.messages) {
+        norm->normalize(m, out);
+        rr.matched += out.text.size() != m.size();
+      }
+      rr.seconds = seconds_since(t);
+      return rr;
+    });
+    std::printf("normalizer alone (default options): %.1f MB/s, %zu of %zu messages changed\n",
+                static_cast<double>(c.bytes.size()) / 1e6 / r.seconds, r.matched, c.messages.size());
+  }
 
   for (const auto& size : sizes) {
     const auto words_file = dir + "/words-" + size + ".txt";
