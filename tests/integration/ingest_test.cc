@@ -93,7 +93,8 @@ std::vector<int64_t> committed_offsets(const std::string& bootstrap, const std::
   for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, "yuqing.posts", p);
   std::vector<int64_t> out(static_cast<size_t>(partitions), -1);
   if (rd_kafka_committed(rk, list, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-    for (int i = 0; i < list->cnt; ++i) out[static_cast<size_t>(list->elems[i].partition)] = list->elems[i].offset;
+    for (int i = 0; i < list->cnt; ++i)  // RD_KAFKA_OFFSET_INVALID where the group has none
+      out[static_cast<size_t>(list->elems[i].partition)] = std::max<int64_t>(-1, list->elems[i].offset);
   rd_kafka_topic_partition_list_destroy(list);
   rd_kafka_destroy(rk);
   return out;
