@@ -109,7 +109,7 @@ struct alerting_service::impl {
       if (stream) stream->publish("alert", body);
     }
     if (produced) {
-      if (const size_t failed = producer->flush(10000); failed) {
+      if (const size_t failed = producer->flush(stopping ? 3000 : 10000); failed) {
         probe.failed("kafka");
         spdlog::error("event=alert_not_published undelivered={} error=\"{}\"", failed, producer->last_error());
       } else {
@@ -286,7 +286,8 @@ struct alerting_service::impl {
       tp->metadata_size = meta.size();
     }
     if (async) rd_kafka_commit(consumer.get(), list, 1);
-    else if (const auto e = commit_within(consumer.get(), list, 10000); e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    else if (const auto e = commit_within(consumer.get(), list, stopping ? 3000 : 10000);
+             e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
       spdlog::warn("event=alerting_commit_failed error=\"{}\"", rd_kafka_err2str(e));
     rd_kafka_topic_partition_list_destroy(list);
   }
@@ -349,8 +350,7 @@ struct alerting_service::impl {
         commit(true);
       }
     }
-    commit(false);
-    rd_kafka_consumer_close(consumer.get());
+    rd_kafka_consumer_close(consumer.get());  // the revocation commits
   }
 };
 

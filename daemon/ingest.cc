@@ -189,12 +189,17 @@ struct ingest::impl {
     return ok;
   }
 
+  // How long to wait for the brokers: `normal`, or at most 3 s once the daemon is stopping,
+  // so that a stop with no broker reachable ends while a supervisor still waits (what was
+  // not delivered or committed is read again at the next start).
+  int broker_wait_ms(int normal) const { return stopping ? std::min(normal, 3000) : normal; }
+
   // Commits and waits for the outcome of this commit and of every one before it, at most
   // 10 s: a coordinator out of reach must not hold up a revocation or a shutdown (a
   // synchronous commit waits for it without end). True when the commit went through.
   bool commit_now() {
     if (!commit()) return false;
-    const auto until = steady::now() + std::chrono::seconds(10);
+    const auto until = steady::now() + std::chrono::milliseconds(broker_wait_ms(10000));
     while (outstanding_commits > 0 && steady::now() < until)
       rd_kafka_queue_poll_callback(commit_results.get(), 100);
     if (outstanding_commits > 0) {
@@ -254,7 +259,7 @@ struct ingest::impl {
   // commit sent before is counted.
   bool learn_committed(rd_kafka_t* rk) {
     auto* list = position_list(true);
-    const auto err = rd_kafka_committed(rk, list, 10000);
+    const auto err = rd_kafka_committed(rk, list, broker_wait_ms(10000));
     bool ok = err == RD_KAFKA_RESP_ERR_NO_ERROR;
     for (int i = 0; ok && i < list->cnt; ++i) {
       const auto& e = list->elems[i];
@@ -388,7 +393,11 @@ struct ingest::impl {
   // Waits until the brokers have everything produce_all() queued; false when any failed.
   bool confirm(work& w) {
     if (w.dead.empty() && w.events.empty()) return true;
-    if (const size_t failed = dead_letters->flush(30000); failed > 0) {
+    // A wait of more than 3 s ends when the daemon is stopping: the batch is then read
+    // again at the next start.
+    const auto patience = steady::now() + std::chrono::seconds(3);
+    const auto give_up = [&] { return stopping && steady::now() > patience; };
+    if (const size_t failed = dead_letters->flush(30000, give_up); failed > 0) {
       spdlog::error("event=delivery_failed undelivered={} dead_letters={} hit_events={} error=\"{}\"",
                     failed, w.dead.size(), w.events.size(), dead_letters->last_error());
       return false;
@@ -461,11 +470,18 @@ struct ingest::impl {
       // The batch before failed: these messages follow it and are read again (after the
       // seek on resume, or by the next owner); what was produced for them is produced
       // again then (the evaluator counts a message once).
-      if (produced) dead_letters->flush(30000);
+      if (produced) dead_letters->flush(broker_wait_ms(30000));
       return false;
     }
     if (!w) return true;
-    if (!may_retry || !(w->delivered = produced && confirm(*w))) return store_now(*w, may_retry);
+    if (!may_retry) return store_now(*w, false);
+    if (!(w->delivered = produced && confirm(*w))) {
+      if (stopping) {  // no retries on the way out: the next start reads the batch again
+        spdlog::warn("event=batch_abandoned messages={} reason=shutdown", w->messages.size());
+        return false;
+      }
+      return store_now(*w, true);
+    }
     in_flight = std::move(w);
     writer->submit(in_flight->b);
     return true;

@@ -1,5 +1,7 @@
 #include "daemon/kafka.h"
 
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 namespace yuqing::daemon {
@@ -206,8 +208,15 @@ bool sync_producer::prepare(const std::string& topic, int timeout_ms) {
   return ok;
 }
 
-size_t sync_producer::flush(int timeout_ms) {
-  rd_kafka_flush(rk_.get(), timeout_ms);
+size_t sync_producer::flush(int timeout_ms, const std::function<bool()>& give_up) {
+  if (!give_up) {
+    rd_kafka_flush(rk_.get(), timeout_ms);
+  } else {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (rd_kafka_flush(rk_.get(), 100) == RD_KAFKA_RESP_ERR__TIMED_OUT &&
+           std::chrono::steady_clock::now() < until && !give_up()) {
+    }
+  }
   const size_t undelivered = queued_ - delivered_;
   if (undelivered > 0) {  // give up on what is left, so the next round counts afresh
     rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);

@@ -13,6 +13,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -88,9 +89,10 @@ class sync_producer {
   // Queues one message (partition chosen by key hash).
   status produce(const std::string& topic, std::string_view key, std::string_view value,
                  const std::vector<header>& headers = {});
-  // Waits up to timeout_ms for every queued message; returns the number that failed or
-  // did not finish in time (0: all delivered) and clears the count.
-  size_t flush(int timeout_ms);
+  // Waits up to timeout_ms for every queued message, or until give_up() says so (asked
+  // every 100 ms); returns the number that failed or did not finish in time (0: all
+  // delivered), which are purged, and clears the count.
+  size_t flush(int timeout_ms, const std::function<bool()>& give_up = {});
   // Learns the leaders of `topic`'s partitions (up to timeout_ms) so that its first message
   // does not wait for them; false when the brokers did not say.
   bool prepare(const std::string& topic, int timeout_ms);

@@ -217,6 +217,34 @@ TEST_CASE("a broker outage pauses ingest, which resumes where it stopped", "[int
   CHECK(d.log().find("event=kafka_log") != std::string::npos);  // the outage was logged
 }
 
+TEST_CASE("SIGTERM while every broker is down: the daemon stops, and after the outage a restart goes on",
+          "[integration][outage]") {
+  temp_dir dir;
+  fs::create_directories(dir.path / "sets");
+  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
+  daemon_process d(dir.path / "d", config_head(broker.bootstrap(), 200), dir.path / "sets");
+  d.start();
+  const int total = 40000;
+  const auto expected = write_stream(dir.path / "stream", 0, total);
+  REQUIRE(broker.produce("yuqing.posts", dir.path / "stream") == 0);
+  // The brokers go while the daemon is still consuming the backlog.
+  REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 4) > 0; }, 60s));
+  broker.set_up(false);
+  const auto stored = stored_offsets(d.data(), "yuqing.posts", 4);
+  INFO(stored << " of " << total << " stored when the brokers went");
+  // Its commits and deliveries cannot be answered: each wait is bounded, so it exits
+  // (stop() gives it 60 s) instead of waiting for a coordinator without end.
+  REQUIRE(d.stop() == 0);
+  CHECK(d.log().find("event=ingest_stopped") != std::string::npos);
+
+  broker.set_up(true);
+  d.start();
+  REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 4) == total; }, 120s));
+  REQUIRE(d.stop() == 0);
+  CHECK(hit_difference(stored_hits(d.data()), expected) == "");
+}
+
 TEST_CASE("bad input from kcat is dead-lettered with its reason, neighbours still match",
           "[integration][badinput]") {
   temp_dir dir;
