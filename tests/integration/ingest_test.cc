@@ -22,6 +22,12 @@ namespace {
 
 const char* const set_yaml = "id: stream\ntopic: incident\nrules:\n  - {id: outbreak, any: [疫情]}\n";
 
+// dir/sets with the one set every test here matches with.
+void write_stream_set(const fs::path& dir) {
+  fs::create_directories(dir / "sets");
+  write_file(dir / "sets" / "stream.yaml", set_yaml);
+}
+
 // Messages m<from>..m<to-1>, one JSON line each; every 7th mentions 疫情. Returns the
 // hits they must produce, as stored_hits() lists them.
 std::multiset<std::string> write_stream(const fs::path& file, int from, int to) {
@@ -104,8 +110,7 @@ std::vector<int64_t> committed_offsets(const std::string& bootstrap, const std::
 
 TEST_CASE("kill -9 at random points loses no hit and stores none twice", "[integration][crash]") {
   temp_dir dir;
-  fs::create_directories(dir.path / "sets");
-  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  write_stream_set(dir.path);
   broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
   // A short session timeout: the group notices a killed member sooner (the mock cluster
   // waits for it before it assigns the partitions to the restarted daemon).
@@ -143,8 +148,7 @@ TEST_CASE("kill -9 at random points loses no hit and stores none twice", "[integ
 TEST_CASE("two daemons in one group, one restarted mid-stream: every hit once in the union",
           "[integration][rebalance]") {
   temp_dir dir;
-  fs::create_directories(dir.path / "sets");
-  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  write_stream_set(dir.path);
   broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
   daemon_process a(dir.path / "a", config_head(broker.bootstrap(), 200), dir.path / "sets");
   daemon_process b(dir.path / "b", config_head(broker.bootstrap(), 200), dir.path / "sets");
@@ -185,8 +189,7 @@ TEST_CASE("two daemons in one group, one restarted mid-stream: every hit once in
 
 TEST_CASE("a broker outage pauses ingest, which resumes where it stopped", "[integration][outage]") {
   temp_dir dir;
-  fs::create_directories(dir.path / "sets");
-  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  write_stream_set(dir.path);
   broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
   daemon_process d(dir.path / "d", config_head(broker.bootstrap(), 200), dir.path / "sets");
   d.start();
@@ -220,8 +223,7 @@ TEST_CASE("a broker outage pauses ingest, which resumes where it stopped", "[int
 TEST_CASE("SIGTERM while every broker is down: the daemon stops, and after the outage a restart goes on",
           "[integration][outage]") {
   temp_dir dir;
-  fs::create_directories(dir.path / "sets");
-  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  write_stream_set(dir.path);
   broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
   daemon_process d(dir.path / "d", config_head(broker.bootstrap(), 200), dir.path / "sets");
   d.start();
@@ -248,8 +250,7 @@ TEST_CASE("SIGTERM while every broker is down: the daemon stops, and after the o
 TEST_CASE("bad input from kcat is dead-lettered with its reason, neighbours still match",
           "[integration][badinput]") {
   temp_dir dir;
-  fs::create_directories(dir.path / "sets");
-  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  write_stream_set(dir.path);
   daemon_process d(dir.path, "kafka: {embedded: {partitions: 1}}\nchannels:\n  - {name: posts, topic: yuqing.posts}\n",
                    dir.path / "sets");
   const auto bootstrap = d.start();
@@ -319,8 +320,7 @@ TEST_CASE("bad input from kcat is dead-lettered with its reason, neighbours stil
 TEST_CASE("a slow broker (every response 150 ms late) slows ingest down but loses nothing",
           "[integration][outage]") {
   temp_dir dir;
-  fs::create_directories(dir.path / "sets");
-  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  write_stream_set(dir.path);
   broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4, 150);
   daemon_process d(dir.path / "d", config_head(broker.bootstrap(), 500), dir.path / "sets");
   d.start();
@@ -335,8 +335,7 @@ TEST_CASE("a slow broker (every response 150 ms late) slows ingest down but lose
 TEST_CASE("SIGTERM in the middle of a stream drains, commits what it stored, and a restart goes on",
           "[integration][shutdown]") {
   temp_dir dir;
-  fs::create_directories(dir.path / "sets");
-  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  write_stream_set(dir.path);
   broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
   daemon_process d(dir.path / "d", config_head(broker.bootstrap(), 1000), dir.path / "sets");
   d.start();
@@ -370,8 +369,7 @@ TEST_CASE("SIGTERM in the middle of a stream drains, commits what it stored, and
 TEST_CASE("a rebalance storm (members joining and leaving every few seconds): every hit once in the union",
           "[integration][rebalance]") {
   temp_dir dir;
-  fs::create_directories(dir.path / "sets");
-  write_file(dir.path / "sets" / "stream.yaml", set_yaml);
+  write_stream_set(dir.path);
   broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 6);
   const std::string head = config_head(broker.bootstrap(), 200, "session.timeout.ms: \"6000\", heartbeat.interval.ms: \"300\"");
   daemon_process a(dir.path / "a", head, dir.path / "sets");
