@@ -177,7 +177,7 @@ struct alerting_service::impl {
       }
       rd_kafka_message_destroy(m);
     }
-    rd_kafka_consumer_close(rk.get());
+    close_consumer(rk.get(), 10000);
     return out;
   }
 
@@ -350,7 +350,7 @@ struct alerting_service::impl {
         commit(true);
       }
     }
-    rd_kafka_consumer_close(consumer.get());  // the revocation commits
+    close_consumer(consumer.get(), 10000, &impl::on_rebalance, this);  // the revocation commits
   }
 };
 

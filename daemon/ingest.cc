@@ -640,7 +640,7 @@ struct ingest::impl {
     flush_pending();
     finish_in_flight(true);
     commit_now();
-    rd_kafka_consumer_close(consumer.get());
+    close_consumer(consumer.get(), 10000, &impl::on_rebalance, this);
   }
 };
 

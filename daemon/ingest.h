@@ -17,7 +17,9 @@
 // resumes at the larger of the offset stored in RocksDB and the one committed to Kafka.
 // Partition assignment is eager (range/roundrobin): on revocation the pending batch is
 // written and committed before the partitions go. Every wait for the brokers is bounded
-// (commits 10 s), so a stop or a revocation finishes while no broker can be reached.
+// (commits and the group's close 10 s each, 3 s once stopping; a batch whose hit events or
+// dead letters cannot be delivered on the way out is given up and read again at the next
+// start), so a stop or a revocation finishes while no broker can be reached.
 //
 // When the store or the dead-letter topic fails, the assigned partitions are paused (the
 // loop keeps polling so the group keeps the member), the batch is retried with backoff,

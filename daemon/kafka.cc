@@ -7,7 +7,35 @@
 namespace yuqing::daemon {
 
 void kafka_handle_deleter::operator()(rd_kafka_t* rk) const {
-  if (rk) rd_kafka_destroy(rk);
+  // A consumer is closed by its owner (close_consumer, bounded); an implicit close here
+  // could wait without end for a coordinator that cannot be reached.
+  if (rk) rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
+bool close_consumer(rd_kafka_t* rk, int timeout_ms, rebalance_fn rebalance, void* opaque) {
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  bool closed = false;
+  if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk, q)) {
+    rd_kafka_error_destroy(e);
+  } else {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (!(closed = rd_kafka_consumer_closed(rk)) && std::chrono::steady_clock::now() < until) {
+      // Events, not callbacks: the queue also carries messages and errors, which
+      // rd_kafka_queue_poll_callback refuses (an assertion in librdkafka).
+      rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 100);
+      if (!ev) continue;
+      if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+        if (rebalance) {
+          rebalance(rk, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev), opaque);
+        } else if (rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+          rd_kafka_assign(rk, nullptr);
+        }
+      }
+      rd_kafka_event_destroy(ev);
+    }
+  }
+  rd_kafka_queue_destroy(q);
+  return closed;
 }
 
 result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,

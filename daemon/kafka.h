@@ -32,6 +32,9 @@ using kafka_handle = std::unique_ptr<rd_kafka_t, kafka_handle_deleter>;
 result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
                                          const std::map<std::string, std::string>& properties);
 
+// The rebalance callback of a group consumer (librdkafka's rebalance_cb).
+using rebalance_fn = void (*)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
+
 // A consumer in a group, subscribed to `topics`: manual commits only (no auto commit, no
 // auto offset store), eager assignment (range,roundrobin: see the README), earliest reset
 // unless the properties say otherwise, librdkafka's logs as one line each (COMMITFAIL
@@ -41,12 +44,19 @@ struct consumer_options {
   std::map<std::string, std::string> fixed;  // set after `properties` (they win)
   std::vector<std::string> topics;
   void* opaque = nullptr;
-  void (*rebalance)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*) = nullptr;
+  rebalance_fn rebalance = nullptr;
   void (*committed)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*) = nullptr;
 };
 result<kafka_handle> make_group_consumer(const std::string& bootstrap,
                                          const std::map<std::string, std::string>& properties,
                                          const consumer_options& options);
+
+// Leaves the group (`rebalance` sees the revocation, with `opaque`) and waits at most
+// timeout_ms; false when it did not finish. librdkafka's rd_kafka_consumer_close can wait
+// without end while no broker answers (librdkafka issue #3740). Handles are destroyed
+// without a further implicit close.
+bool close_consumer(rd_kafka_t* rk, int timeout_ms, rebalance_fn rebalance = nullptr,
+                    void* opaque = nullptr);
 
 // Commits `offsets` and waits at most timeout_ms for the outcome (__TIMED_OUT when none
 // came). rd_kafka_commit's synchronous form waits without end while no coordinator can be

@@ -46,9 +46,10 @@ std::string messages(int from, int to, int64_t time_ms = -1) {
   return out;
 }
 
-// With a key, every message goes to one partition, in order.
+// With a key, every message goes to one partition, in order; with a partition, to that one.
+// (Without either, librdkafka's sticky partitioner often puts a short burst into one.)
 void produce(const std::string& bootstrap, const std::filesystem::path& file, const std::string& lines,
-             const std::string& key = "") {
+             const std::string& key = "", int partition = -1) {
   std::string text = lines;
   if (!key.empty()) {
     text.clear();
@@ -57,7 +58,8 @@ void produce(const std::string& bootstrap, const std::filesystem::path& file, co
   }
   write_file(file, text);
   REQUIRE(shell("kcat -P -b " + bootstrap + " -t yuqing.posts " + (key.empty() ? "" : "-K '\t' ") +
-                "-l " + file.string() + " 2>&1").first == 0);
+                (partition < 0 ? "" : "-p " + std::to_string(partition) + " ") + "-l " +
+                file.string() + " 2>&1").first == 0);
 }
 
 // The alerts of the daemon as JSON.
@@ -224,9 +226,16 @@ TEST_CASE("two daemons: a threshold crossed only by their messages together fire
   daemon_process b(dir.path / "b", head, dir.path / "sets");
   a.start();
   b.start();
-  // Both instances must consume: wait until the group gave each a share of yuqing.posts.
+  // Both instances must consume: wait until the group gave each a share of yuqing.posts
+  // (messages produced while the first still holds every partition are all its own).
+  REQUIRE(eventually([&] {
+    return a.log().find("event=partitions_assigned count=2") != std::string::npos &&
+           b.log().find("event=partitions_assigned count=2") != std::string::npos;
+  }, 60s));
   const int64_t t0 = yuqing::system_clock().now_ms();
-  produce(broker.bootstrap(), dir.path / "m.jsonl", messages(0, 40, t0));
+  for (int p = 0; p < 4; ++p)  // ten messages in each partition, so each instance gets some
+    produce(broker.bootstrap(), dir.path / ("m" + std::to_string(p) + ".jsonl"),
+            messages(p * 10, p * 10 + 10, t0), "", p);
   REQUIRE(eventually([&] {
     return a.status()["counters"]["consumed"].get<int>() + b.status()["counters"]["consumed"].get<int>() == 40;
   }, 60s));
