@@ -390,14 +390,18 @@ struct ingest::impl {
     return true;
   }
 
+  // Waits up to 30 s for the brokers to take everything queued; returns how many failed. A
+  // wait of more than 3 s ends when the daemon is stopping (what was not delivered is
+  // read again at the next start).
+  size_t flush_deliveries() {
+    const auto patience = steady::now() + std::chrono::seconds(3);
+    return dead_letters->flush(30000, [&] { return stopping && steady::now() > patience; });
+  }
+
   // Waits until the brokers have everything produce_all() queued; false when any failed.
   bool confirm(work& w) {
     if (w.dead.empty() && w.events.empty()) return true;
-    // A wait of more than 3 s ends when the daemon is stopping: the batch is then read
-    // again at the next start.
-    const auto patience = steady::now() + std::chrono::seconds(3);
-    const auto give_up = [&] { return stopping && steady::now() > patience; };
-    if (const size_t failed = dead_letters->flush(30000, give_up); failed > 0) {
+    if (const size_t failed = flush_deliveries(); failed > 0) {
       spdlog::error("event=delivery_failed undelivered={} dead_letters={} hit_events={} error=\"{}\"",
                     failed, w.dead.size(), w.events.size(), dead_letters->last_error());
       return false;
@@ -470,7 +474,7 @@ struct ingest::impl {
       // The batch before failed: these messages follow it and are read again (after the
       // seek on resume, or by the next owner); what was produced for them is produced
       // again then (the evaluator counts a message once).
-      if (produced) dead_letters->flush(broker_wait_ms(30000));
+      if (produced) flush_deliveries();
       return false;
     }
     if (!w) return true;
@@ -613,7 +617,7 @@ struct ingest::impl {
             batch_started + wait - steady::now());
         timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
       }
-      rd_kafka_queue_poll_callback(commit_results.get(), 0);
+      if (outstanding_commits > 0) rd_kafka_queue_poll_callback(commit_results.get(), 0);
       if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), timeout)) {
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
           if (pending.empty()) batch_started = steady::now();
@@ -639,8 +643,7 @@ struct ingest::impl {
     }
     flush_pending();
     finish_in_flight(true);
-    commit_now();
-    close_consumer(consumer.get(), 10000, &impl::on_rebalance, this);
+    close_consumer(consumer.get(), 10000, &impl::on_rebalance, this);  // the revocation commits
   }
 };
 

@@ -150,7 +150,6 @@ result<kafka_handle> make_group_consumer(const std::string& bootstrap,
     rd_kafka_conf_set(*conf, "auto.offset.reset", "earliest", err, sizeof err);
   rd_kafka_conf_set_opaque(*conf, options.opaque);
   if (options.rebalance) rd_kafka_conf_set_rebalance_cb(*conf, options.rebalance);
-  if (options.committed) rd_kafka_conf_set_offset_commit_cb(*conf, options.committed);
   rd_kafka_conf_set_log_cb(*conf, log_from_kafka);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
   if (!rk) {

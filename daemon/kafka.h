@@ -45,7 +45,6 @@ struct consumer_options {
   std::vector<std::string> topics;
   void* opaque = nullptr;
   rebalance_fn rebalance = nullptr;
-  void (*committed)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*) = nullptr;
 };
 result<kafka_handle> make_group_consumer(const std::string& bootstrap,
                                          const std::map<std::string, std::string>& properties,

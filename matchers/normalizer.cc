@@ -8,6 +8,7 @@
 #include <unicode/unistr.h>
 
 #include <array>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -261,12 +262,8 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
   auto& segments = out.segments;
   size_t k = 0;  // segments written
   out.source_size = static_cast<uint32_t>(n);
-  // Room for `more` segments after the k written.
-  auto segment_room = [&](size_t more) {
-    if (k + more > segments.size()) segments.resize(std::max(k + more, segments.size() * 2));
-  };
   auto add_segment = [&](size_t out_at, size_t in_at, size_t fold_len) {
-    segment_room(1);
+    if (k == segments.size()) segments.resize(std::max<size_t>(16, k * 2));
     segments[k++] = {static_cast<uint32_t>(out_at), static_cast<uint32_t>(in_at),
                      static_cast<uint32_t>(fold_len)};
   };
@@ -317,6 +314,12 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
     w += len;
   };
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  // Input bytes [from, to) are kept as they are.
+  auto keep = [&](size_t from, size_t to) {
+    copy_from(from);
+    std::memcpy(tp + w, p + from, to - from);
+    w += to - from;
+  };
   const uint64_t* same = kept3_.data();
   const uint64_t* dropped = dropped3_.data();
   size_t i = 0;
@@ -336,7 +339,8 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
       const size_t start = i;
       size_t run = i;  // the stretch being kept
       while (i + 3 < n) {
-        uint32_t v;  // little-endian: lead byte in bits 0-7
+        static_assert(std::endian::native == std::endian::little);
+        uint32_t v;  // lead byte in bits 0-7
         std::memcpy(&v, p + i, 4);
         // Lead byte 1110xxxx, two continuation bytes 10xxxxxx.
         if ((v & 0xC0C0F0u) != 0x8080E0u) break;
@@ -347,19 +351,11 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
           continue;
         }
         if (!(dropped[word] >> bit & 1)) break;
-        if (i > run) {
-          copy_from(run);
-          std::memcpy(tp + w, p + run, i - run);
-          w += i - run;
-        }
+        if (i > run) keep(run, i);
         i += 3;
         run = i;
       }
-      if (i > run) {
-        copy_from(run);
-        std::memcpy(tp + w, p + run, i - run);
-        w += i - run;
-      }
+      if (i > run) keep(run, i);
       if (i > start) continue;
     }
     uint32_t cp;
