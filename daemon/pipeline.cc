@@ -1,5 +1,7 @@
 #include "daemon/pipeline.h"
 
+#include <pthread.h>
+
 #include <chrono>
 
 namespace yuqing::daemon {
@@ -129,6 +131,7 @@ status batch_writer::wait(double* seconds) {
 }
 
 void batch_writer::run() {
+  pthread_setname_np(pthread_self(), "yuqing-writer");  // tells it apart in top and perf
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [this] { return stop_ || job_ != nullptr; });

@@ -179,7 +179,12 @@ std::optional<message_record> message_record::from_json(const std::string& value
 
 std::string hit_record::encode() const {
   std::string out;
-  out.reserve(128 + title.size());
+  encode_to(out);
+  return out;
+}
+
+void hit_record::encode_to(std::string& out) const {
+  out.reserve(out.size() + 128 + title.size());
   out += binary_version;
   writer w{out};
   w.str(topic);
@@ -201,7 +206,6 @@ std::string hit_record::encode() const {
     w.u64(s.end);
     w.str(s.text);
   }
-  return out;
 }
 
 std::optional<hit_record> hit_record::decode(std::string_view value) {
@@ -235,7 +239,12 @@ std::optional<hit_record> hit_record::decode(std::string_view value) {
 
 std::string message_record::encode() const {
   std::string out;
-  size_t size = 96 + key.size() + title.size();
+  encode_to(out);
+  return out;
+}
+
+void message_record::encode_to(std::string& out) const {
+  size_t size = out.size() + 96 + key.size() + title.size();
   for (const auto& [k, v] : text) size += k.size() + v.size() + 4;
   out.reserve(size);
   out += binary_version;
@@ -257,7 +266,6 @@ std::string message_record::encode() const {
     w.str(v);
   }
   w.str(category);  // added later: records without it end here
-  return out;
 }
 
 std::optional<message_record> message_record::decode(std::string_view value) {

@@ -40,8 +40,9 @@ struct hit_record {
   std::string title;
   std::vector<matched_span> spans;
 
-  // The stored (binary) form.
+  // The stored (binary) form; encode_to appends it to `out`.
   std::string encode() const;
+  void encode_to(std::string& out) const;
   static std::optional<hit_record> decode(std::string_view value);
   // JSON, for tools and the HTTP API.
   std::string to_json() const;
@@ -59,8 +60,9 @@ struct message_record {
   std::string category;  // mailbox messages: 咨询, 求助, 建议, 投诉, 举报, ...
   std::vector<std::pair<std::string, std::string>> text;  // matched fields: name, text
 
-  // The stored (binary) form.
+  // The stored (binary) form; encode_to appends it to `out`.
   std::string encode() const;
+  void encode_to(std::string& out) const;
   static std::optional<message_record> decode(std::string_view value);
   // JSON, for tools and the HTTP API.
   std::string to_json() const;

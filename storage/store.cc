@@ -68,9 +68,9 @@ std::string describe(const std::filesystem::path& p, const rocksdb::Status& s) {
 
 }  // namespace
 
-std::string hit_key(const hit_record& h) {
-  std::string k;
-  k.reserve(h.topic.size() + h.message_key.size() + h.set_id.size() + h.rule_id.size() + 12);
+namespace {
+void append_hit_key(std::string& k, const hit_record& h) {
+  k.reserve(k.size() + h.topic.size() + h.message_key.size() + h.set_id.size() + h.rule_id.size() + 12);
   k += h.topic;
   k += '\0';
   put_be64(k, time_bits(h.time_ms));
@@ -79,6 +79,12 @@ std::string hit_key(const hit_record& h) {
   k += h.set_id;
   k += '\0';
   k += h.rule_id;
+}
+}  // namespace
+
+std::string hit_key(const hit_record& h) {
+  std::string k;
+  append_hit_key(k, h);
   return k;
 }
 
@@ -217,14 +223,27 @@ status store::recover_if_failed() {
 status store::write(const batch& b) {
   if (auto st = recover_if_failed(); !st) return st;
   std::shared_lock lock(impl_->mu);
-  rocksdb::WriteBatch wb;
-  for (const auto& h : b.hits) wb.Put(impl_->cf[cf_hits], hit_key(h), h.encode());
+  size_t bytes = 64 * b.offsets.size();  // reserved up front: the batch is not regrown
+  for (const auto& h : b.hits) bytes += 160 + h.title.size() + h.author.size() + 2 * h.message_key.size();
+  for (const auto& m : b.messages) {
+    bytes += 160 + 2 * m.key.size() + m.title.size() + m.author.size() + m.url.size();
+    for (const auto& [name, text] : m.text) bytes += name.size() + text.size() + 10;
+  }
+  for (const auto& [k, v] : b.mailbox) bytes += k.size() + v.size() + 16;
+  rocksdb::WriteBatch wb(bytes);
+  std::string key, value;  // reused: no allocation per record
+  for (const auto& h : b.hits) {
+    key.clear();
+    append_hit_key(key, h);
+    value.clear();
+    h.encode_to(value);
+    wb.Put(impl_->cf[cf_hits], key, value);
+  }
   const int64_t now = (options_.clk ? *options_.clk : impl_->system).now_ms();
-  std::string value;
   for (const auto& m : b.messages) {
     value.clear();
     put_be64(value, static_cast<uint64_t>(now));
-    value += m.encode();
+    m.encode_to(value);
     wb.Put(impl_->cf[cf_messages], m.key, value);
   }
   for (const auto& [k, v] : b.mailbox) wb.Put(impl_->cf[cf_mailbox], k, v);
