@@ -5,15 +5,18 @@
 //   yuqing off      compiled_set::match with `normalize: []`
 //   yuqing on       compiled_set::match with the default normalization
 //   rg              `rg -F -c -f words corpus.txt` (ripgrep, its own process)
-// and prints MB/s, messages/s, ratios to raw Hyperscan and to rg, matched-message counts
-// (normalization off must equal rg's), compile times and database sizes; and, once, the
-// normalizer alone.
+// and prints MB/s and messages/s (best run of each), ratios to raw Hyperscan and to rg
+// (median over the rounds of the ratio within a round: the four run one after the other in
+// each round), matched-message counts (normalization off must equal rg's), compile times and
+// database sizes; and, once, the normalizer alone.
 //
 // Usage: matcher_bench DATA_DIR [--sizes 1k,10k,100k] [--repeat N]
 #include <hs/hs.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -82,13 +85,6 @@ run_result best_of(int repeat, F&& f) {
   return best;
 }
 
-void print_row(const char* name, const run_result& r, const corpus& c, double raw_s, double rg_s) {
-  const double mb = static_cast<double>(c.bytes.size()) / 1e6;
-  std::printf("  %-22s %8.1f MB/s %10.0f msg/s   %5.2fx raw   %6.2fx rg   matched %zu\n", name,
-              mb / r.seconds, static_cast<double>(c.messages.size()) / r.seconds,
-              raw_s / r.seconds, rg_s / r.seconds, r.matched);
-}
-
 std::string set_yaml(const std::vector<std::string>& words, bool normalize) {
   std::string y = "id: bench\n";
   if (!normalize) y += "normalize: []\n";
@@ -117,7 +113,7 @@ int main(int argc, char** argv) {
     }
   }
   const auto c = read_corpus(dir + "/corpus.txt");
-  std::printf("corpus: %zu messages, %.1f MB (%.0f bytes/message); best of %d runs, one thread\n",
+  std::printf("corpus: %zu messages, %.1f MB (%.0f bytes/message); %d rounds, one thread\n",
               c.messages.size(), static_cast<double>(c.bytes.size()) / 1e6,
               static_cast<double>(c.bytes.size()) / static_cast<double>(c.messages.size()), repeat);
 
@@ -168,41 +164,11 @@ int main(int argc, char** argv) {
     hs_alloc_scratch(db, &scratch);
     size_t raw_db = 0;
     hs_database_size(db, &raw_db);
-    const auto raw = best_of(repeat, [&] {
-      run_result r;
-      const auto t = steady::now();
-      for (const auto m : c.messages) {
-        size_t n = 0;
-        hs_scan(db, m.data(), static_cast<unsigned>(m.size()), 0, scratch,
-                [](unsigned, unsigned long long, unsigned long long, unsigned, void* ctx) {
-                  ++*static_cast<size_t*>(ctx);
-                  return 0;
-                },
-                &n);
-        r.matched += n > 0;
-      }
-      r.seconds = seconds_since(t);
-      return r;
-    });
-    hs_free_scratch(scratch);
-    hs_free_database(db);
-
-    // rg
-    const std::string cmd = "rg -F -c -f " + words_file + " " + dir + "/corpus.txt";
-    const auto rg = best_of(repeat, [&] {
-      run_result r;
-      const auto t = steady::now();
-      FILE* p = popen(cmd.c_str(), "r");
-      char buf[64] = {0};
-      if (p && fgets(buf, sizeof buf, p)) r.matched = std::stoull(buf);
-      if (p) pclose(p);
-      r.seconds = seconds_since(t);
-      return r;
-    });
-
     std::printf("  %-22s compile %7.3f s   database %8.1f MB\n", "raw Hyperscan", raw_compile,
                 static_cast<double>(raw_db) / 1e6);
-    std::vector<std::pair<const char*, run_result>> rows;
+
+    // yuqing's sets, normalization off and on
+    std::shared_ptr<const compiled_set> sets[2];
     for (bool normalize : {false, true}) {
       const long rss0 = max_rss_kb();
       t0 = steady::now();
@@ -219,32 +185,86 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", compiled.to_text().c_str());
         return 1;
       }
-      const auto& set = *compiled.set;
+      sets[normalize] = compiled.set;
       std::printf("  %-22s parse %7.3f s   compile %7.3f s   database %8.1f MB   max RSS +%ld MB\n",
                   normalize ? "yuqing normalize on" : "yuqing normalize off", parse_s, compile_s,
-                  static_cast<double>(set.database_bytes()) / 1e6, (max_rss_kb() - rss0) / 1024);
-      const auto r = best_of(repeat, [&] {
-        run_result res;
-        std::vector<hit> found;
-        std::vector<std::string_view> fields(1);
-        const auto t = steady::now();
-        for (const auto m : c.messages) {
-          fields[0] = m;
-          found.clear();
-          set.match(fields, found);
-          res.matched += !found.empty();
-        }
-        res.seconds = seconds_since(t);
-        return res;
-      });
-      rows.emplace_back(normalize ? "yuqing normalize on" : "yuqing normalize off", r);
+                  static_cast<double>(compiled.set->database_bytes()) / 1e6, (max_rss_kb() - rss0) / 1024);
     }
-    print_row("raw Hyperscan", raw, c, raw.seconds, rg.seconds);
-    for (const auto& [name, r] : rows) print_row(name, r, c, raw.seconds, rg.seconds);
-    print_row("rg -F -f", rg, c, raw.seconds, rg.seconds);
-    const bool equal = rows[0].second.matched == rg.matched;
+
+    auto run_raw = [&] {
+      run_result r;
+      const auto t = steady::now();
+      for (const auto m : c.messages) {
+        size_t n = 0;
+        hs_scan(db, m.data(), static_cast<unsigned>(m.size()), 0, scratch,
+                [](unsigned, unsigned long long, unsigned long long, unsigned, void* ctx) {
+                  ++*static_cast<size_t*>(ctx);
+                  return 0;
+                },
+                &n);
+        r.matched += n > 0;
+      }
+      r.seconds = seconds_since(t);
+      return r;
+    };
+    auto run_set = [&](const compiled_set& set) {
+      run_result r;
+      std::vector<hit> found;
+      std::vector<std::string_view> fields(1);
+      const auto t = steady::now();
+      for (const auto m : c.messages) {
+        fields[0] = m;
+        found.clear();
+        set.match(fields, found);
+        r.matched += !found.empty();
+      }
+      r.seconds = seconds_since(t);
+      return r;
+    };
+    const std::string cmd = "rg -F -c -f " + words_file + " " + dir + "/corpus.txt";
+    auto run_rg = [&] {
+      run_result r;
+      const auto t = steady::now();
+      FILE* p = popen(cmd.c_str(), "r");
+      char buf[64] = {0};
+      if (p && fgets(buf, sizeof buf, p)) r.matched = std::stoull(buf);
+      if (p) pclose(p);
+      r.seconds = seconds_since(t);
+      return r;
+    };
+
+    // Round by round, the four one after the other: a ratio compares runs of the same
+    // round, which share the machine's state of the moment (its speed drifts by tens of
+    // percent here); the median ratio over the rounds is reported, and the best run of each.
+    enum { raw_i, off_i, on_i, rg_i, contenders };
+    const char* names[contenders] = {"raw Hyperscan", "yuqing normalize off", "yuqing normalize on", "rg -F -f"};
+    std::vector<run_result> runs[contenders];
+    for (int round = 0; round < repeat; ++round) {
+      runs[raw_i].push_back(run_raw());
+      runs[off_i].push_back(run_set(*sets[0]));
+      runs[on_i].push_back(run_set(*sets[1]));
+      runs[rg_i].push_back(run_rg());
+    }
+    hs_free_scratch(scratch);
+    hs_free_database(db);
+    auto median_ratio = [&](int base, int i) {
+      std::vector<double> r;
+      for (int k = 0; k < repeat; ++k) r.push_back(runs[base][k].seconds / runs[i][k].seconds);
+      std::sort(r.begin(), r.end());
+      return r.size() % 2 ? r[r.size() / 2] : (r[r.size() / 2 - 1] + r[r.size() / 2]) / 2;
+    };
+    const double mb = static_cast<double>(c.bytes.size()) / 1e6;
+    for (int i = 0; i < contenders; ++i) {
+      run_result best = runs[i][0];
+      for (const auto& r : runs[i])
+        if (r.seconds < best.seconds) best = r;
+      std::printf("  %-22s %8.1f MB/s %10.0f msg/s   %5.2fx raw   %6.2fx rg   matched %zu\n", names[i],
+                  mb / best.seconds, static_cast<double>(c.messages.size()) / best.seconds,
+                  median_ratio(raw_i, i), median_ratio(rg_i, i), best.matched);
+    }
+    const bool equal = runs[off_i][0].matched == runs[rg_i][0].matched;
     std::printf("  matched messages, normalization off vs rg: %zu vs %zu: %s\n",
-                rows[0].second.matched, rg.matched, equal ? "equal" : "DIFFERENT");
+                runs[off_i][0].matched, runs[rg_i][0].matched, equal ? "equal" : "DIFFERENT");
   }
   return 0;
 }
