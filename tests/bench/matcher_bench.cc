@@ -10,7 +10,7 @@
 // each round), matched-message counts (normalization off must equal rg's), compile times and
 // database sizes; and, once, the normalizer alone.
 //
-// Usage: matcher_bench DATA_DIR [--sizes 1k,10k,100k] [--repeat N]
+// Usage: matcher_bench DATA_DIR [--sizes 1k,10k,100k] [--repeat N]   (N rounds, default 5)
 #include <hs/hs.h>
 #include <sys/resource.h>
 
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   std::vector<std::string> sizes = {"1k", "10k", "100k"};
-  int repeat = 3;
+  int repeat = 5;  // rounds
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--repeat") repeat = std::stoi(argv[i + 1]);
