@@ -3,6 +3,8 @@
 // escalation, repeats, response clocks; a restart in the middle of a window.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "alerting/evaluator.h"
 
 using namespace yuqing;
@@ -263,6 +265,65 @@ TEST_CASE("alerts and hit events round-trip through JSON", "[alerting]") {
   CHECK(e->author == "作者");
   CHECK(e->rules[0].level == severity::critical);
   CHECK_FALSE(alert::from_json("{").has_value());
+}
+
+TEST_CASE("hit events: the JSON is what nlohmann writes, read back field for field, bad events refused",
+          "[alerting]") {
+  using nlohmann::json;
+  hit_event e;
+  e.topic = "涉稳 \"quoted\"";
+  e.set_id = "set\\back";
+  e.set_version = "v1";
+  e.plan_item = 7;
+  e.message_key = "posts/a\tb\nc";
+  e.time_ms = -1234;
+  e.author = "作者\x01\x1f\x7f";
+  e.source = "🙂 emoji";
+  e.channel = "";
+  e.title = "\b\f\r";
+  e.rules = {{"r1", severity::critical, "…古代集中【热势力】同年…"}, {"r2", severity::info, ""}};
+  json rules = json::array();
+  for (const auto& r : e.rules)
+    rules.push_back({{"rule", r.rule}, {"severity", matchers::to_string(r.level)}, {"excerpt", r.excerpt}});
+  const json expected = {{"topic", e.topic}, {"set", e.set_id}, {"set_version", e.set_version},
+                         {"plan_item", e.plan_item}, {"message_key", e.message_key},
+                         {"time_ms", e.time_ms}, {"author", e.author}, {"source", e.source},
+                         {"channel", e.channel}, {"title", e.title}, {"rules", rules}};
+  CHECK(e.to_json() == expected.dump());
+
+  auto back = hit_event::from_json(e.to_json());
+  REQUIRE(back.has_value());
+  CHECK(back->to_json() == e.to_json());
+  CHECK(back->topic == e.topic);
+  CHECK(back->time_ms == -1234);
+  CHECK(back->author == e.author);
+  REQUIRE(back->rules.size() == 2);
+  CHECK(back->rules[0].level == severity::critical);
+  CHECK(back->rules[1].level == severity::info);
+
+  // Bytes that are not UTF-8 become U+FFFD, so the event stays readable.
+  e.author = "a\xff" "b\xe4\xb8";
+  back = hit_event::from_json(e.to_json());
+  REQUIRE(back.has_value());
+  CHECK(back->author == "a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD");
+
+  // Optional fields default; required ones, types and syntax are checked.
+  back = hit_event::from_json(R"({"topic":"t","set":"s","message_key":"k","time_ms":5,"rules":[{"rule":"r"}]})");
+  REQUIRE(back.has_value());
+  CHECK(back->plan_item == 0);
+  CHECK(back->rules[0].level == severity::warning);
+  CHECK(back->author.empty());
+  for (const char* bad : {R"({"set":"s","message_key":"k","time_ms":5,"rules":[]})",
+                          R"({"topic":"t","set":"s","message_key":"k","rules":[]})",
+                          R"({"topic":"t","set":"s","message_key":"k","time_ms":5})",
+                          R"({"topic":"t","set":"s","message_key":"k","time_ms":"5","rules":[]})",
+                          R"({"topic":1,"set":"s","message_key":"k","time_ms":5,"rules":[]})",
+                          R"({"topic":"t","set":"s","message_key":"k","time_ms":5,"rules":[{"severity":"info"}]})",
+                          R"({"topic":"t","set":"s","message_key":"k","time_ms":5,"author":null,"rules":[]})",
+                          R"(["topic"])", "{", ""}) {
+    INFO(bad);
+    CHECK_FALSE(hit_event::from_json(bad).has_value());
+  }
 }
 
 TEST_CASE("alerts raised elsewhere (mailbox cases): fired once, updated, never resolved by a window, resolved on request",
