@@ -151,18 +151,20 @@ std::vector<notification> evaluator::on_hit(const hit_event& e,
     s.rule = rule;  // the set may have been reloaded
     s.plan_item = e.plan_item;
     if (!s.keys.insert(e.message_key).second) return;  // a replayed duplicate
-    event ev{e.time_ms, e.message_key, rule.distinct == "source" ? e.source : e.author,
-             rh.rule, rh.excerpt, e.author, pos};
-    auto at = s.events.end();
-    while (at != s.events.begin() && std::prev(at)->time_ms > e.time_ms) --at;
-    s.events.insert(at, ev);
+    // After the events of its time or earlier (found by binary search: messages of several
+    // partitions arrive out of time order).
+    const auto at = std::upper_bound(s.events.begin(), s.events.end(), e.time_ms,
+                                     [](int64_t v, const event& x) { return v < x.time_ms; });
+    const auto inserted = s.events.insert(
+        at, event{e.time_ms, e.message_key, rule.distinct == "source" ? e.source : e.author, rh.rule,
+                  rh.excerpt, e.author, pos});
+    const event& ev = *inserted;  // valid until prune() below
     // The windows that hold this message end at its time or at a later message's (a late
     // arrival can complete a window that ends after it): the first that holds fires.
     auto st = condition(s, e.time_ms);
     int64_t at_time = e.time_ms;
     const int64_t span = s.rule.kind == "immediate" ? 0 : s.rule.window_ms;
-    for (auto later = std::next(std::find_if(s.events.begin(), s.events.end(),
-                                             [&](const event& x) { return x.key == e.message_key; }));
+    for (auto later = std::next(inserted);
          !st.on && later != s.events.end() && later->time_ms < e.time_ms + span; ++later) {
       st = condition(s, later->time_ms);
       at_time = later->time_ms;

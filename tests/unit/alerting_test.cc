@@ -267,6 +267,27 @@ TEST_CASE("alerts and hit events round-trip through JSON", "[alerting]") {
   CHECK_FALSE(alert::from_json("{").has_value());
 }
 
+TEST_CASE("messages out of time order (several partitions): a late one completes the window it belongs to, one older than the kept windows is dropped",
+          "[alerting]") {
+  const std::vector<alert_rule> rules = {rule("threshold", 10 * min, 3)};
+  {
+    // 9, then 1 and 3 arrive late: (t0-1, t0+9] holds all three, so the third fires, at 9.
+    evaluator ev({}, plan());
+    CHECK(fired_at(ev, {hit("a", t0 + 9 * min), hit("b", t0 + 1 * min), hit("c", t0 + 3 * min)}, rules) == 2);
+    REQUIRE(ev.alerts().size() == 1);
+    CHECK(ev.alerts()[0].last_hit_ms == t0 + 9 * min);
+    CHECK(ev.alerts()[0].count == 3);
+  }
+  {
+    // A message older than the newest one by more than the window is out of every window
+    // that is still kept: 20, then 1, 3 and 2 fire nothing.
+    evaluator ev({}, plan());
+    const std::vector<hit_event> hits = {hit("a", t0 + 20 * min), hit("b", t0 + 1 * min),
+                                         hit("c", t0 + 3 * min), hit("d", t0 + 2 * min)};
+    CHECK(fired_at(ev, hits, rules) == -1);
+  }
+}
+
 TEST_CASE("hit events: the JSON is what nlohmann writes, read back field for field, bad events refused",
           "[alerting]") {
   using nlohmann::json;
