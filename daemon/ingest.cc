@@ -615,20 +615,23 @@ struct ingest::impl {
     for (const auto& topic : outputs)
       if (!dead_letters->prepare(topic, 5000))
         spdlog::warn("event=topic_unknown topic={} effect=\"its first message waits for its metadata\"", topic);
-    auto batch_started = steady::now();
-    auto lag_updated = steady::now();
+    // The clock is read once a turn, after the poll (it was three reads per message).
+    auto now = steady::now();
+    auto batch_started = now;
+    auto lag_updated = now;
     const auto wait = std::chrono::milliseconds(cfg.batch_max_wait_ms);
     while (!stopping) {
       int timeout = 100;
-      if (!pending.empty()) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            batch_started + wait - steady::now());
+      if (!pending.empty()) {  // (`now` is the last turn's: at most a commit older)
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(batch_started + wait - now);
         timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
       }
       if (outstanding_commits > 0) rd_kafka_queue_poll_callback(commit_results.get(), 0);
-      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), timeout)) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), timeout);
+      now = steady::now();
+      if (m) {
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          if (pending.empty()) batch_started = steady::now();
+          if (pending.empty()) batch_started = now;
           pending.push_back(m);
         } else {
           if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -637,16 +640,15 @@ struct ingest::impl {
         }
       }
       if (!pending.empty() &&
-          (pending.size() >= static_cast<size_t>(cfg.batch_max_messages) ||
-           steady::now() - batch_started >= wait)) {
+          (pending.size() >= static_cast<size_t>(cfg.batch_max_messages) || now - batch_started >= wait)) {
         flush_pending();
       }
       // A written batch is finished (offsets committed, counters moved) without waiting
       // for the next one to fill.
       if (in_flight && writer->done() && !finish_in_flight(true)) release_pending();
-      if (steady::now() - lag_updated >= std::chrono::seconds(1)) {
+      if (now - lag_updated >= std::chrono::seconds(1)) {
         update_lag();
-        lag_updated = steady::now();
+        lag_updated = now;
       }
     }
     flush_pending();

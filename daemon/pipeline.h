@@ -43,7 +43,7 @@ struct rejected_message {
 
 // What one build() spent matching.
 struct build_stats {
-  double match_seconds = 0;   // in matcher::match, summed over the batch's messages
+  double match_seconds = 0;   // the batch's matching pass (matcher::match on each message)
   uint64_t bytes_scanned = 0;  // text bytes matched
 };
 
@@ -67,6 +67,8 @@ class batch_builder {
   std::map<std::string, size_t, std::less<>> channel_of_;
   std::vector<decoder> decoders_;
   std::vector<matchers::hit> found_;
+  std::vector<matchers::hit> found_all_;  // the batch's hits, by message
+  std::vector<size_t> found_end_;         // end of each decoded message's hits in found_all_
   std::vector<std::string_view> fields_;
 };
 
