@@ -147,8 +147,19 @@ std::string format_rfc3339(int64_t ms) {
 }
 
 std::string message_key(const storage::kafka_position& pos, std::string_view id) {
-  if (!id.empty()) return pos.topic + "/" + std::string(id);
-  return pos.topic + "@" + std::to_string(pos.partition) + ":" + std::to_string(pos.offset);
+  std::string key;
+  key.reserve(pos.topic.size() + 1 + (id.empty() ? 32 : id.size()));
+  key += pos.topic;
+  if (!id.empty()) {
+    key += '/';
+    key += id;
+  } else {
+    key += '@';
+    key += std::to_string(pos.partition);
+    key += ':';
+    key += std::to_string(pos.offset);
+  }
+  return key;
 }
 
 decode_error decoder::decode(std::string_view payload, const storage::kafka_position& pos,

@@ -28,6 +28,7 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
   // message), then the records of the hits.
   std::map<std::pair<std::string_view, int32_t>, int64_t> next;
   const size_t first = out.messages.size();
+  out.messages.reserve(first + messages.size());  // no regrowth moving the records
   for (size_t i = 0; i < messages.size(); ++i) {
     const raw_message& msg = messages[i];
     next[{msg.topic, msg.partition}] = msg.offset + 1;
@@ -59,6 +60,7 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
     found_end_.push_back(found_all_.size());
   }
   stats.match_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.hits.reserve(out.hits.size() + found_all_.size());
 
   for (size_t k = first, h_at = 0; k < out.messages.size(); ++k) {
     const storage::message_record& rec = out.messages[k];
