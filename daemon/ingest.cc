@@ -71,6 +71,7 @@ struct ingest::impl {
   };
   std::map<tp_key, int64_t> confirmed;
   std::vector<std::pair<uint64_t, uint64_t>> tally;  // stored(): messages and bytes by channel
+  std::vector<double> latencies;                      // build(): end-to-end seconds by message
   std::map<tp_key, std::deque<stored_range>> unconfirmed;
   uint64_t failed_commits = 0;
   static constexpr size_t max_unconfirmed_batches = 2000;
@@ -349,9 +350,10 @@ struct ingest::impl {
                      std::string_view(static_cast<const char*>(msg->payload), msg->len)});
     }
     std::vector<rejected_message> rejected;
-    const auto stats = builder.build(raw, *matchers(), clk.now_ms(), w.b, rejected,
-                                     [this](double s) { probe.end_to_end(s); },
+    latencies.clear();
+    const auto stats = builder.build(raw, *matchers(), clk.now_ms(), w.b, rejected, &latencies,
                                      cfg.alerting_enabled ? &w.events : nullptr);
+    probe.end_to_end(latencies);
     probe.matched(stats.match_seconds, stats.bytes_scanned);
     if (cases) w.mailbox = cases->prepare(w.b);
     for (const auto& r : rejected) w.dead.push_back({w.messages[r.index], r.reason, r.channel});

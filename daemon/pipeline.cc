@@ -21,7 +21,7 @@ int batch_builder::channel_of(std::string_view topic) const {
 build_stats batch_builder::build(const std::vector<raw_message>& messages, const matchers::matcher& m,
                                  int64_t now_ms, storage::batch& out,
                                  std::vector<rejected_message>& rejected,
-                                 const std::function<void(double)>& latency_seconds,
+                                 std::vector<double>* latency_seconds,
                                  std::vector<alerting::hit_event>* events) {
   build_stats stats;
   // Three passes: decode, match (timed as a whole: two clock reads a batch, not two a
@@ -42,7 +42,7 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
       rejected.push_back({i, static_cast<size_t>(ch), err});
       continue;
     }
-    if (latency_seconds) latency_seconds(static_cast<double>(now_ms - ts) / 1000.0);
+    if (latency_seconds) latency_seconds->push_back(static_cast<double>(now_ms - ts) / 1000.0);
     out.messages.push_back(std::move(rec));
   }
 

@@ -56,12 +56,13 @@ class batch_builder {
   int channel_of(std::string_view topic) const;
 
   // Appends to `out` and `rejected`. `now_ms` stands in for a missing Kafka timestamp;
-  // `latency_seconds`, when set, receives (now - Kafka timestamp) of every decoded message.
-  // With `events`, one hit event per matched message and set is appended (for the hits topic).
+  // `latency_seconds`, when set, gets (now - Kafka timestamp) of every decoded message
+  // appended. With `events`, one hit event per matched message and set is appended (for the
+  // hits topic).
   build_stats build(const std::vector<raw_message>& messages, const matchers::matcher& m, int64_t now_ms,
-             storage::batch& out, std::vector<rejected_message>& rejected,
-             const std::function<void(double)>& latency_seconds = {},
-             std::vector<alerting::hit_event>* events = nullptr);
+                    storage::batch& out, std::vector<rejected_message>& rejected,
+                    std::vector<double>* latency_seconds = nullptr,
+                    std::vector<alerting::hit_event>* events = nullptr);
 
  private:
   std::map<std::string, size_t, std::less<>> channel_of_;

@@ -178,7 +178,19 @@ ingest_probe::ingest_probe(metrics& m, const std::vector<config::channel>& chann
                        "topic fails").Register(r).Add({});
   e2e_ = &BuildHistogram().Name("yuqing_ingest_end_to_end_seconds")
               .Help("Kafka message timestamp to stored").Register(r)
-              .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60});
+              .Add({}, e2e_bounds_);
+}
+
+void ingest_probe::end_to_end(const std::vector<double>& seconds) {
+  if (seconds.empty()) return;
+  std::vector<double> counts(e2e_bounds_.size() + 1, 0);  // the last: above every bound
+  double sum = 0;
+  for (const double s : seconds) {
+    const auto at = std::lower_bound(e2e_bounds_.begin(), e2e_bounds_.end(), s);  // le: s <= bound
+    counts[static_cast<size_t>(at - e2e_bounds_.begin())] += 1;
+    sum += s;
+  }
+  e2e_->ObserveMultiple(counts, sum);
 }
 
 void ingest_probe::count_hits(const std::vector<storage::hit_record>& hits) {

@@ -96,7 +96,8 @@ class ingest_probe {
   }
   void commit_failed() { commit_failures_->Increment(); }
   void paused(bool p) { paused_->Set(p ? 1 : 0); }
-  void end_to_end(double seconds) { e2e_->Observe(seconds); }
+  // Message timestamp to stored, for each message of a batch (one histogram update a batch).
+  void end_to_end(const std::vector<double>& seconds);
   // Consumer lag of one assigned partition (high watermark - next offset to store).
   // Called from the ingest thread only.
   void lag(const std::string& topic, int32_t partition, int64_t messages);
@@ -125,6 +126,7 @@ class ingest_probe {
   prometheus::Counter* bytes_scanned_;
   prometheus::Counter* commit_failures_;
   prometheus::Gauge* paused_;
+  const prometheus::Histogram::BucketBoundaries e2e_bounds_{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60};
   prometheus::Histogram* e2e_;
   prometheus::Family<prometheus::Gauge>& lag_family_;
   std::map<std::pair<std::string, int32_t>, prometheus::Gauge*> lag_;

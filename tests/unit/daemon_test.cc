@@ -3,6 +3,7 @@
 #include "daemon/decoder.h"
 #include "daemon/kafka.h"
 #include "daemon/logging.h"
+#include "daemon/probe.h"
 
 #include <nlohmann/json.hpp>
 
@@ -86,4 +87,27 @@ TEST_CASE("log lines as JSON keep every key=value, quoted values whole", "[loggi
       R"(event=kafka_log message="say "hi" twice" x=1)", "t", "warn"));
   CHECK(k["message"] == R"(say "hi" twice)");
   CHECK(k["x"] == "1");
+}
+
+TEST_CASE("end-to-end latencies of a batch land in the histogram's buckets as one by one", "[probe]") {
+  metrics m;
+  ingest_probe p(m, {});
+  p.end_to_end({0.005, 0.05, 0.3, 100});
+  p.end_to_end({});
+  p.end_to_end({0.01});
+  const std::string text = m.expose();
+  auto sample = [&](const std::string& series) {
+    const auto at = text.find("\n" + series + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(text.substr(at + series.size() + 2));
+  };
+  const std::string h = "yuqing_ingest_end_to_end_seconds";
+  CHECK(sample(h + "_bucket{le=\"0.01\"}") == 2);  // 0.005 and 0.01 (le: at most)
+  CHECK(sample(h + "_bucket{le=\"0.05\"}") == 3);
+  CHECK(sample(h + "_bucket{le=\"0.25\"}") == 3);
+  CHECK(sample(h + "_bucket{le=\"0.5\"}") == 4);
+  CHECK(sample(h + "_bucket{le=\"60\"}") == 4);
+  CHECK(sample(h + "_bucket{le=\"+Inf\"}") == 5);
+  CHECK(sample(h + "_count") == 5);
+  CHECK(sample(h + "_sum") == Approx(100.365));
 }
