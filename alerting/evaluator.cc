@@ -64,13 +64,25 @@ evaluator::state_now evaluator::condition(const series& s, int64_t t) const {
     st.count = in(t - r.window_ms, t);
     st.on = st.count >= r.count;
   } else if (r.kind == "spread") {
-    std::set<std::string> who;
-    for (const auto& e : s.events) {
-      if (e.time_ms <= t - r.window_ms || e.time_ms > t) continue;
-      ++st.count;
-      if (!e.who.empty()) who.insert(e.who);
+    if (!s.events.empty() && t == s.events.back().time_ms) {
+      // The newest message's window (the usual case): every kept event but the few at the
+      // front that the window has left since the last prune, whose `who` are taken off.
+      std::map<std::string_view, uint32_t> left;
+      size_t stale = 0;
+      for (auto e = s.events.begin(); e != s.events.end() && e->time_ms <= t - r.window_ms; ++e, ++stale)
+        if (!e->who.empty()) ++left[e->who];
+      st.count = s.events.size() - stale;
+      st.distinct = s.who.size();
+      for (const auto& [w, n] : left)
+        if (s.who.find(std::string(w))->second == n) --st.distinct;
+    } else {  // a window that ends earlier (a late message): counted over its events
+      std::unordered_set<std::string_view> who;
+      for (auto e = after(t - r.window_ms), end = after(t); e != end; ++e) {
+        ++st.count;
+        if (!e->who.empty()) who.insert(e->who);
+      }
+      st.distinct = who.size();
     }
-    st.distinct = who.size();
     st.on = st.distinct >= r.count;
   } else if (r.kind == "spike") {
     st.count = in(t - r.window_ms, t);
@@ -86,7 +98,12 @@ void evaluator::prune(series& s, int64_t t) {
   const auto& r = s.rule;
   const int64_t keep = r.kind == "immediate" ? r.resolve_after_ms : r.window_ms + r.baseline_ms;
   while (!s.events.empty() && s.events.front().time_ms <= t - keep) {
-    s.keys.erase(s.events.front().key);
+    const event& e = s.events.front();
+    s.keys.erase(e.key);
+    if (!e.who.empty()) {
+      auto w = s.who.find(e.who);
+      if (--w->second == 0) s.who.erase(w);
+    }
     s.events.pop_front();
   }
 }
@@ -159,6 +176,7 @@ std::vector<notification> evaluator::on_hit(const hit_event& e,
         at, event{e.time_ms, e.message_key, rule.distinct == "source" ? e.source : e.author, rh.rule,
                   rh.excerpt, e.author, pos});
     const event& ev = *inserted;  // valid until prune() below
+    if (!ev.who.empty()) ++s.who[ev.who];
     // The windows that hold this message end at its time or at a later message's (a late
     // arrival can complete a window that ends after it): the first that holds fires.
     auto st = condition(s, e.time_ms);

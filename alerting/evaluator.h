@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -106,6 +107,9 @@ class evaluator {
     int plan_item = 0;
     std::deque<event> events;  // by time
     std::unordered_set<std::string> keys;
+    // The `who` of the events (authors or sources), with how many events carry each: a
+    // spread rule's distinct count at the newest message without a scan of its window.
+    std::unordered_map<std::string, uint32_t> who;
     std::string active;         // id of the active alert; empty: none
     int64_t clear_since = -1;
     bool external = false;      // raised and resolved by its owner (raise/resolve)

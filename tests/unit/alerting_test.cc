@@ -149,6 +149,28 @@ TEST_CASE("spread counts distinct authors or sources", "[alerting]") {
   CHECK(fired_at(ev, {hit("1", t0, "甲"), hit("2", t0 + min, "甲"), hit("3", t0 + 2 * min, "乙"),
                       hit("4", t0 + 3 * min, "乙"), hit("5", t0 + 4 * min, "丙")},
                  {r}) == 4);
+  // Authors leave the window as it slides: one still counts while a later message of
+  // theirs is in it, and stops counting when their last one has left.
+  {
+    evaluator sliding({});
+    CHECK(fired_at(sliding, {hit("1", t0, "甲"), hit("2", t0 + 10 * min, "乙"), hit("3", t0 + 20 * min, "甲"),
+                             hit("4", t0 + 35 * min, "丙")},
+                   {r}) == 3);  // (5, 35]: 乙, 甲, 丙
+  }
+  {
+    evaluator sliding({});
+    CHECK(fired_at(sliding, {hit("1", t0, "甲"), hit("2", t0 + 10 * min, "乙"), hit("3", t0 + 31 * min, "丙"),
+                             hit("4", t0 + 32 * min, "丙"), hit("5", t0 + 33 * min, "丁")},
+                   {r}) == 4);  // 甲 left at 30: 乙, 丙 until 丁 comes
+  }
+  {
+    // A late message counts in the windows that hold it: 乙 at 3 arrives after 丙 at 31
+    // (甲 at 0 has left); (-27, 3] holds 丁 and 乙, (1, 31] holds 丁, 乙 and 丙: fired.
+    evaluator late({});
+    CHECK(fired_at(late, {hit("1", t0, "甲"), hit("2", t0 + 2 * min, "丁"), hit("3", t0 + 31 * min, "丙"),
+                          hit("4", t0 + 3 * min, "乙")},
+                   {r}) == 3);
+  }
   r.distinct = "source";
   evaluator by_source({});
   CHECK(fired_at(by_source, {hit("1", t0, "甲"), hit("2", t0 + min, "乙"), hit("3", t0 + 2 * min, "丙")},
