@@ -390,12 +390,14 @@ const alert* evaluator::find(const std::string& id) const {
   return it == alerts_.end() ? nullptr : &it->second;
 }
 
-int64_t evaluator::oldest_needed(int32_t partition) const {
-  int64_t oldest = -1;
+std::map<int32_t, int64_t> evaluator::oldest_needed() const {
+  std::map<int32_t, int64_t> oldest;
   for (const auto& [fp, s] : series_)
-    for (const auto& e : s.events)
-      if (e.pos.partition == partition && e.pos.offset >= 0 && (oldest < 0 || e.pos.offset < oldest))
-        oldest = e.pos.offset;
+    for (const auto& e : s.events) {
+      if (e.pos.offset < 0) continue;
+      auto [at, fresh] = oldest.emplace(e.pos.partition, e.pos.offset);
+      if (!fresh && e.pos.offset < at->second) at->second = e.pos.offset;
+    }
   return oldest;
 }
 

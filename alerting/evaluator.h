@@ -89,8 +89,9 @@ class evaluator {
   // Alerts in memory (active ones and those resolved within keep_resolved_ms).
   std::vector<alert> alerts() const;
   const alert* find(const std::string& id) const;
-  // The smallest offset of `partition` that a window still holds; -1 when none.
-  int64_t oldest_needed(int32_t partition) const;
+  // The smallest offset of each partition that a window still holds (partitions whose
+  // windows hold nothing are absent). One pass over every window.
+  std::map<int32_t, int64_t> oldest_needed() const;
   // Drops the windows fed from these partitions (they went to another instance).
   void forget_partitions(const std::vector<int32_t>& partitions);
 

@@ -269,10 +269,11 @@ struct alerting_service::impl {
     std::vector<std::pair<int32_t, std::pair<int64_t, int64_t>>> todo;
     {
       std::lock_guard lock(mu);
+      const auto oldest = ev.oldest_needed();
       for (const auto& [p, n] : next) {
         if (n < 0) continue;
-        const int64_t oldest = ev.oldest_needed(p);
-        todo.push_back({p, {oldest >= 0 ? std::min(oldest, n) : n, n}});
+        const auto held = oldest.find(p);
+        todo.push_back({p, {held != oldest.end() ? std::min(held->second, n) : n, n}});
       }
     }
     if (todo.empty()) return;

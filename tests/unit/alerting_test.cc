@@ -310,6 +310,21 @@ TEST_CASE("messages out of time order (several partitions): a late one completes
   }
 }
 
+TEST_CASE("the oldest offset each partition's windows still hold (what the evaluator may commit)",
+          "[alerting]") {
+  evaluator ev({});
+  const std::vector<alert_rule> rules = {rule("threshold", 10 * min, 100)};
+  ev.on_hit(hit("1", t0), rules, t0, false, {0, 40});
+  ev.on_hit(hit("2", t0 + min), rules, t0 + min, false, {1, 7});
+  ev.on_hit(hit("3", t0 + 2 * min), rules, t0 + 2 * min, false, {0, 41});
+  ev.on_hit(hit("4", t0 + 3 * min), rules, t0 + 3 * min, false, {0, 12});  // out of offset order
+  ev.on_hit(hit("5", t0 + 4 * min), rules, t0 + 4 * min);  // no position: not held
+  CHECK(ev.oldest_needed() == std::map<int32_t, int64_t>{{0, 12}, {1, 7}});
+  // The window slides past the first three: partition 1 holds nothing, 0 holds offset 12.
+  ev.on_hit(hit("6", t0 + 12 * min + 30000), rules, t0 + 12 * min + 30000, false, {2, 3});
+  CHECK(ev.oldest_needed() == std::map<int32_t, int64_t>{{0, 12}, {2, 3}});
+}
+
 TEST_CASE("hit events: the JSON is what nlohmann writes, read back field for field, bad events refused",
           "[alerting]") {
   using nlohmann::json;
