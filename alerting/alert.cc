@@ -104,17 +104,21 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-void append_field(std::string& out, const char* key, std::string_view value) {
+// `"key":value`, after a comma unless it opens an object.
+void append_key(std::string& out, const char* key) {
+  if (out.back() != '{') out += ',';
   out += '"';
   out += key;
   out += "\":";
+}
+
+void append_field(std::string& out, const char* key, std::string_view value) {
+  append_key(out, key);
   append_json_string(out, value);
 }
 
 void append_field(std::string& out, const char* key, int64_t value) {
-  out += '"';
-  out += key;
-  out += "\":";
+  append_key(out, key);
   out += std::to_string(value);
 }
 
@@ -156,33 +160,24 @@ std::string hit_event::to_json() const {
   out.reserve(size);
   out += '{';
   append_field(out, "author", author);
-  out += ',';
   append_field(out, "channel", channel);
-  out += ',';
   append_field(out, "message_key", message_key);
-  out += ',';
   append_field(out, "plan_item", plan_item);
-  out += ",\"rules\":[";
+  append_key(out, "rules");
+  out += '[';
   for (size_t k = 0; k < rules.size(); ++k) {
     out += k ? ",{" : "{";
     append_field(out, "excerpt", rules[k].excerpt);
-    out += ',';
     append_field(out, "rule", rules[k].rule);
-    out += ',';
     append_field(out, "severity", matchers::to_string(rules[k].level));
     out += '}';
   }
-  out += "],";
+  out += ']';
   append_field(out, "set", set_id);
-  out += ',';
   append_field(out, "set_version", set_version);
-  out += ',';
   append_field(out, "source", source);
-  out += ',';
   append_field(out, "time_ms", time_ms);
-  out += ',';
   append_field(out, "title", title);
-  out += ',';
   append_field(out, "topic", topic);
   out += '}';
   return out;
