@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <set>
 
 namespace yuqing::alerting {
 
@@ -100,7 +99,7 @@ void evaluator::prune(series& s, int64_t t) {
   while (!s.events.empty() && s.events.front().time_ms <= t - keep) {
     const event& e = s.events.front();
     s.keys.erase(e.key);
-    if (!e.who.empty()) {
+    if (r.kind == "spread" && !e.who.empty()) {
       auto w = s.who.find(e.who);
       if (--w->second == 0) s.who.erase(w);
     }
@@ -176,7 +175,7 @@ std::vector<notification> evaluator::on_hit(const hit_event& e,
         at, event{e.time_ms, e.message_key, rule.distinct == "source" ? e.source : e.author, rh.rule,
                   rh.excerpt, e.author, pos});
     const event& ev = *inserted;  // valid until prune() below
-    if (!ev.who.empty()) ++s.who[ev.who];
+    if (s.rule.kind == "spread" && !ev.who.empty()) ++s.who[ev.who];  // (the kind is the series')
     // The windows that hold this message end at its time or at a later message's (a late
     // arrival can complete a window that ends after it): the first that holds fires.
     auto st = condition(s, e.time_ms);

@@ -108,8 +108,8 @@ class evaluator {
     int plan_item = 0;
     std::deque<event> events;  // by time
     std::unordered_set<std::string> keys;
-    // The `who` of the events (authors or sources), with how many events carry each: a
-    // spread rule's distinct count at the newest message without a scan of its window.
+    // Spread rules: the `who` of the events (authors or sources), with how many events
+    // carry each, for the distinct count at the newest message without a scan of the window.
     std::unordered_map<std::string, uint32_t> who;
     std::string active;         // id of the active alert; empty: none
     int64_t clear_since = -1;
