@@ -28,6 +28,16 @@ void write_stream_set(const fs::path& dir) {
   write_file(dir / "sets" / "stream.yaml", set_yaml);
 }
 
+// What most tests here start from: a test directory with the stream set, and a standalone
+// broker (four partitions of the posts and dead-letter topics; rtt_ms > 0: a slow one).
+struct stream_rig {
+  explicit stream_rig(int rtt_ms = 0) : broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4, rtt_ms) {
+    write_stream_set(dir.path);
+  }
+  temp_dir dir;
+  broker_process broker;
+};
+
 // Messages m<from>..m<to-1>, one JSON line each; every 7th mentions 疫情. Returns the
 // hits they must produce, as stored_hits() lists them.
 std::multiset<std::string> write_stream(const fs::path& file, int from, int to) {
@@ -118,9 +128,9 @@ std::vector<int64_t> committed_offsets(const std::string& bootstrap, const std::
 }  // namespace
 
 TEST_CASE("kill -9 at random points loses no hit and stores none twice", "[integration][crash]") {
-  temp_dir dir;
-  write_stream_set(dir.path);
-  broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
+  stream_rig rig;
+  const auto& dir = rig.dir;
+  auto& broker = rig.broker;
   // A short session timeout: the group notices a killed member sooner (the mock cluster
   // waits for it before it assigns the partitions to the restarted daemon).
   daemon_process d(dir.path / "d",
@@ -152,9 +162,9 @@ TEST_CASE("kill -9 at random points loses no hit and stores none twice", "[integ
 
 TEST_CASE("two daemons in one group, one restarted mid-stream: every hit once in the union",
           "[integration][rebalance]") {
-  temp_dir dir;
-  write_stream_set(dir.path);
-  broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
+  stream_rig rig;
+  const auto& dir = rig.dir;
+  auto& broker = rig.broker;
   daemon_process a(dir.path / "a", config_head(broker.bootstrap(), 200), dir.path / "sets");
   daemon_process b(dir.path / "b", config_head(broker.bootstrap(), 200), dir.path / "sets");
   a.start();
@@ -193,9 +203,9 @@ TEST_CASE("two daemons in one group, one restarted mid-stream: every hit once in
 }
 
 TEST_CASE("a broker outage pauses ingest, which resumes where it stopped", "[integration][outage]") {
-  temp_dir dir;
-  write_stream_set(dir.path);
-  broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
+  stream_rig rig;
+  const auto& dir = rig.dir;
+  auto& broker = rig.broker;
   daemon_process d(dir.path / "d", config_head(broker.bootstrap(), 200), dir.path / "sets");
   d.start();
 
@@ -227,9 +237,9 @@ TEST_CASE("a broker outage pauses ingest, which resumes where it stopped", "[int
 
 TEST_CASE("SIGTERM while every broker is down: the daemon stops, and after the outage a restart goes on",
           "[integration][outage]") {
-  temp_dir dir;
-  write_stream_set(dir.path);
-  broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
+  stream_rig rig;
+  const auto& dir = rig.dir;
+  auto& broker = rig.broker;
   daemon_process d(dir.path / "d", config_head(broker.bootstrap(), 200), dir.path / "sets");
   d.start();
   const int total = 40000;
@@ -322,9 +332,9 @@ TEST_CASE("bad input from kcat is dead-lettered with its reason, neighbours stil
 
 TEST_CASE("a slow broker (every response 150 ms late) slows ingest down but loses nothing",
           "[integration][outage]") {
-  temp_dir dir;
-  write_stream_set(dir.path);
-  broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4, 150);
+  stream_rig rig(150);
+  const auto& dir = rig.dir;
+  auto& broker = rig.broker;
   daemon_process d(dir.path / "d", config_head(broker.bootstrap(), 500), dir.path / "sets");
   d.start();
   const auto expected = write_stream(dir.path / "stream", 0, 20000);
@@ -337,9 +347,9 @@ TEST_CASE("a slow broker (every response 150 ms late) slows ingest down but lose
 
 TEST_CASE("SIGTERM in the middle of a stream drains, commits what it stored, and a restart goes on",
           "[integration][shutdown]") {
-  temp_dir dir;
-  write_stream_set(dir.path);
-  broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter"}, 4);
+  stream_rig rig;
+  const auto& dir = rig.dir;
+  auto& broker = rig.broker;
   daemon_process d(dir.path / "d", config_head(broker.bootstrap(), 1000), dir.path / "sets");
   d.start();
   const int total = 60000;
