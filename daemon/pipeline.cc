@@ -55,8 +55,7 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
       fields_.push_back(text);
       stats.bytes_scanned += text.size();
     }
-    m.match(fields_, found_);
-    found_all_.insert(found_all_.end(), found_.begin(), found_.end());
+    m.append(fields_, found_all_);
     found_end_.push_back(found_all_.size());
   }
   stats.match_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -67,7 +67,6 @@ class batch_builder {
  private:
   std::map<std::string, size_t, std::less<>> channel_of_;
   std::vector<decoder> decoders_;
-  std::vector<matchers::hit> found_;
   std::vector<matchers::hit> found_all_;  // the batch's hits, by message
   std::vector<size_t> found_end_;         // end of each decoded message's hits in found_all_
   std::vector<std::string_view> fields_;

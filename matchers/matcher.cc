@@ -591,6 +591,10 @@ void compiled_set::match(const std::vector<std::string_view>& fields,
 
 void matcher::match(const std::vector<std::string_view>& fields, std::vector<hit>& out) const {
   out.clear();
+  append(fields, out);
+}
+
+void matcher::append(const std::vector<std::string_view>& fields, std::vector<hit>& out) const {
   for (const auto& s : sets_) s->match(fields, out);
 }
 

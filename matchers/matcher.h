@@ -112,6 +112,8 @@ class matcher {
 
   // The hits of every set on one message; `out` is cleared first.
   void match(const std::vector<std::string_view>& fields, std::vector<hit>& out) const;
+  // The same, appended to `out` (the hits of several messages gathered in one vector).
+  void append(const std::vector<std::string_view>& fields, std::vector<hit>& out) const;
 
  private:
   std::vector<std::shared_ptr<const compiled_set>> sets_;

@@ -56,6 +56,22 @@ rules:
   CHECK(hits[0].level == severity::warning);
 }
 
+TEST_CASE("a matcher clears for match() and appends for append(), over every set", "[matchers]") {
+  const matcher m({compile("id: a\nrules:\n  - {id: ra, any: [疫情]}\n"),
+                   compile("id: b\nrules:\n  - {id: rb, any: [封控]}\n")});
+  std::vector<hit> hits;
+  m.match({"疫情和封控"}, hits);
+  REQUIRE(hits.size() == 2);
+  CHECK(hits[0].set_id == "a");
+  CHECK(hits[1].set_id == "b");
+  m.append({"封控"}, hits);  // a second message's hits after the first's
+  REQUIRE(hits.size() == 3);
+  CHECK(hits[2].rule_id == "rb");
+  CHECK(hits[2].spans[0].begin == 0);
+  m.match({"封控"}, hits);
+  CHECK(hits.size() == 1);
+}
+
 TEST_CASE("rule logic: all, none, within, allow", "[matchers]") {
   auto set = compile(R"(
 id: logic
