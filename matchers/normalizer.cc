@@ -15,6 +15,20 @@
 #include <mutex>
 #include <stdexcept>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// GCC 12 warns that the AVX-512 intrinsics' own _mm512_undefined values may be used
+// uninitialized (a false positive of GCC 12): silenced for the header only.
+#if !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#define YUQING_NORMALIZER_AVX512 1
+#endif
+
 namespace yuqing::matchers {
 namespace {
 
@@ -124,6 +138,127 @@ bool is_cjk(uint32_t cp) {
   return 0;
 }
 
+// Sets segments[k++], growing the vector when it is full.
+[[gnu::always_inline]] inline void append_segment(std::vector<normalized_text::segment>& segments,
+                                                  size_t& k, size_t out_at, size_t in_at,
+                                                  size_t fold_len) {
+  if (k == segments.size()) segments.resize(std::max<size_t>(16, k * 2));
+  segments[k++] = {static_cast<uint32_t>(out_at), static_cast<uint32_t>(in_at),
+                   static_cast<uint16_t>(fold_len), 0};
+}
+
+// normalize()'s `shift` when no copy segment is open.
+constexpr int64_t no_segment = std::numeric_limits<int64_t>::min();
+
+#ifdef YUQING_NORMALIZER_AVX512
+#define YUQING_AVX512_TARGET \
+  __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi,bmi2,popcnt,lzcnt")))
+
+// For each 32-bit lane k, the bytes of the k-th three-byte code point: b2, b1, b0, -.
+alignas(64) constexpr auto code_point_bytes = [] {
+  std::array<char, 64> a{};
+  for (int j = 0; j < 64; ++j) {
+    const int k = j / 4, r = j % 4;
+    a[j] = static_cast<char>(r == 3 ? 3 * k : 3 * k + 2 - r);
+  }
+  return a;
+}();
+
+// One window of the vector path: up to 16 three-byte code points at p (`left` bytes
+// readable), each kept (folds to itself) or dropped according to `classes` (see class3_).
+// The kept bytes are written, packed, to out[0..63]. Returns how many code points from the
+// start qualify (0..16: it stops at the first other byte or code point) and which of them
+// are kept (bit k for the k-th).
+struct window {
+  unsigned chars;
+  uint32_t kept;
+};
+
+[[gnu::always_inline]] YUQING_AVX512_TARGET inline window classify_window(const unsigned char* p,
+                                                                           size_t left, char* out,
+                                                                           const uint32_t* classes) {
+  const __mmask64 load = left >= 64 ? ~uint64_t{0} : (uint64_t{1} << left) - 1;
+  const __m512i v = _mm512_maskz_loadu_epi8(load, p);
+  // UTF-8 structure: lead bytes 1110xxxx at 0, 3, 6..., continuation bytes 10xxxxxx between.
+  const uint64_t lead = _mm512_cmpeq_epi8_mask(_mm512_and_si512(v, _mm512_set1_epi8(char(0xF0))),
+                                               _mm512_set1_epi8(char(0xE0)));
+  const uint64_t cont = _mm512_cmpeq_epi8_mask(_mm512_and_si512(v, _mm512_set1_epi8(char(0xC0))),
+                                               _mm512_set1_epi8(char(0x80)));
+  constexpr uint64_t lead_at = 0x249249249249;  // bits 0, 3, ..., 45
+  constexpr uint64_t cont_at = lead_at << 1 | lead_at << 2;
+  const unsigned structured =
+      static_cast<unsigned>(__builtin_ctzll((lead ^ lead_at) | (cont ^ cont_at) | uint64_t{1} << 48)) / 3;
+  if (structured == 0) return {0, 0};
+  // Code point k into lane k: b2 | b1 << 8 | b0 << 16, then its 16 bits.
+  const __m512i d = _mm512_permutexvar_epi8(_mm512_load_si512(code_point_bytes.data()), v);
+  const __m512i cp = _mm512_or_si512(
+      _mm512_or_si512(_mm512_and_si512(d, _mm512_set1_epi32(0x3F)),
+                      _mm512_and_si512(_mm512_srli_epi32(d, 2), _mm512_set1_epi32(0xFC0))),
+      _mm512_and_si512(_mm512_srli_epi32(d, 4), _mm512_set1_epi32(0xF000)));
+  // Its two class bits: one gather of 16 (faster here than 16 scalar loads).
+  const __m512i words = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), 0xFFFF,
+                                                    _mm512_srli_epi32(cp, 4), classes, 4);
+  const __m512i shift = _mm512_slli_epi32(_mm512_and_si512(cp, _mm512_set1_epi32(15)), 1);
+  const __m512i cls = _mm512_and_si512(_mm512_srlv_epi32(words, shift), _mm512_set1_epi32(3));
+  const uint32_t kept = _mm512_cmpeq_epi32_mask(cls, _mm512_set1_epi32(1));
+  const uint32_t dropped = _mm512_cmpeq_epi32_mask(cls, _mm512_set1_epi32(2));
+  const unsigned classified = static_cast<unsigned>(__builtin_ctz(~(kept | dropped)));  // bit 16+ clear
+  const unsigned chars = std::min(structured, classified);
+  const uint32_t kept_within = kept & ((uint32_t{1} << chars) - 1);
+  const uint64_t bytes = _pdep_u64(kept_within, lead_at) * 7;  // each kept code point's three bytes
+  _mm512_storeu_si512(out, _mm512_maskz_compress_epi8(bytes, v));
+  return {chars, kept_within};
+}
+
+}  // namespace
+
+// A run of three-byte code points that fold to themselves or are dropped (see
+// classify_window) from input byte i: the kept ones copied to tp + w, and one `window`
+// segment per window that keeps any. A full window is taken to be followed by another, so
+// that the next load does not wait for this one's classification. Returns where the run
+// ends.
+YUQING_AVX512_TARGET size_t normalizer::vector_run(const unsigned char* p, size_t i, size_t n,
+                                                   char* tp, size_t& w_io, int64_t& shift,
+                                                   normalized_text& out, size_t& k_io) const {
+  // Locals, so that the vector stores (which may alias anything) do not force reloads.
+  size_t w = w_io, k = k_io;
+  const uint32_t* classes = class3_.data();
+  // At most one segment per window, and a window takes at least four bytes (a code point
+  // and a dropped ASCII byte) or ends the run.
+  if (out.segments.size() < k + (n - i) / 4 + 2) out.segments.resize(std::max(k + (n - i) / 4 + 2, 2 * out.segments.size()));
+  normalized_text::segment* segments = out.segments.data();
+  for (;;) {
+    const window r = classify_window(p + i, n - i, tp + w, classes);
+    segments[k] = {static_cast<uint32_t>(w), static_cast<uint32_t>(i), 0, static_cast<uint16_t>(r.kept)};
+    k += r.kept != 0;
+    w += 3 * static_cast<size_t>(std::popcount(r.kept));
+    if (r.chars == 16) {
+      i += 48;
+      continue;
+    }
+    i += 3 * r.chars;
+    // An ASCII byte that is dropped (a space, with noise on) does not end the run.
+    if (i < n && p[i] < 0x80 && ascii_[p[i]] == 0) {
+      ++i;
+      continue;
+    }
+    if (k != k_io) shift = no_segment;  // what follows starts a segment of its own
+    w_io = w;
+    k_io = k;
+    return i;
+  }
+}
+
+namespace {
+
+bool cpu_has_avx512_vbmi2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+         __builtin_cpu_supports("bmi2");
+}
+#endif
+
 }  // namespace
 
 result<uint32_t> parse_normalize_option(std::string_view name) {
@@ -181,7 +316,7 @@ std::shared_ptr<const normalizer> normalizer::get(uint32_t flags) {
   return slot;
 }
 
-normalizer::normalizer(uint32_t flags) : flags_(flags), table_(table_size) {
+normalizer::normalizer(uint32_t flags, bool vector) : flags_(flags), table_(table_size) {
   UErrorCode err = U_ZERO_ERROR;
   const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(err);
   if (U_FAILURE(err)) throw std::runtime_error("ICU: no NFKC normalizer");
@@ -249,6 +384,18 @@ normalizer::normalizer(uint32_t flags) : flags_(flags), table_(table_size) {
     if (e.length == self.size() && pool_.compare(e.offset, e.length, self) == 0) kept3_[word] |= bit;
     if (e.length == 0) dropped3_[word] |= bit;
   }
+  class3_.assign(0x10000 / 16, 0);
+  for (uint32_t cp = 0x800; cp < 0x10000; ++cp) {
+    const size_t word = (cp >> 6 & 0x3F) << 8 | cp >> 12;
+    const uint64_t bit = uint64_t{1} << (cp & 63);
+    const uint32_t cls = (kept3_[word] & bit) ? 1 : (dropped3_[word] & bit) ? 2 : 0;
+    class3_[cp / 16] |= cls << (cp % 16 * 2);
+  }
+#ifdef YUQING_NORMALIZER_AVX512
+  vector_ = vector && cpu_has_avx512_vbmi2();
+#else
+  (void)vector;
+#endif
   // A code point beyond the table folds to itself unless it is noise: see lookup().
 }
 
@@ -263,9 +410,7 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
   size_t k = 0;  // segments written
   out.source_size = static_cast<uint32_t>(n);
   auto add_segment = [&](size_t out_at, size_t in_at, size_t fold_len) {
-    if (k == segments.size()) segments.resize(std::max<size_t>(16, k * 2));
-    segments[k++] = {static_cast<uint32_t>(out_at), static_cast<uint32_t>(in_at),
-                     static_cast<uint32_t>(fold_len)};
+    append_segment(segments, k, out_at, in_at, fold_len);
   };
   // The buffer keeps its size between calls (trimmed at the end; growing it back only fills
   // the difference). Invariant: the room left is at least the input left, so output that
@@ -282,7 +427,6 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
   };
   // Output byte w continues the current copy segment when it comes from input byte
   // w + shift; a fold or a dropped code point ends the segment.
-  constexpr int64_t no_segment = std::numeric_limits<int64_t>::min();
   int64_t shift = no_segment;
   auto copy_from = [&](size_t i) __attribute__((always_inline)) {
     const int64_t s = static_cast<int64_t>(i) - static_cast<int64_t>(w);
@@ -333,7 +477,14 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
       ++i;
       continue;
     }
-    if (!repeat) {
+#ifdef YUQING_NORMALIZER_AVX512
+    if (vector_ && !repeat) {  // the same runs as below, 16 code points at a time
+      const size_t start = i;
+      i = vector_run(p, i, n, tp, w, shift, out, k);
+      if (i > start) continue;
+    }
+#endif
+    if (!vector_ && !repeat) {
       // A run of three-byte code points that fold to themselves or are dropped as noise
       // (most CJK text and its punctuation): checked one by one, copied by stretches.
       const size_t start = i;
@@ -382,10 +533,20 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
 
 uint32_t normalized_text::origin(size_t x) const {
   if (x >= text.size()) return source_size;
-  auto s = std::upper_bound(segments.begin(), segments.begin() + static_cast<ptrdiff_t>(segment_count), x,
-                            [](size_t v, const segment& seg) { return v < seg.out; });
-  --s;  // segments[0].out == 0 whenever there is text
+  // The last segment that starts at or before x (segments[0].out == 0 whenever there is
+  // text), by a binary search whose steps are conditional moves, not branches.
+  const segment* s = segments.data();
+  for (size_t len = segment_count; len > 1;) {
+    const size_t half = len / 2;
+    s = s[half].out <= x ? s + half : s;
+    len -= half;
+  }
   if (s->fold_len) return s->in;
+  if (s->kept) {  // the j-th kept code point of the window
+    uint32_t kept = s->kept;
+    for (size_t j = (x - s->out) / 3; j > 0; --j) kept &= kept - 1;
+    return s->in + 3 * static_cast<uint32_t>(std::countr_zero(kept));
+  }
   // A copy segment keeps the UTF-8 structure: back to the start of the code point.
   size_t k = x;
   while (k > s->out && (static_cast<unsigned char>(text[k]) & 0xC0) == 0x80) --k;

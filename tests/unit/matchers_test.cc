@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <random>
 #include <thread>
 
 #include "matchers/matcher.h"
@@ -141,6 +142,40 @@ TEST_CASE("invalid UTF-8 input never crashes and never matches across the bad by
   CHECK(run(*set, std::string("疫\xff情")) == v{});
   CHECK(run(*set, std::string("\xe7\x96疫情\xc3")) == v{"r:疫情"});
   CHECK(run(*set, std::string("\xff\xfe\xfd")) == v{});
+}
+
+TEST_CASE("the vector normalizer gives the scalar one's text and origins", "[matchers][normalizer]") {
+  // Random texts of the pieces that take different paths: CJK kept, dropped (punctuation,
+  // zero-width) and folded (traditional, full-width, circled), ASCII, two- and four-byte
+  // code points, and invalid UTF-8 (stray bytes, truncated, overlong, surrogate).
+  const std::vector<std::string> pieces = {
+      "疫", "情", "中", "国", "人", "，", "。", "！", "、", "\u200b", "國", "們", "Ａ", "①", "五",
+      "a", "B", "7", " ", "*", "é", "😀", "𠀀", "\xff", "\xe4", "\xe4\xb8", "\xe0\x80\x80",
+      "\xed\xa0\x80", "\x80"};
+  // Mostly kept CJK, as in real text, so that long runs form.
+  std::mt19937 rng(20261128);
+  auto piece = [&]() -> const std::string& {
+    const auto r = rng() % 100;
+    return r < 60 ? pieces[r % 5] : pieces[r % pieces.size()];
+  };
+  for (const uint32_t flags : {norm_default, 0u, uint32_t{norm_width}, uint32_t{norm_noise},
+                               norm_default | norm_numerals, norm_default | norm_repeat}) {
+    const normalizer vector(flags), scalar(flags, false);
+    INFO("flags " << flags << ", vector path " << (vector.vectorized() ? "on" : "unavailable"));
+    normalized_text a, b;
+    for (int round = 0; round < 3000; ++round) {
+      std::string in;
+      const size_t count = rng() % 120;
+      for (size_t k = 0; k < count; ++k) in += piece();
+      vector.normalize(in, a);
+      scalar.normalize(in, b);
+      INFO("input " << in);
+      REQUIRE(a.text == b.text);
+      // The maps differ in form (the vector path writes window segments) but not in what
+      // they say: every output byte comes from the same input code point.
+      for (size_t x = 0; x <= a.text.size(); ++x) REQUIRE(a.origin(x) == b.origin(x));
+    }
+  }
 }
 
 TEST_CASE("broken sets are reported with file line column and rule", "[matchers]") {
