@@ -48,16 +48,17 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
 
   found_all_.clear();
   found_end_.clear();
-  const auto t0 = std::chrono::steady_clock::now();
+  fields_.clear();
+  field_begin_.assign(1, 0);
   for (size_t k = first; k < out.messages.size(); ++k) {
-    fields_.clear();
     for (const auto& [name, text] : out.messages[k].text) {
       fields_.push_back(text);
       stats.bytes_scanned += text.size();
     }
-    m.append(fields_, found_all_);
-    found_end_.push_back(found_all_.size());
+    field_begin_.push_back(fields_.size());
   }
+  const auto t0 = std::chrono::steady_clock::now();
+  m.append_batch(fields_, field_begin_, found_all_, found_end_);
   stats.match_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out.hits.reserve(out.hits.size() + found_all_.size());
 

@@ -69,7 +69,8 @@ class batch_builder {
   std::vector<decoder> decoders_;
   std::vector<matchers::hit> found_all_;  // the batch's hits, by message
   std::vector<size_t> found_end_;         // end of each decoded message's hits in found_all_
-  std::vector<std::string_view> fields_;
+  std::vector<std::string_view> fields_;  // every decoded message's text fields, in order
+  std::vector<size_t> field_begin_;       // where each message's fields start in fields_
 };
 
 // Writes one batch at a time on its own thread, so that the caller builds the next batch

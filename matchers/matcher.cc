@@ -415,67 +415,143 @@ size_t compiled_set::database_bytes() const {
   return total;
 }
 
-namespace {
-
-// Per-thread buffers of match(), reused so that a scan allocates nothing once warm.
-struct workspace {
+// Per-thread buffers of match_batch(), reused so that a scan allocates nothing once warm.
+struct compiled_set::workspace {
+  // The texts of a chunk of messages, each followed by a 0xFF byte (no keyword contains
+  // it, so no literal matches across texts), scanned with one call.
+  std::string buffer;
+  std::vector<normalized_segment> segments;  // their maps
+  struct text {
+    uint32_t begin, size;                     // in buffer
+    uint32_t first_segment, segment_count;    // in segments
+  };
+  std::vector<text> texts;                    // per field of the chunk
+  std::vector<raw_match> chunk_raw;           // the literal matches of the chunk
+  // One message:
+  std::vector<normalized_view> views;         // per field: what was scanned, and its map
+  std::vector<raw_match> raw;                 // one field's matches, offsets in its text
   std::vector<occurrence> occ;
   std::vector<char> suppressed;
-  std::vector<normalized_text> norm;
-  std::vector<std::string_view> text;  // what was scanned, per field
-  std::vector<raw_match> raw;
   std::vector<std::pair<uint32_t, uint32_t>> allowed;
   std::vector<std::vector<uint32_t>> charpos;
 };
+
+namespace {
+
+// A chunk's scan buffer stops growing past this: long enough that Hyperscan's cost per
+// call (setting up the start and end of a block) weighs little, short enough to stay in
+// the L2 cache.
+constexpr size_t chunk_bytes = 32 * 1024;
 
 }  // namespace
 
 void compiled_set::match(const std::vector<std::string_view>& fields,
                          std::vector<hit>& out) const {
+  thread_local std::vector<size_t> begin, ends;
+  begin.assign({0, fields.size()});
+  ends.clear();
+  match_batch(fields, begin, out, ends);
+}
+
+void compiled_set::match_batch(std::span<const std::string_view> fields,
+                               std::span<const size_t> begin, std::vector<hit>& out,
+                               std::vector<size_t>& ends) const {
+  const size_t messages = begin.empty() ? 0 : begin.size() - 1;
   hs_scratch_t* scratch = impl_->acquire();
-  if (scratch == nullptr) return;
+  if (scratch == nullptr) {
+    ends.insert(ends.end(), messages, out.size());
+    return;
+  }
   thread_local workspace ws;
+  const bool identity = impl_->identity;
+  for (size_t m0 = 0; m0 < messages;) {
+    // Gather a chunk of messages [m0, m1): normalized (or as they are) into one buffer.
+    ws.buffer.clear();
+    ws.texts.clear();
+    size_t segment_count = 0;
+    size_t m1 = m0;
+    for (; m1 < messages && (m1 == m0 || ws.buffer.size() < chunk_bytes); ++m1) {
+      for (size_t f = begin[m1]; f < begin[m1 + 1]; ++f) {
+        workspace::text t{static_cast<uint32_t>(ws.buffer.size()), 0,
+                          static_cast<uint32_t>(segment_count), 0};
+        if (identity) {
+          ws.buffer.append(fields[f]);
+          t.size = static_cast<uint32_t>(fields[f].size());
+        } else {
+          t.size = static_cast<uint32_t>(
+              norm_->normalize_append(fields[f], ws.buffer, ws.segments, segment_count));
+          t.segment_count = static_cast<uint32_t>(segment_count) - t.first_segment;
+        }
+        ws.texts.push_back(t);
+        ws.buffer.push_back('\xFF');
+      }
+    }
+    ws.chunk_raw.clear();
+    if (impl_->literals) {
+      hs_scan(impl_->literals, ws.buffer.data(), static_cast<unsigned>(ws.buffer.size()), 0,
+              scratch, on_match, &ws.chunk_raw);
+      // Matches come mostly, but not surely, in order of their end.
+      auto by_end = [](const raw_match& a, const raw_match& b) { return a.to < b.to; };
+      if (!std::is_sorted(ws.chunk_raw.begin(), ws.chunk_raw.end(), by_end))
+        std::sort(ws.chunk_raw.begin(), ws.chunk_raw.end(), by_end);
+    }
+    size_t next_raw = 0;
+    for (size_t m = m0; m < m1; ++m) {
+      const auto message = fields.subspan(begin[m], begin[m + 1] - begin[m]);
+      const size_t first_text = begin[m] - begin[m0];
+      const workspace::text* texts = ws.texts.data() + first_text;
+      ws.views.clear();
+      for (size_t f = 0; f < message.size(); ++f) {
+        const auto& t = texts[f];
+        ws.views.push_back({std::string_view(ws.buffer.data() + t.begin, t.size),
+                            ws.segments.data() + t.first_segment, t.segment_count,
+                            static_cast<uint32_t>(message[f].size())});
+      }
+      match_message(message, scratch, ws, first_text, next_raw, out);
+      ends.push_back(out.size());
+    }
+    m0 = m1;
+  }
+  impl_->release(scratch);
+}
+
+void compiled_set::match_message(std::span<const std::string_view> fields, hs_scratch_t* scratch,
+                                 workspace& ws, size_t first_text, size_t& next_raw,
+                                 std::vector<hit>& out) const {
+  const workspace::text* texts = ws.texts.data() + first_text;
   auto& occ = ws.occ;
   auto& raw = ws.raw;
   auto& allowed = ws.allowed;
   occ.clear();
   ws.suppressed.assign(set_.rules.size(), 0);
   auto& suppressed = ws.suppressed;
-  if (ws.norm.size() < fields.size()) ws.norm.resize(fields.size());
-  ws.text.assign(fields.size(), std::string_view());
   const bool identity = impl_->identity;
   // Original span of normalized bytes [nb, ne) of field f.
   auto original = [&](uint32_t f, uint32_t nb, uint32_t ne) -> std::pair<uint32_t, uint32_t> {
     if (identity) return {nb, ne};
-    return normalizer::original_span(ws.norm[f], fields[f], nb, ne);
+    return normalizer::original_span(ws.views[f], fields[f], nb, ne);
   };
 
   for (uint32_t f = 0; f < fields.size(); ++f) {
     const std::string_view orig = fields[f];
-    if (identity) {
-      ws.text[f] = orig;
-    } else {
-      norm_->normalize(orig, ws.norm[f]);
-      ws.text[f] = ws.norm[f].text;
-    }
-    const std::string_view text = ws.text[f];
-    if (text.empty()) continue;
+    const std::string_view text = ws.views[f].text;
+    // This field's literal matches: those of the chunk that end inside it.
     raw.clear();
-    if (impl_->literals) {
-      hs_scan(impl_->literals, text.data(), static_cast<unsigned>(text.size()), 0, scratch,
-              on_match, &raw);
+    const uint32_t base = texts[f].begin, end = base + texts[f].size;
+    for (; next_raw < ws.chunk_raw.size() && ws.chunk_raw[next_raw].to <= end; ++next_raw) {
+      const raw_match& m = ws.chunk_raw[next_raw];
+      const uint32_t to = m.to - base;
+      raw.push_back({m.id, to - static_cast<uint32_t>(patterns_[m.id].text.size()), to});
     }
     const size_t literal_matches = raw.size();
-    if (impl_->regexes) {
+    if (impl_->regexes && !text.empty()) {
       hs_scan(impl_->regexes, text.data(), static_cast<unsigned>(text.size()), 0, scratch,
               on_match, &raw);
     }
     if (raw.empty()) continue;
     allowed.clear();
     for (size_t k = 0; k < literal_matches; ++k) {
-      const pattern& p = patterns_[raw[k].id];
-      raw[k].from = raw[k].to - static_cast<uint32_t>(p.text.size());
-      if (p.allow) allowed.emplace_back(raw[k].from, raw[k].to);
+      if (patterns_[raw[k].id].allow) allowed.emplace_back(raw[k].from, raw[k].to);
     }
     auto inside_allowed = [&](uint32_t b, uint32_t e) {
       for (const auto& [ab, ae] : allowed)
@@ -502,7 +578,6 @@ void compiled_set::match(const std::vector<std::string_view>& fields,
       }
     }
   }
-  impl_->release(scratch);
   if (occ.empty()) return;
 
   if (occ.size() > 1) {
@@ -516,7 +591,7 @@ void compiled_set::match(const std::vector<std::string_view>& fields,
   auto chars_at = [&](uint32_t f, uint32_t byte) {
     auto& cp = charpos[f];
     if (cp.empty()) {
-      const auto t = ws.text[f];
+      const auto t = ws.views[f].text;
       cp.resize(t.size() + 1);
       uint32_t c = 0;
       for (size_t i = 0; i < t.size(); ++i) {
@@ -596,6 +671,35 @@ void matcher::match(const std::vector<std::string_view>& fields, std::vector<hit
 
 void matcher::append(const std::vector<std::string_view>& fields, std::vector<hit>& out) const {
   for (const auto& s : sets_) s->match(fields, out);
+}
+
+void matcher::append_batch(std::span<const std::string_view> fields, std::span<const size_t> begin,
+                           std::vector<hit>& out, std::vector<size_t>& ends) const {
+  const size_t messages = begin.empty() ? 0 : begin.size() - 1;
+  if (sets_.size() == 1) {
+    sets_[0]->match_batch(fields, begin, out, ends);
+    return;
+  }
+  // Set by set over the whole batch, then message by message in set order (the order of
+  // append()).
+  thread_local std::vector<std::vector<hit>> per_set;
+  thread_local std::vector<std::vector<size_t>> per_set_ends;
+  if (per_set.size() < sets_.size()) {
+    per_set.resize(sets_.size());
+    per_set_ends.resize(sets_.size());
+  }
+  for (size_t s = 0; s < sets_.size(); ++s) {
+    per_set[s].clear();
+    per_set_ends[s].clear();
+    sets_[s]->match_batch(fields, begin, per_set[s], per_set_ends[s]);
+  }
+  for (size_t m = 0; m < messages; ++m) {
+    for (size_t s = 0; s < sets_.size(); ++s) {
+      const size_t from = m == 0 ? 0 : per_set_ends[s][m - 1];
+      for (size_t h = from; h < per_set_ends[s][m]; ++h) out.push_back(std::move(per_set[s][h]));
+    }
+    ends.push_back(out.size());
+  }
 }
 
 std::string highlight(std::string_view text, const boost::container::small_vector<span, 4>& spans,

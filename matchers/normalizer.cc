@@ -219,14 +219,15 @@ struct window {
 // ends.
 YUQING_AVX512_TARGET size_t normalizer::vector_run(const unsigned char* p, size_t i, size_t n,
                                                    char* tp, size_t& w_io, int64_t& shift,
-                                                   normalized_text& out, size_t& k_io) const {
+                                                   std::vector<normalized_text::segment>& out,
+                                                   size_t& k_io) const {
   // Locals, so that the vector stores (which may alias anything) do not force reloads.
   size_t w = w_io, k = k_io;
   const uint32_t* classes = class3_.data();
   // At most one segment per window, and a window takes at least four bytes (a code point
   // and a dropped ASCII byte) or ends the run.
-  if (out.segments.size() < k + (n - i) / 4 + 2) out.segments.resize(std::max(k + (n - i) / 4 + 2, 2 * out.segments.size()));
-  normalized_text::segment* segments = out.segments.data();
+  if (out.size() < k + (n - i) / 4 + 2) out.resize(std::max(k + (n - i) / 4 + 2, 2 * out.size()));
+  normalized_text::segment* segments = out.data();
   for (;;) {
     const window r = classify_window(p + i, n - i, tp + w, classes);
     segments[k] = {static_cast<uint32_t>(w), static_cast<uint32_t>(i), 0, static_cast<uint16_t>(r.kept)};
@@ -404,26 +405,40 @@ const normalizer::entry& normalizer::lookup(uint32_t cp) const {
 }
 
 void normalizer::normalize(std::string_view in, normalized_text& out) const {
+  size_t k = 0;
+  const size_t len = normalize_at(in, out.text, 0, out.segments, k);
+  out.text.resize(len);
+  out.segment_count = k;
+  out.source_size = static_cast<uint32_t>(in.size());
+}
+
+size_t normalizer::normalize_append(std::string_view in, std::string& buffer,
+                                    std::vector<normalized_text::segment>& segments,
+                                    size_t& segment_count) const {
+  const size_t base = buffer.size();
+  const size_t len = normalize_at(in, buffer, base, segments, segment_count);
+  buffer.resize(base + len);
+  return len;
+}
+
+size_t normalizer::normalize_at(std::string_view in, std::string& buffer, size_t base,
+                                std::vector<normalized_text::segment>& segments, size_t& k) const {
   const size_t n = in.size();
-  std::string& text = out.text;
-  auto& segments = out.segments;
-  size_t k = 0;  // segments written
-  out.source_size = static_cast<uint32_t>(n);
   auto add_segment = [&](size_t out_at, size_t in_at, size_t fold_len) {
     append_segment(segments, k, out_at, in_at, fold_len);
   };
-  // The buffer keeps its size between calls (trimmed at the end; growing it back only fills
-  // the difference). Invariant: the room left is at least the input left, so output that
-  // is no longer than its input (everything but a few folds) needs no check.
+  // The buffer keeps its size between calls (the caller trims it; growing it back only
+  // fills the difference). Invariant: the room left is at least the input left, so output
+  // that is no longer than its input (everything but a few folds) needs no check.
   constexpr size_t slack = 64;
-  if (text.size() < n + slack) text.resize(n + slack);
-  char* tp = text.data();
+  if (buffer.size() < base + n + slack) buffer.resize(base + n + slack);
+  char* tp = buffer.data() + base;  // output byte w is tp[w]
   size_t w = 0;
   auto room_for = [&](size_t len, size_t input_left) {
-    const size_t need = w + len + input_left + slack;
-    if (need <= text.size()) return;
-    text.resize(std::max(need, text.size() * 2));
-    tp = text.data();
+    const size_t need = base + w + len + input_left + slack;
+    if (need <= buffer.size()) return;
+    buffer.resize(std::max(need, buffer.size() * 2));
+    tp = buffer.data() + base;
   };
   // Output byte w continues the current copy segment when it comes from input byte
   // w + shift; a fold or a dropped code point ends the segment.
@@ -480,7 +495,7 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
 #ifdef YUQING_NORMALIZER_AVX512
     if (vector_ && !repeat) {  // the same runs as below, 16 code points at a time
       const size_t start = i;
-      i = vector_run(p, i, n, tp, w, shift, out, k);
+      i = vector_run(p, i, n, tp, w, shift, segments, k);
       if (i > start) continue;
     }
 #endif
@@ -527,15 +542,14 @@ void normalizer::normalize(std::string_view in, normalized_text& out) const {
     }
     i += static_cast<size_t>(len);
   }
-  text.resize(w);
-  out.segment_count = k;
+  return w;
 }
 
-uint32_t normalized_text::origin(size_t x) const {
+uint32_t normalized_view::origin(size_t x) const {
   if (x >= text.size()) return source_size;
   // The last segment that starts at or before x (segments[0].out == 0 whenever there is
   // text), by a binary search whose steps are conditional moves, not branches.
-  const segment* s = segments.data();
+  const segment* s = segments;
   for (size_t len = segment_count; len > 1;) {
     const size_t half = len / 2;
     s = s[half].out <= x ? s + half : s;
@@ -559,7 +573,7 @@ std::string normalizer::normalize(std::string_view in) const {
   return std::move(t.text);
 }
 
-std::pair<uint32_t, uint32_t> normalizer::original_span(const normalized_text& n,
+std::pair<uint32_t, uint32_t> normalizer::original_span(const normalized_view& n,
                                                         std::string_view original, size_t nb,
                                                         size_t ne) {
   const uint32_t begin = n.origin(nb);

@@ -53,13 +53,29 @@ std::vector<std::string> normalize_option_names(uint32_t flags);
 // `window` segment (the vector path's) is up to 16 three-byte code points from `in`, of
 // which those in `kept` (bit k: the k-th) were kept, in order, and the others dropped. A
 // new segment starts after dropped noise. Ordinary text needs about ten per message.
+struct normalized_segment {
+  uint32_t out;       // first output byte
+  uint32_t in;        // input byte it comes from
+  uint16_t fold_len;  // fold segment: the input length of the folded code point
+  uint16_t kept;      // window segment: its kept code points; 0 with fold_len 0: copy
+};
+
+// A normalized text and its map, wherever they are stored (a normalized_text, or one text
+// of several in a shared buffer: normalizer::normalize_append).
+struct normalized_view {
+  using segment = normalized_segment;
+  std::string_view text;
+  const segment* segments = nullptr;
+  size_t segment_count = 0;
+  uint32_t source_size = 0;
+
+  // Offset in the original of the code point that produced text[x]; the original's size
+  // for x >= text.size().
+  uint32_t origin(size_t x) const;
+};
+
 struct normalized_text {
-  struct segment {
-    uint32_t out;       // first output byte
-    uint32_t in;        // input byte it comes from
-    uint16_t fold_len;  // fold segment: the input length of the folded code point
-    uint16_t kept;      // window segment: its kept code points; 0 with fold_len 0: copy
-  };
+  using segment = normalized_segment;
   std::string text;
   // The first segment_count entries are the map; the vector keeps its size between calls
   // (the normalizer writes into it without growing it per entry).
@@ -67,9 +83,8 @@ struct normalized_text {
   size_t segment_count = 0;
   uint32_t source_size = 0;
 
-  // Offset in the original of the code point that produced text[x]; the original's size
-  // for x >= text.size().
-  uint32_t origin(size_t x) const;
+  normalized_view view() const { return {text, segments.data(), segment_count, source_size}; }
+  uint32_t origin(size_t x) const { return view().origin(x); }
 
   void clear() {
     text.clear();
@@ -88,9 +103,14 @@ class normalizer {
   // Replaces `out` with the normalization of `in`.
   void normalize(std::string_view in, normalized_text& out) const;
   std::string normalize(std::string_view in) const;
+  // Appends the normalization of `in` to `buffer`, and its map to segments[segment_count...]
+  // (advancing segment_count; output offsets count from where this text starts in the
+  // buffer). Returns the length appended. For several texts scanned as one.
+  size_t normalize_append(std::string_view in, std::string& buffer,
+                          std::vector<normalized_segment>& segments, size_t& segment_count) const;
 
   // The original byte span [begin, end) of the normalized bytes [nb, ne), ne > nb.
-  static std::pair<uint32_t, uint32_t> original_span(const normalized_text& n, std::string_view original,
+  static std::pair<uint32_t, uint32_t> original_span(const normalized_view& n, std::string_view original,
                                                      size_t nb, size_t ne);
 
   // True when the code point that starts at `original[pos]` folds to an ASCII letter or
@@ -114,9 +134,13 @@ class normalizer {
     uint8_t unused;
   };
   const entry& lookup(uint32_t cp) const;
-  // normalize()'s vector path (AVX-512 only).
+  // Writes the normalization of `in` at buffer[base...] (growing the buffer, which may then
+  // hold more than the output) and its map at segments[k...]; returns the output length.
+  size_t normalize_at(std::string_view in, std::string& buffer, size_t base,
+                      std::vector<normalized_segment>& segments, size_t& k) const;
+  // normalize_at()'s vector path (AVX-512 only).
   size_t vector_run(const unsigned char* p, size_t i, size_t n, char* tp, size_t& w,
-                    int64_t& shift, normalized_text& out, size_t& k) const;
+                    int64_t& shift, std::vector<normalized_segment>& segments, size_t& k) const;
 
   uint32_t flags_;
   uint8_t ascii_[128];            // folded ASCII byte, 0 = dropped

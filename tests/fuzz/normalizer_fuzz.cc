@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (out.origin(i) > out.origin(i + 1) || out.origin(i) >= in.size()) std::abort();
   }
   for (size_t b = 0; b < out.text.size(); b += 7) {
-    const auto [ob, oe] = normalizer::original_span(out, in, b, std::min(out.text.size(), b + 5));
+    const auto [ob, oe] = normalizer::original_span(out.view(), in, b, std::min(out.text.size(), b + 5));
     if (ob > oe || oe > in.size()) std::abort();
     (void)norm->is_word_char_at(in, oe);
     (void)norm->is_word_char_before(in, ob);

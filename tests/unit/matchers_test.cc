@@ -178,6 +178,60 @@ TEST_CASE("the vector normalizer gives the scalar one's text and origins", "[mat
   }
 }
 
+TEST_CASE("a batch of messages scanned together gives each message its own hits",
+          "[matchers][batch]") {
+  // Two sets (one normalized, one not, with every kind of rule) over random messages of one
+  // to three fields, some long enough to fill a chunk on their own: the hits of the batch,
+  // message by message, must be those of matching each message alone.
+  auto normalized = compile(R"(
+id: a
+allow: [三黄片]
+rules:
+  - {id: any, any: [疫情, 黄片, av]}
+  - {id: all, any: [江门], all: [[蓬江, 新会]], none: [演练]}
+  - {id: near, any: [谣言], all: [公安], within: 6}
+  - {id: re, regex: '聚集.{0,4}政府'}
+)");
+  auto plain = compile("id: b\nnormalize: []\nrules:\n  - {id: raw, any: [疫情, 政府]}\n");
+  const matcher both({normalized, plain});
+  const std::vector<std::string> pieces = {"疫情", "疫 情", "黄片", "三黄片", "江门", "蓬江", "演练", "谣言",
+                                           "公安", "聚集", "政府", "av", "have", "AV", "，", " ", "\xff",
+                                           "天气", "今天", "我们", "很好", "的", "。"};
+  std::mt19937 rng(7);
+  std::vector<std::string> texts;
+  std::vector<size_t> begin = {0};
+  for (int m = 0; m < 400; ++m) {
+    const size_t fields = 1 + rng() % 3;
+    for (size_t f = 0; f < fields; ++f) {
+      std::string s;
+      const size_t count = m % 50 == 7 ? 12000 : rng() % 40;  // now and then over 32 KB
+      for (size_t k = 0; k < count; ++k) s += pieces[rng() % pieces.size()];
+      texts.push_back(s);
+    }
+    begin.push_back(texts.size());
+  }
+  const std::vector<std::string_view> fields(texts.begin(), texts.end());
+  std::vector<hit> batch;
+  std::vector<size_t> ends;
+  both.append_batch(fields, begin, batch, ends);
+  REQUIRE(ends.size() == begin.size() - 1);
+  size_t with_hits = 0;
+  for (size_t m = 0; m + 1 < begin.size(); ++m) {
+    std::vector<hit> alone;
+    both.match(std::vector<std::string_view>(fields.begin() + begin[m], fields.begin() + begin[m + 1]), alone);
+    const size_t from = m == 0 ? 0 : ends[m - 1];
+    INFO("message " << m);
+    REQUIRE(ends[m] - from == alone.size());
+    for (size_t h = 0; h < alone.size(); ++h) {
+      CHECK(batch[from + h].set_id == alone[h].set_id);
+      CHECK(batch[from + h].rule_id == alone[h].rule_id);
+      CHECK(batch[from + h].spans == alone[h].spans);
+    }
+    with_hits += !alone.empty();
+  }
+  CHECK(with_hits > 100);  // the comparison is not between empty lists
+}
+
 TEST_CASE("broken sets are reported with file line column and rule", "[matchers]") {
   SECTION("YAML syntax") {
     auto r = parse_keyword_set("id: x\nrules: [\n", "bad.yaml");
