@@ -497,17 +497,8 @@ void compiled_set::match_batch(std::span<const std::string_view> fields,
     }
     size_t next_raw = 0;
     for (size_t m = m0; m < m1; ++m) {
-      const auto message = fields.subspan(begin[m], begin[m + 1] - begin[m]);
-      const size_t first_text = begin[m] - begin[m0];
-      const workspace::text* texts = ws.texts.data() + first_text;
-      ws.views.clear();
-      for (size_t f = 0; f < message.size(); ++f) {
-        const auto& t = texts[f];
-        ws.views.push_back({std::string_view(ws.buffer.data() + t.begin, t.size),
-                            ws.segments.data() + t.first_segment, t.segment_count,
-                            static_cast<uint32_t>(message[f].size())});
-      }
-      match_message(message, scratch, ws, first_text, next_raw, out);
+      match_message(fields.subspan(begin[m], begin[m + 1] - begin[m]), scratch, ws,
+                    begin[m] - begin[m0], next_raw, out);
       ends.push_back(out.size());
     }
     m0 = m1;
@@ -519,6 +510,13 @@ void compiled_set::match_message(std::span<const std::string_view> fields, hs_sc
                                  workspace& ws, size_t first_text, size_t& next_raw,
                                  std::vector<hit>& out) const {
   const workspace::text* texts = ws.texts.data() + first_text;
+  ws.views.clear();
+  for (size_t f = 0; f < fields.size(); ++f) {
+    const auto& t = texts[f];
+    ws.views.push_back({std::string_view(ws.buffer.data() + t.begin, t.size),
+                        ws.segments.data() + t.first_segment, t.segment_count,
+                        static_cast<uint32_t>(fields[f].size())});
+  }
   auto& occ = ws.occ;
   auto& raw = ws.raw;
   auto& allowed = ws.allowed;

@@ -111,7 +111,8 @@ class compiled_set {
   struct impl;
   struct pattern;
   struct workspace;
-  // The rule logic of one message of a chunk that match_batch() scanned.
+  // The rule logic of one message of a chunk that match_batch() scanned: its fields are
+  // the chunk's texts from `first_text`; its literal matches start at chunk_raw[next_raw].
   void match_message(std::span<const std::string_view> fields, ::hs_scratch* scratch,
                      workspace& ws, size_t first_text, size_t& next_raw,
                      std::vector<hit>& out) const;

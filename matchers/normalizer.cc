@@ -138,15 +138,6 @@ bool is_cjk(uint32_t cp) {
   return 0;
 }
 
-// Sets segments[k++], growing the vector when it is full.
-[[gnu::always_inline]] inline void append_segment(std::vector<normalized_text::segment>& segments,
-                                                  size_t& k, size_t out_at, size_t in_at,
-                                                  size_t fold_len) {
-  if (k == segments.size()) segments.resize(std::max<size_t>(16, k * 2));
-  segments[k++] = {static_cast<uint32_t>(out_at), static_cast<uint32_t>(in_at),
-                   static_cast<uint16_t>(fold_len), 0};
-}
-
 // normalize()'s `shift` when no copy segment is open.
 constexpr int64_t no_segment = std::numeric_limits<int64_t>::min();
 
@@ -385,18 +376,20 @@ normalizer::normalizer(uint32_t flags, bool vector) : flags_(flags), table_(tabl
     if (e.length == self.size() && pool_.compare(e.offset, e.length, self) == 0) kept3_[word] |= bit;
     if (e.length == 0) dropped3_[word] |= bit;
   }
-  class3_.assign(0x10000 / 16, 0);
-  for (uint32_t cp = 0x800; cp < 0x10000; ++cp) {
-    const size_t word = (cp >> 6 & 0x3F) << 8 | cp >> 12;
-    const uint64_t bit = uint64_t{1} << (cp & 63);
-    const uint32_t cls = (kept3_[word] & bit) ? 1 : (dropped3_[word] & bit) ? 2 : 0;
-    class3_[cp / 16] |= cls << (cp % 16 * 2);
-  }
 #ifdef YUQING_NORMALIZER_AVX512
   vector_ = vector && cpu_has_avx512_vbmi2();
 #else
   (void)vector;
 #endif
+  if (vector_) {  // the same two sets, as the vector path reads them
+    class3_.assign(0x10000 / 16, 0);
+    for (uint32_t cp = 0x800; cp < 0x10000; ++cp) {
+      const size_t word = (cp >> 6 & 0x3F) << 8 | cp >> 12;
+      const uint64_t bit = uint64_t{1} << (cp & 63);
+      const uint32_t cls = (kept3_[word] & bit) ? 1 : (dropped3_[word] & bit) ? 2 : 0;
+      class3_[cp / 16] |= cls << (cp % 16 * 2);
+    }
+  }
   // A code point beyond the table folds to itself unless it is noise: see lookup().
 }
 
@@ -425,7 +418,9 @@ size_t normalizer::normalize_at(std::string_view in, std::string& buffer, size_t
                                 std::vector<normalized_text::segment>& segments, size_t& k) const {
   const size_t n = in.size();
   auto add_segment = [&](size_t out_at, size_t in_at, size_t fold_len) {
-    append_segment(segments, k, out_at, in_at, fold_len);
+    if (k == segments.size()) segments.resize(std::max<size_t>(16, k * 2));
+    segments[k++] = {static_cast<uint32_t>(out_at), static_cast<uint32_t>(in_at),
+                     static_cast<uint16_t>(fold_len), 0};
   };
   // The buffer keeps its size between calls (the caller trims it; growing it back only
   // fills the difference). Invariant: the room left is at least the input left, so output

@@ -150,8 +150,9 @@ class normalizer {
   // the constructor for the layout).
   std::vector<uint64_t> kept3_;
   std::vector<uint64_t> dropped3_;
-  // The same two sets for the vector path: two bits per code point of plane 0 (1 kept,
-  // 2 dropped, 0 otherwise, also for U+0000..U+07FF and surrogates), indexed by code point.
+  // The same two sets for the vector path (built only when it runs): two bits per code
+  // point of plane 0 (1 kept, 2 dropped, 0 otherwise, also for U+0000..U+07FF and
+  // surrogates), indexed by code point.
   std::vector<uint32_t> class3_;
   bool vector_ = false;
   entry identity_{0, 0, 0, 1, 0};    // marker for code points beyond the table
