@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <tuple>
 
 namespace yuqing::daemon {
 
@@ -21,19 +22,30 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {}
 
 namespace {
 
+prometheus::MetricFamily& add_family(std::vector<prometheus::MetricFamily>& out, const char* name,
+                                     const char* help, prometheus::MetricType type) {
+  prometheus::MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  out.push_back(std::move(f));
+  return out.back();
+}
+
+void add_value(prometheus::MetricFamily& f, double v,
+               std::vector<prometheus::ClientMetric::Label> labels = {}) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == prometheus::MetricType::Counter) m.counter.value = v;
+  else m.gauge.value = v;
+  f.metric.push_back(std::move(m));
+}
+
 // The process metrics of the Prometheus client conventions, read from /proc at each scrape.
 std::vector<prometheus::MetricFamily> process_families() {
   std::vector<prometheus::MetricFamily> out;
   auto add = [&](const char* name, const char* help, prometheus::MetricType type, double v) {
-    prometheus::MetricFamily f;
-    f.name = name;
-    f.help = help;
-    f.type = type;
-    prometheus::ClientMetric m;
-    if (type == prometheus::MetricType::Counter) m.counter.value = v;
-    else m.gauge.value = v;
-    f.metric.push_back(m);
-    out.push_back(std::move(f));
+    add_value(add_family(out, name, help, type), v);
   };
   const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
@@ -72,11 +84,55 @@ std::vector<prometheus::MetricFamily> process_families() {
 
 }  // namespace
 
+void metrics::add_collector(collector fn) {
+  std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(fn));
+}
+
 std::string metrics::expose() const {
   auto families = registry_->Collect();
   auto process = process_families();
   families.insert(families.end(), process.begin(), process.end());
+  std::lock_guard lock(mu_);
+  for (const auto& fn : collectors_) {
+    auto more = fn();
+    families.insert(families.end(), more.begin(), more.end());
+  }
   return prometheus::TextSerializer().Serialize(families);
+}
+
+std::vector<prometheus::MetricFamily> storage_families(const storage::store::stats& s) {
+  std::vector<prometheus::MetricFamily> out;
+  if (!s.column_families.empty()) {
+    using field = uint64_t storage::store::column_family_stats::*;
+    const std::tuple<const char*, const char*, field> per_cf[] = {
+        {"yuqing_storage_sst_bytes", "Size of the live SST files of each column family, in bytes",
+         &storage::store::column_family_stats::sst_bytes},
+        {"yuqing_storage_memtable_bytes", "Size of the memtables of each column family, in bytes",
+         &storage::store::column_family_stats::memtable_bytes},
+        {"yuqing_storage_keys", "Keys in each column family (RocksDB's estimate)",
+         &storage::store::column_family_stats::keys},
+        {"yuqing_storage_pending_compaction_bytes",
+         "Bytes RocksDB estimates compaction has to rewrite, by column family",
+         &storage::store::column_family_stats::pending_compaction_bytes},
+    };
+    for (const auto& [name, help, member] : per_cf) {
+      auto& f = add_family(out, name, help, prometheus::MetricType::Gauge);
+      for (const auto& c : s.column_families)
+        add_value(f, static_cast<double>(c.*member), {{"column_family", c.name}});
+    }
+  }
+  if (s.filesystem_avail_bytes)
+    add_value(add_family(out, "yuqing_storage_filesystem_avail_bytes",
+                         "Room left on the file system of the database, in bytes",
+                         prometheus::MetricType::Gauge),
+              static_cast<double>(*s.filesystem_avail_bytes));
+  if (s.filesystem_size_bytes)
+    add_value(add_family(out, "yuqing_storage_filesystem_size_bytes",
+                         "Size of the file system of the database, in bytes",
+                         prometheus::MetricType::Gauge),
+              static_cast<double>(*s.filesystem_size_bytes));
+  return out;
 }
 
 app_probe::app_probe(metrics& m, const std::string& version, int64_t start_time_ms) {

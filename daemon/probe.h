@@ -11,6 +11,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "config/config.h"
 #include "daemon/decoder.h"
 #include "storage/records.h"
+#include "storage/store.h"
 
 namespace yuqing::daemon {
 
@@ -28,12 +30,22 @@ class metrics {
  public:
   metrics();
   prometheus::Registry& registry() { return *registry_; }
-  // Prometheus text exposition of everything registered.
+  // Families read afresh at each scrape (the process's, the store's), on the scraping
+  // thread; fn must stay callable as long as this registry is exposed.
+  using collector = std::function<std::vector<prometheus::MetricFamily>()>;
+  void add_collector(collector fn);
+  // Prometheus text exposition of everything registered, then of every collector.
   std::string expose() const;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  mutable std::mutex mu_;
+  std::vector<collector> collectors_;
 };
+
+// The store's families: yuqing_storage_{sst,memtable}_bytes, _keys and
+// _pending_compaction_bytes by column family, yuqing_storage_filesystem_{avail,size}_bytes.
+std::vector<prometheus::MetricFamily> storage_families(const storage::store::stats& s);
 
 // Build info, start time and the keyword sets in force.
 class app_probe {

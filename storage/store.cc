@@ -10,6 +10,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <sys/statvfs.h>
+
 namespace yuqing::storage {
 namespace {
 
@@ -414,6 +416,31 @@ uint64_t store::estimate_messages() const {
   uint64_t n = 0;
   if (impl_->db) impl_->db->GetIntProperty(impl_->cf[cf_messages], "rocksdb.estimate-num-keys", &n);
   return n;
+}
+
+store::stats store::statistics() const {
+  stats out;
+  {
+    std::shared_lock lock(impl_->mu);
+    if (!impl_->db) return out;
+    for (size_t i = 0; i < impl_->cf.size(); ++i) {
+      auto* h = impl_->cf[i];
+      column_family_stats c;
+      c.name = cf_names[i];
+      impl_->db->GetIntProperty(h, "rocksdb.live-sst-files-size", &c.sst_bytes);
+      impl_->db->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &c.memtable_bytes);
+      impl_->db->GetIntProperty(h, "rocksdb.estimate-num-keys", &c.keys);
+      impl_->db->GetIntProperty(h, "rocksdb.estimate-pending-compaction-bytes",
+                                &c.pending_compaction_bytes);
+      out.column_families.push_back(std::move(c));
+    }
+  }
+  struct statvfs fs {};
+  if (statvfs(options_.path.c_str(), &fs) == 0) {
+    out.filesystem_avail_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
+    out.filesystem_size_bytes = uint64_t{fs.f_blocks} * fs.f_frsize;
+  }
+  return out;
 }
 
 namespace {

@@ -122,6 +122,23 @@ class store {
   // RocksDB's estimate of the number of stored messages (for progress reports).
   uint64_t estimate_messages() const;
 
+  // The size of each column family, from RocksDB's properties (its estimates), and the
+  // room left on the file system that holds the database. Empty while the database is
+  // being reopened after a failed write.
+  struct column_family_stats {
+    std::string name;
+    uint64_t sst_bytes = 0;       // live SST files
+    uint64_t memtable_bytes = 0;  // memtables, active and immutable
+    uint64_t keys = 0;            // estimated number of keys
+    uint64_t pending_compaction_bytes = 0;
+  };
+  struct stats {
+    std::vector<column_family_stats> column_families;
+    std::optional<uint64_t> filesystem_avail_bytes;  // for an unprivileged user (statvfs)
+    std::optional<uint64_t> filesystem_size_bytes;
+  };
+  stats statistics() const;
+
   // The latest state of alerts, (id, json) pairs in one synced write, and reading them back.
   status put_alerts(const std::vector<std::pair<std::string, std::string>>& alerts);
   result<std::vector<std::string>> alerts() const;

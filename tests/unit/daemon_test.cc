@@ -7,6 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <stdlib.h>
+
 using namespace yuqing;
 using namespace yuqing::daemon;
 
@@ -110,4 +113,49 @@ TEST_CASE("end-to-end latencies of a batch land in the histogram's buckets as on
   CHECK(sample(h + "_bucket{le=\"+Inf\"}") == 5);
   CHECK(sample(h + "_count") == 5);
   CHECK(sample(h + "_sum") == Approx(100.365));
+}
+
+TEST_CASE("the store's sizes by column family and its file system's room are exposed", "[probe][storage]") {
+  char tmpl[] = "/tmp/yuqing-probe-XXXXXX";
+  const std::filesystem::path dir = mkdtemp(tmpl);
+  {
+    auto s = storage::store::open({dir, false, false});
+    REQUIRE(s.ok());
+    metrics m;
+    m.add_collector([&] { return storage_families((*s)->statistics()); });
+
+    storage::batch b;
+    for (int i = 0; i < 100; ++i) {
+      storage::hit_record h;
+      h.topic = "epidemic";
+      h.time_ms = 1000 + i;
+      h.message_key = "t/" + std::to_string(i);
+      h.set_id = "s";
+      h.rule_id = "r";
+      b.hits.push_back(h);
+    }
+    REQUIRE((*s)->write(b).ok());
+    auto sample = [&](const std::string& text, const std::string& series) {
+      const auto at = text.find("\n" + series + " ");
+      REQUIRE(at != std::string::npos);
+      return std::stod(text.substr(at + series.size() + 2));
+    };
+    // Before a flush the hits are in the memtable; after it, in an SST file.
+    std::string text = m.expose();
+    CHECK(sample(text, "yuqing_storage_memtable_bytes{column_family=\"hits\"}") > 0);
+    CHECK(sample(text, "yuqing_storage_sst_bytes{column_family=\"hits\"}") == 0);
+    REQUIRE((*s)->flush().ok());
+    text = m.expose();
+    CHECK(sample(text, "yuqing_storage_sst_bytes{column_family=\"hits\"}") > 0);
+    CHECK(sample(text, "yuqing_storage_keys{column_family=\"hits\"}") == 100);
+    CHECK(sample(text, "yuqing_storage_sst_bytes{column_family=\"messages\"}") == 0);
+    CHECK(sample(text, "yuqing_storage_pending_compaction_bytes{column_family=\"mailbox\"}") == 0);
+    const double avail = sample(text, "yuqing_storage_filesystem_avail_bytes");
+    CHECK(avail > 0);
+    CHECK(avail <= sample(text, "yuqing_storage_filesystem_size_bytes"));
+    // The families come once per scrape, after the registry's and the process's.
+    CHECK(text.find("# TYPE yuqing_storage_keys gauge") == text.rfind("# TYPE yuqing_storage_keys gauge"));
+    CHECK(text.find("process_open_fds") < text.find("yuqing_storage_keys"));
+  }
+  std::filesystem::remove_all(dir);
 }
