@@ -174,7 +174,7 @@ reload_outcome keyword_sets::impl::load(const std::string& trigger) {
   out.changed = out.changed || !fresh.empty();
   out.sets = next.size();
   for (const auto& [id, l] : next_info)
-    probe.set_in_force(id, l.set->definition().rules.size(), l.loaded_ms);
+    probe.set_in_force(id, l.set->definition().version, l.set->definition().rules.size(), l.loaded_ms);
   {
     std::lock_guard lock(mu);
     if (out.changed) matcher = std::make_shared<const matchers::matcher>(std::move(next));

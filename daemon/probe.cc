@@ -157,25 +157,36 @@ app_probe::app_probe(metrics& m, const std::string& version, int64_t start_time_
   set_loaded_ = &BuildGauge().Name("yuqing_keyword_set_loaded_timestamp_seconds")
                      .Help("When the version in force of each keyword set was loaded")
                      .Register(r);
+  set_version_ = &BuildGauge().Name("yuqing_keyword_set_version_info")
+                      .Help("The version (content hash) in force of each keyword set (value 1)")
+                      .Register(r);
 }
 
-void app_probe::set_in_force(const std::string& set, size_t rules, int64_t loaded_ms) {
+void app_probe::set_in_force(const std::string& set, const std::string& version, size_t rules,
+                             int64_t loaded_ms) {
   std::lock_guard lock(mu_);
   auto& g = per_set_[set];
-  if (!g.first) {
-    g.first = &set_rules_->Add({{"set", set}});
-    g.second = &set_loaded_->Add({{"set", set}});
+  if (!g.rules) {
+    g.rules = &set_rules_->Add({{"set", set}});
+    g.loaded = &set_loaded_->Add({{"set", set}});
   }
-  g.first->Set(static_cast<double>(rules));
-  g.second->Set(static_cast<double>(loaded_ms) / 1000.0);
+  if (!g.version || g.version_label != version) {
+    if (g.version) set_version_->Remove(g.version);
+    g.version = &set_version_->Add({{"set", set}, {"version", version}});
+    g.version->Set(1);
+    g.version_label = version;
+  }
+  g.rules->Set(static_cast<double>(rules));
+  g.loaded->Set(static_cast<double>(loaded_ms) / 1000.0);
 }
 
 void app_probe::set_removed(const std::string& set) {
   std::lock_guard lock(mu_);
   auto it = per_set_.find(set);
   if (it == per_set_.end()) return;
-  set_rules_->Remove(it->second.first);
-  set_loaded_->Remove(it->second.second);
+  set_rules_->Remove(it->second.rules);
+  set_loaded_->Remove(it->second.loaded);
+  set_version_->Remove(it->second.version);
   per_set_.erase(it);
 }
 

@@ -54,8 +54,10 @@ class app_probe {
   void keyword_sets_loaded(size_t n) { sets_->Set(static_cast<double>(n)); }
   void reload(bool ok) { (ok ? reload_ok_ : reload_failed_)->Increment(); }
   void compiled(double seconds) { compile_seconds_->Observe(seconds); }
-  // yuqing_keyword_set_rules{set} and yuqing_keyword_set_loaded_timestamp_seconds{set}.
-  void set_in_force(const std::string& set, size_t rules, int64_t loaded_ms);
+  // yuqing_keyword_set_rules{set}, yuqing_keyword_set_loaded_timestamp_seconds{set} and
+  // yuqing_keyword_set_version_info{set,version} (1 for the version in force only).
+  void set_in_force(const std::string& set, const std::string& version, size_t rules,
+                    int64_t loaded_ms);
   void set_removed(const std::string& set);
 
  private:
@@ -65,8 +67,15 @@ class app_probe {
   prometheus::Histogram* compile_seconds_;
   prometheus::Family<prometheus::Gauge>* set_rules_;
   prometheus::Family<prometheus::Gauge>* set_loaded_;
+  prometheus::Family<prometheus::Gauge>* set_version_;
+  struct set_gauges {
+    prometheus::Gauge* rules = nullptr;
+    prometheus::Gauge* loaded = nullptr;
+    prometheus::Gauge* version = nullptr;
+    std::string version_label;
+  };
   std::mutex mu_;
-  std::map<std::string, std::pair<prometheus::Gauge*, prometheus::Gauge*>> per_set_;
+  std::map<std::string, set_gauges> per_set_;
 };
 
 class ingest_probe {

@@ -147,6 +147,10 @@ TEST_CASE("the registry reloads on change, keeps a broken file's set and records
   REQUIRE(testing::eventually([&] { return registry.current()->sets()[0]->definition().rules.size() == 2; },
                               std::chrono::seconds(5)));
   const auto v2 = registry.current()->sets()[0]->definition().version;
+  // The version in force is exposed, the one before is gone.
+  CHECK(m.expose().find("yuqing_keyword_set_version_info{set=\"a\",version=\"" + v2 + "\"} 1") != std::string::npos);
+  CHECK(m.expose().find(v1) == std::string::npos);
+  CHECK(m.expose().find("yuqing_keyword_set_rules{set=\"a\"} 2") != std::string::npos);
 
   // A broken edit keeps v2 in force and says where.
   write_file(sets / "a.yaml", "id: a\nrules:\n  - {id: r1, any: [疫情]}\n  - {id: bad, regex: \"(\"}\n");
@@ -157,6 +161,8 @@ TEST_CASE("the registry reloads on change, keeps a broken file's set and records
   CHECK(broken.errors[0].find("a.yaml:4:") != std::string::npos);
   CHECK(broken.errors[0].find("[rule bad]") != std::string::npos);
   CHECK(registry.current()->sets()[0]->definition().version == v2);
+  CHECK(m.expose().find("yuqing_keyword_set_version_info{set=\"a\",version=\"" + v2 + "\"} 1") != std::string::npos);
+  CHECK(m.expose().find("yuqing_keyword_set_reloads_total{result=\"failed\"} 1") != std::string::npos);
 
   // An allow phrase added to the set silences the hit inside it.
   auto hits_on = [&](const std::string& text) {
@@ -183,6 +189,8 @@ TEST_CASE("the registry reloads on change, keeps a broken file's set and records
     return now.size() == 1 && now[0]->definition().id == "b";
   }, std::chrono::seconds(5)));
   registry.stop();
+  CHECK(m.expose().find("yuqing_keyword_set_version_info{set=\"a\"") == std::string::npos);
+  CHECK(m.expose().find("yuqing_keyword_set_version_info{set=\"b\"") != std::string::npos);
 
   auto versions = (*store)->set_versions("a");
   REQUIRE(versions.ok());
