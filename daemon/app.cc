@@ -466,6 +466,7 @@ struct app::impl {
       return 1;
     }
     store = std::move(opened.value());
+    // Scraped on the HTTP thread, which stops (teardown below) before the store closes.
     registry.add_collector([this] { return storage_families(store->statistics()); });
     teardown.push("storage", [this] {
       if (auto st = store->flush(); !st) spdlog::error("event=flush_failed error=\"{}\"", st.error_message());

@@ -18,8 +18,6 @@ using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
-metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {}
-
 namespace {
 
 prometheus::MetricFamily& add_family(std::vector<prometheus::MetricFamily>& out, const char* name,
@@ -84,6 +82,8 @@ std::vector<prometheus::MetricFamily> process_families() {
 
 }  // namespace
 
+metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()), collectors_{process_families} {}
+
 void metrics::add_collector(collector fn) {
   std::lock_guard lock(mu_);
   collectors_.push_back(std::move(fn));
@@ -91,8 +91,6 @@ void metrics::add_collector(collector fn) {
 
 std::string metrics::expose() const {
   auto families = registry_->Collect();
-  auto process = process_families();
-  families.insert(families.end(), process.begin(), process.end());
   std::lock_guard lock(mu_);
   for (const auto& fn : collectors_) {
     auto more = fn();

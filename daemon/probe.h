@@ -30,8 +30,9 @@ class metrics {
  public:
   metrics();
   prometheus::Registry& registry() { return *registry_; }
-  // Families read afresh at each scrape (the process's, the store's), on the scraping
-  // thread; fn must stay callable as long as this registry is exposed.
+  // Families read afresh at each scrape, on the scraping thread: the process's (CPU,
+  // memory, descriptors, start time, from /proc) from the start, then any added (the
+  // store's); fn must stay callable as long as this registry is exposed.
   using collector = std::function<std::vector<prometheus::MetricFamily>()>;
   void add_collector(collector fn);
   // Prometheus text exposition of everything registered, then of every collector.
