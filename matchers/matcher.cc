@@ -664,10 +664,6 @@ void compiled_set::match_message(std::span<const std::string_view> fields, hs_sc
 
 void matcher::match(const std::vector<std::string_view>& fields, std::vector<hit>& out) const {
   out.clear();
-  append(fields, out);
-}
-
-void matcher::append(const std::vector<std::string_view>& fields, std::vector<hit>& out) const {
   for (const auto& s : sets_) s->match(fields, out);
 }
 
@@ -679,7 +675,7 @@ void matcher::append_batch(std::span<const std::string_view> fields, std::span<c
     return;
   }
   // Set by set over the whole batch, then message by message in set order (the order of
-  // append()).
+  // match()).
   thread_local std::vector<std::vector<hit>> per_set;
   thread_local std::vector<std::vector<size_t>> per_set_ends;
   if (per_set.size() < sets_.size()) {

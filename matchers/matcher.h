@@ -131,10 +131,8 @@ class matcher {
 
   // The hits of every set on one message; `out` is cleared first.
   void match(const std::vector<std::string_view>& fields, std::vector<hit>& out) const;
-  // The same, appended to `out` (the hits of several messages gathered in one vector).
-  void append(const std::vector<std::string_view>& fields, std::vector<hit>& out) const;
   // The hits of several messages (see compiled_set::match_batch), message by message and
-  // within one message in set order, as append() would give them.
+  // within one message in set order, as match() gives them; appended to `out`.
   void append_batch(std::span<const std::string_view> fields, std::span<const size_t> begin,
                     std::vector<hit>& out, std::vector<size_t>& ends) const;
 

@@ -96,6 +96,11 @@ grep -q 'event=stopped' "$work/yuqingd.log" || fail "no event=stopped in the log
 
 # Calls made after execve (the dynamic loader's and ours), then the filter.
 grep -oE '^[0-9]+ +[a-z_0-9]+\(' "$work/strace.txt" | awk '{print $2}' | tr -d '(' | sort -u >"$work/used.txt"
+# The trace must be the daemon's work, not an empty or cut-short file: its synced batch
+# writes, its Kafka and HTTP sockets and its threads.
+for call in fdatasync openat sendmsg recvmsg accept clone3 futex; do
+  grep -qx "$call" "$work/used.txt" || fail "strace saw no $call: the trace is incomplete ($(wc -l <"$work/used.txt") calls)"
+done
 outside=$(comm -23 "$work/used.txt" "$work/allowed.txt")
 echo "system calls made: $(wc -l <"$work/used.txt"), outside $filter: ${outside:-none}"
 [ -z "$outside" ] || fail "yuqingd makes system calls the unit's filter refuses: $outside"

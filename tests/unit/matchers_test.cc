@@ -57,7 +57,7 @@ rules:
   CHECK(hits[0].level == severity::warning);
 }
 
-TEST_CASE("a matcher clears for match() and appends for append(), over every set", "[matchers]") {
+TEST_CASE("a matcher clears for match() and appends for append_batch(), over every set", "[matchers]") {
   const matcher m({compile("id: a\nrules:\n  - {id: ra, any: [疫情]}\n"),
                    compile("id: b\nrules:\n  - {id: rb, any: [封控]}\n")});
   std::vector<hit> hits;
@@ -65,8 +65,12 @@ TEST_CASE("a matcher clears for match() and appends for append(), over every set
   REQUIRE(hits.size() == 2);
   CHECK(hits[0].set_id == "a");
   CHECK(hits[1].set_id == "b");
-  m.append({"封控"}, hits);  // a second message's hits after the first's
+  const std::vector<std::string_view> second{"封控"};
+  const std::vector<size_t> begin{0, 1};
+  std::vector<size_t> ends;
+  m.append_batch(second, begin, hits, ends);  // a second message's hits after the first's
   REQUIRE(hits.size() == 3);
+  CHECK(ends == std::vector<size_t>{3});
   CHECK(hits[2].rule_id == "rb");
   CHECK(hits[2].spans[0].begin == 0);
   m.match({"封控"}, hits);
