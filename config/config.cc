@@ -73,6 +73,19 @@ apply_fn bind_bool(bool daemon_config::*m) {
   };
 }
 
+apply_fn bind_list(std::vector<std::string> daemon_config::*m) {
+  return [m](daemon_config& c, const YAML::Node& n, load_context&) -> std::string {
+    if (n.IsNull()) return "";
+    if (!n.IsSequence()) return "expected a list of strings";
+    (c.*m).clear();
+    for (const auto& e : n) {
+      if (!e.IsScalar()) return "expected a list of strings";
+      (c.*m).push_back(e.as<std::string>());
+    }
+    return "";
+  };
+}
+
 // "15d" (working days) or "36h" (working hours).
 bool is_deadline(const std::string& v) {
   if (v.size() < 2 || (v.back() != 'd' && v.back() != 'h') || v.size() > 7) return false;
@@ -227,6 +240,11 @@ const std::vector<binding>& bindings() {
       {{"ingest.max_message_bytes", "integer", "1048576",
         "Larger messages are dead-lettered as oversize", 1024, 64 << 20},
        bind_int(&dc::max_message_bytes, 1024, 64 << 20)},
+      {{"ingest.max_clock_skew_seconds", "integer", "300",
+        "A message stamped more than this after the daemon's clock is a data error: counted "
+        "(yuqing_messages_future_time_total), logged once per channel, kept with its own time",
+        0, 7 * 86400},
+       bind_int(&dc::max_clock_skew_seconds, 0, 7 * 86400)},
       {{"storage.path", "path", "/var/lib/yuqing", "RocksDB directory"},
        bind_path(&dc::storage_path)},
       {{"storage.sync", "boolean", "true",
@@ -335,6 +353,9 @@ const std::vector<binding>& bindings() {
        bind_string(&dc::mailbox_overdue_level)},
       {{"mailbox.levels.concentrated_issue", "string", "orange", "Level of concentrated_issue alerts"},
        bind_string(&dc::mailbox_concentrated_level)},
+      {{"mailbox.levels.same_text", "string", "orange",
+        "Level of same_text alerts (同文多发: a cluster of as many posts and news items, plan item 12)"},
+       bind_string(&dc::same_text_level)},
       {{"mailbox.concentrated.period_hours", "integer", "168",
         "Period over which mailbox messages per topic and per category are counted", 1, 8760},
        bind_int(&dc::concentrated_period_hours, 1, 8760)},
@@ -365,6 +386,10 @@ const std::vector<binding>& bindings() {
       {{"mailbox.clusters.max_tracked", "integer", "100000",
         "Most messages kept for clustering (the oldest go first); about 2 KB of memory each", 1000, 10000000},
        bind_int(&dc::clusters_max_tracked, 1000, 10000000)},
+      {{"mailbox.clusters.official_sources", "list", "[]",
+        "Sources (the message's source field) or channel names of official publications: their "
+        "messages and reposts of them are not clustered (not public concern)"},
+       bind_list(&dc::clusters_official_sources)},
       {{"http.listen", "string", "127.0.0.1:9464",
         "Address and port of /metrics, /healthz and /api/v1 (port 0 picks a free one)"},
        bind_string(&dc::http_listen)},

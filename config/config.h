@@ -60,6 +60,7 @@ struct daemon_config {
   int batch_max_messages = 1000;
   int batch_max_wait_ms = 50;
   int64_t max_message_bytes = 1 << 20;
+  int max_clock_skew_seconds = 300;
   // storage
   std::filesystem::path storage_path = "/var/lib/yuqing";
   bool storage_sync = true;
@@ -96,6 +97,7 @@ struct daemon_config {
   std::string mailbox_due_soon_level = "yellow";
   std::string mailbox_overdue_level = "orange";
   std::string mailbox_concentrated_level = "orange";
+  std::string same_text_level = "orange";
   int concentrated_period_hours = 168;
   int concentrated_count = 10;
   int concentrated_factor = 3;
@@ -105,6 +107,7 @@ struct daemon_config {
   int clusters_count = 5;
   int clusters_window_hours = 168;
   int clusters_max_tracked = 100000;
+  std::vector<std::string> clusters_official_sources;
   // http
   std::string http_listen = "127.0.0.1:9464";
   std::string http_token;  // empty: POST endpoints refused
@@ -121,7 +124,7 @@ struct daemon_config {
 // One declared key.
 struct key_spec {
   std::string name;           // dotted path in the YAML file
-  std::string type;           // string | integer | boolean | path | map | channels
+  std::string type;           // string | integer | boolean | path | map | list | channels
   std::string default_value;  // as written in YAML
   std::string description;
   int64_t min = 0, max = 0;   // bounds of integer keys

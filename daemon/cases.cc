@@ -59,6 +59,7 @@ std::string mailbox_case::state(int64_t now_ms) const {
 std::string mailbox_case::to_json(int64_t now_ms) const {
   json j{{"id", id},
          {"state", opened ? state(now_ms) : "reply_only"},
+         {"future_time", opened && received_ms > now_ms},
          {"message_key", message_key},
          {"channel", channel},
          {"received", time_or_empty(received_ms)},
@@ -152,7 +153,7 @@ std::string issue(int64_t time_ms, const std::string& fingerprint) {
 }  // namespace mailbox_keys
 
 std::string concentrated_issue::to_json() const {
-  return dump(json{{"fingerprint", fingerprint}, {"by", by}, {"what", what},
+  return dump(json{{"fingerprint", fingerprint}, {"by", by}, {"what", what}, {"topic", topic},
                    {"first", time_or_empty(first_ms)}, {"last", time_or_empty(last_ms)},
                    {"first_ms", first_ms}, {"last_ms", last_ms}, {"fired_ms", fired_ms},
                    {"count", count}, {"previous", previous}, {"active", active}, {"members", members},
@@ -166,6 +167,7 @@ std::optional<concentrated_issue> concentrated_issue::from_json(std::string_view
     i.fingerprint = j.at("fingerprint");
     i.by = j.value("by", "");
     i.what = j.value("what", "");
+    i.topic = j.value("topic", "");
     i.first_ms = j.value("first_ms", int64_t{0});
     i.last_ms = j.value("last_ms", int64_t{0});
     i.fired_ms = j.value("fired_ms", int64_t{0});
@@ -219,12 +221,16 @@ std::string case_report::to_json() const {
     for (const auto& [k, f] : m) o[k] = figures_json(f);
     return o;
   };
-  json issues_j = json::array();
-  for (const auto& i : issues) issues_j.push_back(json::parse(i.to_json()));
+  auto list = [](const std::vector<concentrated_issue>& v) {
+    json a = json::array();
+    for (const auto& i : v) a.push_back(json::parse(i.to_json()));
+    return a;
+  };
   return dump(json{{"from", time_or_empty(from_ms)}, {"to", time_or_empty(to_ms)},
                    {"at", time_or_empty(at_ms)}, {"total", figures_json(total)},
                    {"by_unit", group(by_unit)}, {"by_category", group(by_category)},
-                   {"by_topic", group(by_topic)}, {"concentrated_issues", issues_j},
+                   {"by_topic", group(by_topic)}, {"concentrated_issues", list(issues)},
+                   {"same_text_issues", list(same_text)},
                    {"unmatched_replies", unmatched_replies}});
 }
 
@@ -245,13 +251,17 @@ std::string case_report::to_markdown() const {
     out += std::string("\n## By ") + title + "\n\n" + head;
     for (const auto& [k, f] : *m) out += row(k, f);
   }
-  out += "\n## Concentrated issues\n\n";
-  if (issues.empty()) out += "None.\n";
-  for (const auto& i : issues) {
-    out += "- **" + i.what + "** (" + i.by + "): " + std::to_string(i.count) + " messages, " +
-           time_or_empty(i.first_ms) + " – " + time_or_empty(i.last_ms) + "\n";
-    for (size_t e = 0; e < i.examples.size() && e < 3; ++e) out += "  - " + i.examples[e] + "\n";
-  }
+  auto section = [&](const std::string& title, const std::vector<concentrated_issue>& list) {
+    out += "\n## " + title + "\n\n";
+    if (list.empty()) out += "无 None.\n";
+    for (const auto& i : list) {
+      out += "- **" + i.what + "** (" + i.by + (i.topic.empty() ? "" : ", " + i.topic) + "): " +
+             std::to_string(i.count) + " messages, " + time_or_empty(i.first_ms) + " – " + time_or_empty(i.last_ms) + "\n";
+      for (size_t e = 0; e < i.examples.size() && e < 3; ++e) out += "  - " + i.examples[e] + "\n";
+    }
+  };
+  section("留言集中反映问题 Concentrated issues in mailbox messages (plan item 11)", issues);
+  section("同文多发 Copied or coordinated posts and news (plan item 12)", same_text);
   if (unmatched_replies > 0)
     out += "\n" + std::to_string(unmatched_replies) + " replies name a message that is not known (yet).\n";
   return out;
@@ -274,6 +284,7 @@ std::string case_report::to_csv() const {
   for (const auto& [k, f] : by_category) row("category", k, f);
   for (const auto& [k, f] : by_topic) row("topic", k, f);
   for (const auto& i : issues) out += "issue," + quote(i.by + ": " + i.what) + "," + std::to_string(i.count) + ",,,,,,\n";
+  for (const auto& i : same_text) out += "same_text," + quote(i.what) + "," + std::to_string(i.count) + ",,,,,,\n";
   return out;
 }
 

@@ -96,8 +96,9 @@ inline constexpr std::string_view openings = {"c\0", 2}, replies = {"r\0", 2}, a
 // A concentrated issue (many messages on one thing), as found and kept for reports.
 struct concentrated_issue {
   std::string fingerprint;
-  std::string by;    // topic, category or text
-  std::string what;  // the topic, the category, or the representative text
+  std::string by;     // topic, category, text (a mailbox cluster) or same_text (同文多发: posts and news)
+  std::string what;   // the topic, the category, or the representative text
+  std::string topic;  // same_text: the policy topic its messages hit
   int64_t first_ms = 0, last_ms = 0, fired_ms = 0;
   uint64_t count = 0;
   uint64_t previous = 0;  // messages in the period before (topic, category)
@@ -119,7 +120,8 @@ struct case_report {
   int64_t from_ms = 0, to_ms = 0, at_ms = 0;
   figures total;
   std::map<std::string, figures> by_unit, by_category, by_topic;
-  std::vector<concentrated_issue> issues;  // largest first
+  std::vector<concentrated_issue> issues;     // mailbox concentrated issues (item 11), largest first
+  std::vector<concentrated_issue> same_text;  // 同文多发 in posts and news (item 12), largest first
   uint64_t unmatched_replies = 0;          // replies whose message is not known
 
   void add(const mailbox_case& c);  // a case received in the period

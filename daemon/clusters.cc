@@ -77,39 +77,57 @@ double similarity(const signature& a, const signature& b) {
   return static_cast<double>(same) / static_cast<double>(a.size());
 }
 
+uint64_t clusterer::best_cluster(const signature& sig, const uint64_t (&hashes)[bands]) const {
+  thread_local std::vector<uint64_t> candidates;
+  candidates.clear();
+  for (int b = 0; b < bands; ++b) {
+    auto it = buckets_.find(hashes[b]);
+    if (it == buckets_.end()) continue;
+    const auto& entries = it->second;
+    const size_t n = std::min(entries.size(), options_.max_candidates);
+    for (size_t i = 0; i < n; ++i) candidates.push_back(entries[i].cluster);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  uint64_t best = 0;
+  double best_sim = -1;
+  for (uint64_t c : candidates) {
+    const auto& state = clusters_.at(c);
+    const double sim = std::max(similarity(sig, state.first_sig), similarity(sig, state.newest_sig));
+    if (sim >= options_.similarity && sim > best_sim) {
+      best_sim = sim;
+      best = c;
+    }
+  }
+  return best;
+}
+
 std::pair<uint64_t, size_t> clusterer::add(member m) {
   if (auto it = by_key_.find(m.key); it != by_key_.end()) {
     const uint64_t c = members_.at(it->second).cluster;
     return {c, size_of(c)};
   }
   uint64_t hashes[bands];
-  thread_local std::vector<uint64_t> candidates;
-  candidates.clear();
-  for (int b = 0; b < bands; ++b) {
-    hashes[b] = band_hash(m.sig, b);
-    const auto [from, to] = buckets_.equal_range(hashes[b]);
-    for (auto it = from; it != to; ++it) candidates.push_back(it->second);
-  }
-  std::sort(candidates.begin(), candidates.end());
-  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
-  uint64_t best = 0;
-  double best_sim = -1;
-  for (uint64_t seq : candidates) {
-    const double sim = similarity(m.sig, members_.at(seq).sig);
-    if (sim >= options_.similarity && sim > best_sim) {
-      best_sim = sim;
-      best = seq;
-    }
-  }
+  for (int b = 0; b < bands; ++b) hashes[b] = band_hash(m.sig, b);
+  const uint64_t best = best_cluster(m.sig, hashes);
   const uint64_t seq = next_seq_++;
-  m.cluster = best ? members_.at(best).cluster : seq;
+  m.cluster = best ? best : seq;
   auto& c = clusters_[m.cluster];
-  if (c.members.empty() && c.first_key.empty()) {
+  if (!best) {
     c.representative = m.excerpt;
     c.first_key = m.key;
+    c.first_sig = m.sig;
   }
+  c.newest_sig = m.sig;
   c.members.insert(seq);
-  for (int b = 0; b < bands; ++b) buckets_.emplace(hashes[b], seq);
+  c.mailbox_members += m.mailbox;
+  c.official_members += m.official;
+  for (int b = 0; b < bands; ++b) {
+    auto& entries = buckets_[hashes[b]];
+    auto e = std::find_if(entries.begin(), entries.end(), [&](const bucket_entry& x) { return x.cluster == m.cluster; });
+    if (e == entries.end()) entries.push_back({m.cluster, 1});
+    else ++e->members;
+  }
   by_time_.emplace(m.time_ms, seq);
   by_key_[m.key] = seq;
   const uint64_t cluster = m.cluster;
@@ -122,34 +140,52 @@ void clusterer::forget(uint64_t seq) {
   if (it == members_.end()) return;
   const member& m = it->second;
   for (int b = 0; b < bands; ++b) {
-    const auto [from, to] = buckets_.equal_range(band_hash(m.sig, b));
-    for (auto it = from; it != to; ++it)
-      if (it->second == seq) {
-        buckets_.erase(it);
-        break;
-      }
+    auto bucket = buckets_.find(band_hash(m.sig, b));
+    if (bucket == buckets_.end()) continue;
+    auto& entries = bucket->second;
+    auto e = std::find_if(entries.begin(), entries.end(), [&](const bucket_entry& x) { return x.cluster == m.cluster; });
+    if (e != entries.end() && --e->members == 0) {
+      *e = entries.back();
+      entries.pop_back();
+    }
+    if (entries.empty()) buckets_.erase(bucket);
   }
   auto c = clusters_.find(m.cluster);
   if (c != clusters_.end()) {
     c->second.members.erase(seq);
+    c->second.mailbox_members -= m.mailbox;
+    c->second.official_members -= m.official;
     if (c->second.members.empty()) clusters_.erase(c);
   }
   by_key_.erase(m.key);
   members_.erase(it);
 }
 
-void clusterer::expire(int64_t latest_ms) {
+size_t clusterer::expire(int64_t latest_ms) {
   const int64_t cutoff = latest_ms - options_.window_ms;
+  size_t forgotten = 0;
   while (!by_time_.empty() &&
          (by_time_.begin()->first < cutoff || members_.size() > options_.max_tracked)) {
     forget(by_time_.begin()->second);
     by_time_.erase(by_time_.begin());
+    ++forgotten;
   }
+  return forgotten;
 }
 
 size_t clusterer::size_of(uint64_t cluster) const {
   auto it = clusters_.find(cluster);
   return it == clusters_.end() ? 0 : it->second.members.size();
+}
+
+size_t clusterer::mailbox_size_of(uint64_t cluster) const {
+  auto it = clusters_.find(cluster);
+  return it == clusters_.end() ? 0 : it->second.mailbox_members;
+}
+
+size_t clusterer::official_size_of(uint64_t cluster) const {
+  auto it = clusters_.find(cluster);
+  return it == clusters_.end() ? 0 : it->second.official_members;
 }
 
 std::vector<const clusterer::member*> clusterer::members_of(uint64_t cluster) const {

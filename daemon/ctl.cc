@@ -545,8 +545,8 @@ int main(int argc, char** argv) {
   p->add_option("file", file, "JSON lines file")->required();
   std::string shift_from;
   p->add_option("--shift-from", shift_from,
-                "RFC 3339 time that becomes about now: every time in the messages moves by the same "
-                "whole number of weeks");
+                "the newest RFC 3339 time of the stream: every time in the messages moves by the "
+                "largest whole number of weeks that keeps it before now (no message from the future)");
 
   auto* h = cli.add_subcommand("hits", "list stored hits");
   std::string db, htopic, hset, hmessage, since;
@@ -636,9 +636,10 @@ int main(int argc, char** argv) {
       if (!shift_from.empty()) {
         int64_t from = 0;
         if (!daemon::parse_rfc3339(shift_from, from)) throw std::invalid_argument("--shift-from: not an RFC 3339 time");
-        // Whole weeks, so that every message keeps its weekday (working days stay working days).
+        // Whole weeks, so that every message keeps its weekday (working days stay working
+        // days), and never past now: a message stamped in the future is a data error.
         constexpr int64_t week = int64_t{7} * 86400000;
-        shift = (system_clock().now_ms() - from + week / 2) / week * week;
+        shift = (system_clock().now_ms() - from) / week * week;
       }
       return produce(brokers, topic, file, key_field, shift);
     }

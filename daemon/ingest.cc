@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "daemon/kafka.h"
 #include "daemon/mailbox.h"
@@ -73,6 +74,12 @@ struct ingest::impl {
   std::vector<std::pair<uint64_t, uint64_t>> tally;  // stored(): messages and bytes by channel
   std::vector<double> latencies;                      // build(): end-to-end seconds by message
   std::map<tp_key, std::deque<stored_range>> unconfirmed;
+  // Mailbox-reply partitions: the newest reply time stored, and whether the partition is
+  // read to its end (as of the last lag update): the mailbox's deadline checks wait on them.
+  std::set<std::string> reply_topics;
+  std::map<tp_key, int64_t> replies_stored_ms;
+  std::map<tp_key, bool> at_end;
+  std::set<size_t> future_logged;  // channels whose future-stamped message was logged
   uint64_t failed_commits = 0;
   static constexpr size_t max_unconfirmed_batches = 2000;
   bool handback_truncated = false;
@@ -157,6 +164,9 @@ struct ingest::impl {
     positions.clear();
     confirmed.clear();
     unconfirmed.clear();
+    replies_stored_ms.clear();
+    at_end.clear();
+    tell_reply_progress();
     probe.forget_lag();
     paused = false;
     probe.paused(false);
@@ -355,8 +365,23 @@ struct ingest::impl {
                                      cfg.alerting_enabled ? &w.events : nullptr);
     probe.end_to_end(latencies);
     probe.matched(stats.match_seconds, stats.bytes_scanned);
+    note_future_times(stats, w.b);
     if (cases) w.mailbox = cases->prepare(w.b);
     for (const auto& r : rejected) w.dead.push_back({w.messages[r.index], r.reason, r.channel});
+  }
+
+  // Messages stamped after the clock (a source's clock or time zone gone wrong): counted
+  // per channel, logged once per channel, kept.
+  void note_future_times(const build_stats& stats, const storage::batch& b) {
+    for (const auto& [ch, index] : stats.future) {
+      probe.channel(ch).future_time->Increment();
+      if (!future_logged.insert(ch).second) continue;
+      const auto& m = b.messages[index];
+      spdlog::error("event=message_time_in_future channel={} message={} time={} skew_s={} "
+                    "effect=\"kept with its own time; counted in yuqing_messages_future_time_total; "
+                    "logged once per channel\"", cfg.channels[ch].name, m.key, format_rfc3339(m.time_ms),
+                    (m.time_ms - clk.now_ms()) / 1000);
+    }
   }
 
   // Queues the batch's hit events and dead letters for the brokers (no waiting).
@@ -582,6 +607,11 @@ struct ingest::impl {
       counters.consumed->Increment(static_cast<double>(tally[ch].first));
       counters.bytes->Increment(static_cast<double>(tally[ch].second));
     }
+    for (const auto& m : w.b.messages)
+      if (m.kind == "mailbox-reply") {
+        auto& t = replies_stored_ms[{m.source.topic, m.source.partition}];
+        t = std::max(t, m.time_ms);
+      }
     remember_stored(w.b);
     for (const auto& d : w.dead) probe.channel(d.channel).invalid[d.reason]->Increment();
     invalid += w.dead.size();
@@ -589,19 +619,40 @@ struct ingest::impl {
     consumed += w.messages.size();
     probe.count_hits(w.b.hits);
     if (cases) cases->stored(std::move(w.mailbox));
+    tell_reply_progress();
     ++batches;
     commit();
   }
 
+  // How far the reply partitions are read, for the mailbox: a partition read to its end
+  // holds no reply unread; one behind is read up to the newest reply stored from it.
+  void tell_reply_progress() {
+    if (!cases || reply_topics.empty()) return;
+    reply_progress p;
+    p.channels = true;
+    p.read_until_ms = std::numeric_limits<int64_t>::max();
+    for (const auto& [tp, next] : positions) {
+      if (!reply_topics.count(tp.first)) continue;
+      ++p.assigned;
+      if (auto e = at_end.find(tp); e != at_end.end() && e->second) continue;
+      ++p.behind;
+      auto t = replies_stored_ms.find(tp);
+      p.read_until_ms = std::min(p.read_until_ms, t == replies_stored_ms.end() ? 0 : t->second);
+    }
+    cases->replies_read(p);
+  }
+
   // Lag from the high watermarks librdkafka learnt from its last fetches (no broker call).
+  // A partition with no position yet is at its end only when it is known to be empty.
   void update_lag() {
     for (const auto& [tp, next] : positions) {
-      if (next < 0) continue;
       int64_t low = 0, high = 0;
-      if (rd_kafka_get_watermark_offsets(consumer.get(), tp.first.c_str(), tp.second, &low,
-                                         &high) == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
-        probe.lag(tp.first, tp.second, high - next);
+      const bool known = rd_kafka_get_watermark_offsets(consumer.get(), tp.first.c_str(), tp.second, &low,
+                                                        &high) == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0;
+      at_end[tp] = known && (next >= 0 ? high - next <= 0 : high == low);
+      if (known && next >= 0) probe.lag(tp.first, tp.second, high - next);
     }
+    tell_reply_progress();
   }
 
   void release_pending() {
@@ -666,7 +717,11 @@ ingest::ingest(const config::daemon_config& cfg, std::string bootstrap, storage:
 
 ingest::~ingest() { stop(); }
 
-void ingest::set_mailbox(mailbox* cases) { impl_->cases = cases; }
+void ingest::set_mailbox(mailbox* cases) {
+  impl_->cases = cases;
+  for (const auto& ch : impl_->cfg.channels)
+    if (ch.kind == config::channel_kind::mailbox_reply) impl_->reply_topics.insert(ch.topic);
+}
 
 status ingest::start() {
   auto& d = *impl_;

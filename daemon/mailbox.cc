@@ -56,9 +56,12 @@ void add_unique(std::vector<T>& v, const T& x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
 
-// The stored form of a clustering member: channel \0 excerpt \0 signature (256 bytes).
+// The stored form of a clustering member: channel \0 excerpt \0 flags \0 topic \0 signature
+// (256 bytes), flags holding 'm' (mailbox) and 'o' (official). Older records lack flags and
+// topic: channel \0 excerpt \0 signature.
 std::string encode_member(const clusterer::member& m) {
-  std::string v = m.channel + std::string(1, '\0') + m.excerpt + std::string(1, '\0');
+  const std::string flags = std::string(m.mailbox ? "m" : "") + (m.official ? "o" : "");
+  std::string v = m.channel + '\0' + m.excerpt + '\0' + flags + '\0' + m.topic + '\0';
   v.append(reinterpret_cast<const char*>(m.sig.data()), sizeof(uint32_t) * m.sig.size());
   return v;
 }
@@ -66,16 +69,29 @@ std::string encode_member(const clusterer::member& m) {
 bool decode_member(std::string_view key, std::string_view value, clusterer::member& m) {
   const size_t sig_bytes = sizeof(uint32_t) * m.sig.size();
   if (key.size() < 10 || value.size() < sig_bytes + 2) return false;
-  const auto a = value.find('\0');
-  const auto b = a == std::string_view::npos ? a : value.find('\0', a + 1);
-  if (b == std::string_view::npos || value.size() - b - 1 != sig_bytes) return false;
+  // The text fields: up to the NUL after which exactly a signature is left.
+  std::vector<std::string_view> fields;
+  size_t at = 0;
+  while (fields.size() < 4) {
+    const auto nul = value.find('\0', at);
+    if (nul == std::string_view::npos) return false;
+    fields.push_back(value.substr(at, nul - at));
+    at = nul + 1;
+    if (value.size() - at == sig_bytes && (fields.size() == 2 || fields.size() == 4)) break;
+  }
+  if (value.size() - at != sig_bytes) return false;
   uint64_t t = 0;
   for (int i = 0; i < 8; ++i) t = (t << 8) | static_cast<unsigned char>(key[2 + i]);
   m.time_ms = static_cast<int64_t>(t);
   m.key.assign(key.substr(10));
-  m.channel.assign(value.substr(0, a));
-  m.excerpt.assign(value.substr(a + 1, b - a - 1));
-  std::memcpy(m.sig.data(), value.data() + b + 1, sig_bytes);
+  m.channel.assign(fields[0]);
+  m.excerpt.assign(fields[1]);
+  if (fields.size() == 4) {
+    m.mailbox = fields[2].find('m') != std::string_view::npos;
+    m.official = fields[2].find('o') != std::string_view::npos;
+    m.topic.assign(fields[3]);
+  }
+  std::memcpy(m.sig.data(), value.data() + at, sig_bytes);
   return true;
 }
 
@@ -182,10 +198,13 @@ result<case_report> build_report(const storage::store& store, int64_t from_ms, i
     return true;
   });
   if (!st) return error{st.error_message()};
-  for (auto& [fp, i] : issues) r.issues.push_back(std::move(i));
-  std::sort(r.issues.begin(), r.issues.end(),
-            [](const auto& a, const auto& b) { return a.count != b.count ? a.count > b.count : a.fingerprint < b.fingerprint; });
-  if (r.issues.size() > 20) r.issues.resize(20);
+  for (auto& [fp, i] : issues) (i.by == "same_text" ? r.same_text : r.issues).push_back(std::move(i));
+  for (auto* list : {&r.issues, &r.same_text}) {
+    std::sort(list->begin(), list->end(), [](const auto& a, const auto& b) {
+      return a.count != b.count ? a.count > b.count : a.fingerprint < b.fingerprint;
+    });
+    if (list->size() > 20) list->resize(20);
+  }
   if (progress) progress(total, total);
   return r;
 }
@@ -200,6 +219,9 @@ mailbox::mailbox(const config::daemon_config& cfg, storage::store& store, calend
     if (auto r = parse_deadline_rule(text)) deadlines_.by_category[category] = *r;
   if (auto r = parse_deadline_rule(cfg.mailbox_default_deadline)) deadlines_.otherwise = *r;
   if (cfg.clusters_scope != "none") clusters_.reserve();  // size the tables once, not by rehashing
+  // Until ingest says how far the replies are read, deadline checks wait (reply channels
+  // configured, none assigned yet).
+  for (const auto& ch : cfg.channels) replies_.channels = replies_.channels || ch.kind == config::channel_kind::mailbox_reply;
 }
 
 mailbox::~mailbox() { stop(); }
@@ -243,21 +265,23 @@ status mailbox::start(case_alert_sink sink) {
       }
       latest_ms_ = std::max(latest_ms_, c.received_ms);
       if (c.reply) ++closed_;
-      recent_.push_back({c.received_ms, c.category.empty() ? "(none)" : c.category, c.topics, c.message_key,
-                         c.excerpt});
+      add_counted(c);
       if (!c.reply) waiting_[c.id] = std::move(c);
     }
-    std::sort(recent_.begin(), recent_.end(), [](const counted& a, const counted& b) { return a.time_ms < b.time_ms; });
-    const int64_t keep = 2 * int64_t{cfg_.concentrated_period_hours} * 3600000;
-    while (!recent_.empty() && recent_.front().time_ms <= latest_ms_ - keep) recent_.pop_front();
+    prune_series();
+    std::set<std::string> mailbox_channels;  // members stored before they carried the flag
+    for (const auto& ch : cfg_.channels)
+      if (ch.kind == config::channel_kind::mailbox) mailbox_channels.insert(ch.name);
     for (auto& m : members) {
       latest_member_ms_ = std::max(latest_member_ms_, m.time_ms);
+      m.mailbox = m.mailbox || mailbox_channels.count(m.channel);
       clusters_.add(std::move(m));
     }
     clusters_.expire(latest_member_ms_);
     for (auto& i : active) {
       // A text issue follows the cluster of its first member while that is tracked.
-      const uint64_t cluster = i.by == "text" && !i.members.empty() ? clusters_.cluster_of(i.members.front()) : 0;
+      const bool by_text = i.by == "text" || i.by == "same_text";
+      const uint64_t cluster = by_text && !i.members.empty() ? clusters_.cluster_of(i.members.front()) : 0;
       const std::string fp = i.fingerprint;
       issues_[fp] = active_issue{std::move(i), cluster};
     }
@@ -350,6 +374,9 @@ mailbox_changes mailbox::prepare(storage::batch& b) {
     member.key = m.key;
     member.time_ms = m.time_ms;
     member.channel = m.channel;
+    member.mailbox = is_mailbox;
+    member.official = official(m);
+    if (hit != hits.end() && !hit->second.topics.empty()) member.topic = hit->second.topics.front();
     member.excerpt = excerpt_of(text, 160);
     member.sig = sign(text);
     b.mailbox.emplace_back(mailbox_keys::member(m.time_ms, m.key), encode_member(member));
@@ -362,57 +389,54 @@ mailbox_changes mailbox::prepare(storage::batch& b) {
 
 void mailbox::stored(mailbox_changes ch) {
   if (ch.empty()) return;
-  std::vector<std::pair<std::string, std::string>> writes;
+  batch_effects fx;
   std::lock_guard lock(mu_);
   // A reply of this batch may answer a message of this batch, in either order.
   std::map<std::string, case_reply> replies;
   for (auto& [id, r] : ch.replies) replies[id] = std::move(r);
-  std::set<std::pair<std::string, std::string>> touched;  // (by, what)
+  // One message at a time, in the order of the stream: the same stream gives the same
+  // cases, issues and alerts however it was cut into batches.
   for (auto& c : ch.openings) {
-    touched.insert({"category", c.category.empty() ? "(none)" : c.category});
-    for (const auto& t : c.topics) touched.insert({"topic", t});
     std::optional<case_reply> reply;
     if (auto r = replies.find(c.id); r != replies.end()) {
       reply = std::move(r->second);
       replies.erase(r);
     }
-    apply_opening(std::move(c), std::move(reply));
+    apply_opening(std::move(c), std::move(reply), fx);
   }
   for (auto& [id, r] : replies) apply_reply(id, r);
-  for (const auto& [by, what] : touched) check_counts(latest_ms_, by, what, writes);
-  // Issues by count that the newer messages no longer bear out.
-  if (!ch.openings.empty()) {
-    std::vector<std::pair<std::string, std::string>> counted_issues;
-    for (const auto& [fp, a] : issues_)
-      if (a.issue.by != "text" && !touched.count({a.issue.by, a.issue.what}))
-        counted_issues.emplace_back(a.issue.by, a.issue.what);
-    for (const auto& [by, what] : counted_issues) check_counts(latest_ms_, by, what, writes);
-  }
   const auto t0 = std::chrono::steady_clock::now();
-  std::set<uint64_t> clusters;
   const size_t members = ch.members.size();
-  for (auto& m : ch.members) {
-    latest_member_ms_ = std::max(latest_member_ms_, m.time_ms);
-    clusters.insert(clusters_.add(std::move(m)).first);
-  }
-  if (members > 0) {
-    clusters_.expire(latest_member_ms_);
-    for (uint64_t c : clusters) check_cluster(c, writes);
-    // Text issues whose cluster has shrunk below the count (its members aged out).
-    std::vector<std::string> shrunk;
-    for (auto& [fp, a] : issues_)
-      if (a.issue.by == "text" && clusters_.size_of(a.cluster) < static_cast<size_t>(cfg_.clusters_count))
-        shrunk.push_back(fp);
-    for (const auto& fp : shrunk) resolve_issue(fp, "fewer than " + std::to_string(cfg_.clusters_count) +
-                                                        " similar messages within the window");
+  for (auto& m : ch.members) cluster_member(std::move(m), fx);
+  if (members > 0)
     probe_.clustered(members, ch.clustering_seconds +
                                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                      clusters_.tracked());
+  // Issues that grew in this batch: their figures are written and announced once.
+  for (const auto& fp : fx.updated) {
+    auto it = issues_.find(fp);
+    if (it == issues_.end()) continue;
+    if (it->second.cluster) fill_cluster_issue(it->second);
+    fx.writes[mailbox_keys::issue(it->second.issue.fired_ms, fp)] = it->second.issue.to_json();
+    if (sink_.raise) sink_.raise(issue_alert(it->second.issue));
   }
-  if (!writes.empty())
+  if (!fx.writes.empty()) {
+    std::vector<std::pair<std::string, std::string>> writes(fx.writes.begin(), fx.writes.end());
     if (auto st = store_.put_mailbox(writes); !st)
       spdlog::error("event=mailbox_issue_not_stored error=\"{}\"", st.error_message());
+  }
   update_metrics();
+}
+
+void mailbox::replies_read(const reply_progress& p) {
+  std::lock_guard lock(mu_);
+  replies_ = p;
+}
+
+bool mailbox::official(const storage::message_record& m) const {
+  const auto& list = cfg_.clusters_official_sources;
+  return std::find(list.begin(), list.end(), m.source_name) != list.end() ||
+         std::find(list.begin(), list.end(), m.channel) != list.end();
 }
 
 void mailbox::forget(const std::vector<std::string>& case_ids) {
@@ -421,11 +445,8 @@ void mailbox::forget(const std::vector<std::string>& case_ids) {
   update_metrics();
 }
 
-void mailbox::apply_opening(mailbox_case c, std::optional<case_reply> reply) {
-  latest_ms_ = std::max(latest_ms_, c.received_ms);
-  recent_.push_back({c.received_ms, c.category.empty() ? "(none)" : c.category, c.topics, c.message_key, c.excerpt});
-  const int64_t keep = 2 * int64_t{cfg_.concentrated_period_hours} * 3600000;
-  while (!recent_.empty() && recent_.front().time_ms <= latest_ms_ - keep) recent_.pop_front();
+void mailbox::apply_opening(mailbox_case c, std::optional<case_reply> reply, batch_effects& fx) {
+  count_message(c, fx);
   if (waiting_.count(c.id)) return;  // replayed
   if (reply) {
     // answered in the same batch
@@ -441,6 +462,8 @@ void mailbox::apply_opening(mailbox_case c, std::optional<case_reply> reply) {
     c.reply = std::move(reply);
     ++closed_;
     probe_.replied(std::max<double>(0, static_cast<double>(c.reply->time_ms - c.received_ms) / 1000.0), c.on_time());
+    if (!c.on_time() && raise_case_alert(c, "overdue"))
+      resolve_later("mailbox/overdue/" + c.id, "replied late by " + c.reply->unit + " at " + format_rfc3339(c.reply->time_ms));
     return;
   }
   waiting_[c.id] = std::move(c);
@@ -458,123 +481,223 @@ void mailbox::apply_reply(const std::string& id, const case_reply& r) {
   c.reply = r;
   ++closed_;
   probe_.replied(std::max<double>(0, static_cast<double>(r.time_ms - c.received_ms) / 1000.0), c.on_time());
+  // A late reply: the case was overdue, whether or not a tick saw it before the reply was read.
+  if (!c.on_time()) raise_case_alert(c, "overdue");
   for (const auto& [kind, alert_id] : c.alerts)
     resolve_later("mailbox/" + kind + "/" + c.id, "replied by " + r.unit + " at " + format_rfc3339(r.time_ms));
 }
 
-void mailbox::check_counts(int64_t t, const std::string& by, const std::string& what,
-                           std::vector<std::pair<std::string, std::string>>& writes) {
-  const int64_t p = int64_t{cfg_.concentrated_period_hours} * 3600000;
-  uint64_t now_count = 0, before = 0;
-  int64_t first = 0, last = 0;
-  std::vector<const counted*> in_period;
-  for (const auto& c : recent_) {
-    const bool match = by == "category" ? c.category == what
-                                        : std::find(c.topics.begin(), c.topics.end(), what) != c.topics.end();
-    if (!match) continue;
-    if (c.time_ms > t - p && c.time_ms <= t) {
-      ++now_count;
-      if (!first || c.time_ms < first) first = c.time_ms;
-      last = std::max(last, c.time_ms);
-      in_period.push_back(&c);
-    } else if (c.time_ms > t - 2 * p && c.time_ms <= t - p) {
-      ++before;
-    }
+bool mailbox::add_counted(const mailbox_case& c) {
+  const counted entry{c.received_ms, c.message_key, c.excerpt};
+  auto add = [&](series_key k) {
+    auto& v = series_[std::move(k)];
+    auto at = std::lower_bound(v.begin(), v.end(), entry);
+    if (at != v.end() && at->time_ms == entry.time_ms && at->key == entry.key) return false;  // replayed
+    v.insert(at, entry);
+    return true;
+  };
+  bool fresh = add({"category", c.category.empty() ? "(none)" : c.category});
+  for (const auto& t : c.topics) fresh = add({"topic", t}) && fresh;
+  return fresh;
+}
+
+void mailbox::prune_series() {
+  const int64_t keep = 2 * int64_t{cfg_.concentrated_period_hours} * 3600000;
+  for (auto it = series_.begin(); it != series_.end();) {
+    auto& v = it->second;
+    auto end = std::find_if(v.begin(), v.end(), [&](const counted& c) { return c.time_ms > latest_ms_ - keep; });
+    v.erase(v.begin(), end);
+    it = v.empty() ? series_.erase(it) : std::next(it);
   }
+}
+
+void mailbox::count_message(const mailbox_case& c, batch_effects& fx) {
+  if (!add_counted(c)) return;
+  const bool newest = c.received_ms >= latest_ms_;
+  latest_ms_ = std::max(latest_ms_, c.received_ms);
+  prune_series();
+  std::vector<series_key> keys = {{"category", c.category.empty() ? "(none)" : c.category}};
+  for (const auto& t : c.topics) keys.push_back({"topic", t});
+  // The window ending at this message; a late message also counts in the newest window.
+  for (const auto& k : keys) {
+    check_counts(k, c.received_ms, newest, fx);
+    if (!newest) check_counts(k, latest_ms_, true, fx);
+  }
+  if (!newest) return;
+  // Active issues of other series that the newest window no longer bears out.
+  std::vector<series_key> others;
+  for (const auto& [fp, a] : issues_)
+    if (!a.cluster && a.issue.by != "text" && a.issue.by != "same_text" &&
+        std::find(keys.begin(), keys.end(), series_key{a.issue.by, a.issue.what}) == keys.end())
+      others.emplace_back(a.issue.by, a.issue.what);
+  for (const auto& k : others) check_counts(k, latest_ms_, true, fx);
+}
+
+// The window (t - period, t] of one series against the period before: raised, updated or
+// (may_resolve: t is the newest time) resolved.
+void mailbox::check_counts(const series_key& s, int64_t t, bool may_resolve, batch_effects& fx) {
+  static const std::vector<counted> none;
+  const auto found = series_.find(s);
+  const auto& v = found == series_.end() ? none : found->second;
+  const int64_t p = int64_t{cfg_.concentrated_period_hours} * 3600000;
+  auto after = [&](int64_t x) {  // first element later than x
+    return std::upper_bound(v.begin(), v.end(), x, [](int64_t x, const counted& c) { return x < c.time_ms; });
+  };
+  const auto begin = after(t - p), end = after(t), before_begin = after(t - 2 * p);
+  const auto now_count = static_cast<uint64_t>(end - begin), before = static_cast<uint64_t>(begin - before_begin);
   const bool on = now_count > static_cast<uint64_t>(cfg_.concentrated_count) ||
                   (before > 0 && now_count >= static_cast<uint64_t>(cfg_.concentrated_min_count) &&
                    now_count >= static_cast<uint64_t>(cfg_.concentrated_factor) * before);
-  const std::string fp = "mailbox/concentrated_issue/" + by + "/" + what;
+  const std::string fp = "mailbox/concentrated_issue/" + s.first + "/" + s.second;
   auto it = issues_.find(fp);
   if (!on) {
-    if (it != issues_.end())
-      resolve_issue(fp, std::to_string(now_count) + " messages in the period, " + std::to_string(before) + " before");
+    if (it != issues_.end() && may_resolve)
+      resolve_issue(fp, std::to_string(now_count) + " messages in the period, " + std::to_string(before) + " before", fx);
     return;
   }
   const bool fresh = it == issues_.end();
   auto& a = issues_[fp];
+  if (!fresh && t < a.evaluated_ms) return;  // an older window than the one shown
+  a.evaluated_ms = t;
   a.issue.fingerprint = fp;
-  a.issue.by = by;
-  a.issue.what = what;
-  if (fresh || !a.issue.first_ms) a.issue.first_ms = first;
-  a.issue.last_ms = last;
+  a.issue.by = s.first;
+  a.issue.what = s.second;
+  if (fresh || !a.issue.first_ms) a.issue.first_ms = begin->time_ms;
+  a.issue.last_ms = std::prev(end)->time_ms;
   a.issue.count = now_count;
   a.issue.previous = before;
   a.issue.members.clear();
   a.issue.examples.clear();
-  for (auto e = in_period.rbegin(); e != in_period.rend() && a.issue.examples.size() < max_examples; ++e) {
-    a.issue.members.push_back((*e)->key);
-    a.issue.examples.push_back((*e)->excerpt);
+  for (auto e = std::make_reverse_iterator(end); e != std::make_reverse_iterator(begin) &&
+                                                  a.issue.examples.size() < max_examples; ++e) {
+    a.issue.members.push_back(e->key);
+    a.issue.examples.push_back(e->excerpt);
   }
-  raise_issue(a, fresh, writes);
+  raise_issue(a, fresh, fx);
 }
 
-void mailbox::check_cluster(uint64_t cluster, std::vector<std::pair<std::string, std::string>>& writes) {
-  const size_t n = clusters_.size_of(cluster);
-  if (n < static_cast<size_t>(cfg_.clusters_count)) return;
-  const std::string fp = "mailbox/concentrated_issue/text/" + hex8(clusters_.first_key(cluster));
-  const bool fresh = !issues_.count(fp);
+void mailbox::cluster_member(clusterer::member m, batch_effects& fx) {
+  latest_member_ms_ = std::max(latest_member_ms_, m.time_ms);
+  if (clusters_.expire(latest_member_ms_) > 0) {
+    // Text issues whose cluster has shrunk below the count (its members aged out).
+    std::vector<std::pair<uint64_t, bool>> shrunk;
+    for (const auto& [fp, a] : issues_)
+      if (a.cluster) shrunk.emplace_back(a.cluster, a.issue.by == "same_text");
+    for (const auto& [cluster, same_text] : shrunk) check_cluster(cluster, same_text, fx);
+  }
+  const uint64_t cluster = clusters_.add(std::move(m)).first;
+  check_cluster(cluster, false, fx);
+  check_cluster(cluster, true, fx);
+}
+
+// A cluster as a mailbox concentrated issue (it holds a mailbox message: plan item 11), or
+// as a 同文多发 issue (same_text: as many posts and news items, plan item 12).
+void mailbox::check_cluster(uint64_t cluster, bool same_text, batch_effects& fx) {
+  const size_t n = clusters_.size_of(cluster), mailbox_n = clusters_.mailbox_size_of(cluster);
+  const auto count = static_cast<size_t>(cfg_.clusters_count);
+  // Reposts of an official item are no concern of the public, however many.
+  const bool reposts = clusters_.official_size_of(cluster) > 0;
+  const bool on = !reposts && (same_text ? n - mailbox_n >= count : n >= count && mailbox_n > 0);
+  const std::string key = n > 0 ? hex8(clusters_.first_key(cluster)) : "";
+  std::string fp = (same_text ? "opinion/same_text/" : "mailbox/concentrated_issue/text/") + key;
+  if (n == 0)  // forgotten entirely: find its issue by the cluster
+    for (const auto& [f, a] : issues_)
+      if (a.cluster == cluster && (a.issue.by == "same_text") == same_text) fp = f;
+  auto it = issues_.find(fp);
+  if (!on) {
+    if (it != issues_.end())
+      resolve_issue(fp, "fewer than " + std::to_string(count) + " similar messages within the window", fx);
+    return;
+  }
+  if (it != issues_.end()) {  // grown: its members are listed once, at the end of the batch
+    it->second.cluster = cluster;
+    fx.updated.insert(fp);
+    return;
+  }
   auto& a = issues_[fp];
   a.cluster = cluster;
   a.issue.fingerprint = fp;
-  a.issue.by = "text";
-  a.issue.what = clusters_.representative(cluster);
-  a.issue.count = n;
-  a.issue.members.clear();
-  a.issue.examples.clear();
-  const auto members = clusters_.members_of(cluster);
-  if (fresh || !a.issue.first_ms) a.issue.first_ms = members.front()->time_ms;
-  a.issue.last_ms = members.back()->time_ms;
-  for (const auto* m : members) a.issue.members.push_back(m->key);
-  for (auto m = members.rbegin(); m != members.rend() && a.issue.examples.size() < max_examples; ++m)
-    a.issue.examples.push_back((*m)->channel + ": " + (*m)->excerpt);
-  raise_issue(a, fresh, writes);
+  a.issue.by = same_text ? "same_text" : "text";
+  fill_cluster_issue(a);
+  raise_issue(a, true, fx);
 }
 
-void mailbox::raise_issue(active_issue& a, bool fresh, std::vector<std::pair<std::string, std::string>>& writes) {
+void mailbox::fill_cluster_issue(active_issue& a) {
+  constexpr size_t max_listed = 1000;  // a flood is one issue: its count says how big
+  const auto members = clusters_.members_of(a.cluster);
+  if (members.empty()) return;
   auto& i = a.issue;
-  if (fresh) {
-    i.fired_ms = clk_.now_ms();
-    probe_.alert("concentrated_issue");
-    spdlog::info("event=mailbox_concentrated_issue by={} what=\"{}\" count={} previous={}", i.by,
-                 excerpt_of(i.what, 60), i.count, i.previous);
+  i.what = clusters_.representative(a.cluster);
+  i.count = members.size();
+  if (!i.first_ms) i.first_ms = members.front()->time_ms;
+  i.last_ms = members.back()->time_ms;
+  i.members.clear();
+  i.examples.clear();
+  for (size_t m = 0; m < members.size() && m < max_listed; ++m) i.members.push_back(members[m]->key);
+  if (i.topic.empty())
+    for (const auto* m : members)
+      if (!m->topic.empty()) {
+        i.topic = m->topic;
+        break;
+      }
+  for (auto m = members.rbegin(); m != members.rend() && i.examples.size() < max_examples; ++m)
+    i.examples.push_back((*m)->channel + ": " + (*m)->excerpt);
+}
+
+void mailbox::raise_issue(active_issue& a, bool fresh, batch_effects& fx) {
+  auto& i = a.issue;
+  if (!fresh) {
+    fx.updated.insert(i.fingerprint);
+    return;
   }
-  writes.emplace_back(mailbox_keys::issue(i.fired_ms, i.fingerprint), i.to_json());
+  i.fired_ms = clk_.now_ms();
+  probe_.alert(i.by == "same_text" ? "same_text" : "concentrated_issue");
+  spdlog::info("event=mailbox_concentrated_issue by={} what=\"{}\" count={} previous={}", i.by,
+               excerpt_of(i.what, 60), i.count, i.previous);
+  fx.writes[mailbox_keys::issue(i.fired_ms, i.fingerprint)] = i.to_json();
+  fx.updated.erase(i.fingerprint);
+  if (sink_.raise) sink_.raise(issue_alert(i));
+}
+
+alerting::alert mailbox::issue_alert(const concentrated_issue& i) const {
+  const bool same_text = i.by == "same_text";
   alerting::alert al;
   al.fingerprint = i.fingerprint;
-  al.origin = "mailbox";
-  al.kind = "concentrated_issue";
-  al.level = matchers::parse_alert_level(cfg_.mailbox_concentrated_level).value_or(alerting::alert_level::orange);
-  al.topic = i.by == "topic" ? i.what : "";
-  al.set_id = "mailbox";
-  al.alert_rule = "concentrated_issue/" + i.by;
-  al.plan_item = 11;
+  al.origin = same_text ? "clusters" : "mailbox";
+  al.kind = same_text ? "same_text" : "concentrated_issue";
+  al.level = matchers::parse_alert_level(same_text ? cfg_.same_text_level : cfg_.mailbox_concentrated_level)
+                 .value_or(alerting::alert_level::orange);
+  al.topic = same_text ? i.topic : i.by == "topic" ? i.what : "";
+  al.set_id = same_text ? "clusters" : "mailbox";
+  al.alert_rule = same_text ? "same_text" : "concentrated_issue/" + i.by;
+  al.plan_item = same_text ? 12 : 11;
   if (plan_)
-    if (const auto* item = plan_->item(11)) {
+    if (const auto* item = plan_->item(al.plan_item)) {
       al.plan_text = item->subsection.empty() ? item->text : item->subsection;
       al.lead_units = item->lead_units;
       al.cooperating_units = item->cooperating_units;
     }
   al.count = i.count;
   al.baseline = static_cast<double>(i.previous);
-  al.window_ms = i.by == "text" ? int64_t{cfg_.clusters_window_hours} * 3600000
-                                : int64_t{cfg_.concentrated_period_hours} * 3600000;
+  al.window_ms = i.by == "text" || same_text ? int64_t{cfg_.clusters_window_hours} * 3600000
+                                             : int64_t{cfg_.concentrated_period_hours} * 3600000;
   al.first_hit_ms = i.first_ms;
   al.last_hit_ms = i.last_ms;
+  const bool by_text = i.by == "text" || same_text;
   for (size_t n = 0; n < i.examples.size(); ++n)
-    al.examples.push_back({n < i.members.size() && i.by != "text" ? i.members[n] : "", i.last_ms, i.by, "", i.examples[n]});
+    al.examples.push_back({n < i.members.size() && !by_text ? i.members[n] : "", i.last_ms, i.by, "", i.examples[n]});
   al.labels = {{"issue", hex8(i.fingerprint)}, {"by", i.by}};
-  if (sink_.raise) sink_.raise(std::move(al));
+  return al;
 }
 
-void mailbox::resolve_issue(const std::string& fingerprint, const std::string& why) {
+void mailbox::resolve_issue(const std::string& fingerprint, const std::string& why, batch_effects& fx) {
   auto it = issues_.find(fingerprint);
   if (it == issues_.end()) return;
   auto issue = std::move(it->second.issue);
   issues_.erase(it);
+  fx.updated.erase(fingerprint);
   issue.active = false;  // kept for reports with its figures
-  if (auto st = store_.put_mailbox({{mailbox_keys::issue(issue.fired_ms, fingerprint), issue.to_json()}}); !st)
-    spdlog::error("event=mailbox_issue_not_stored error=\"{}\"", st.error_message());
+  fx.writes[mailbox_keys::issue(issue.fired_ms, fingerprint)] = issue.to_json();
   spdlog::info("event=mailbox_concentrated_issue_ended fingerprint=\"{}\" why=\"{}\"", fingerprint, why);
   resolve_later(fingerprint, why);
 }
@@ -611,20 +734,56 @@ alerting::alert mailbox::case_alert(const mailbox_case& c, const std::string& ki
   return a;
 }
 
+std::string mailbox::replies_wait_reason(int64_t until_ms) const {
+  if (!replies_.channels) return "";
+  if (replies_.assigned == 0) return "replies_not_assigned";
+  if (replies_.behind > 0 && replies_.read_until_ms < until_ms) return "replies_behind";
+  return "";
+}
+
+bool mailbox::raise_case_alert(mailbox_case& c, const std::string& kind) {
+  if (c.alerts.count(kind)) return true;
+  if (auto st = store_.put_mailbox({{mailbox_keys::alert(c.id, kind), "mailbox/" + kind + "/" + c.id}}); !st) {
+    spdlog::error("event=mailbox_alerts_not_marked alerts=1 case={} error=\"{}\"", c.id, st.error_message());
+    return false;
+  }
+  announce_case_alert(c, kind);
+  return true;
+}
+
+void mailbox::announce_case_alert(mailbox_case& c, const std::string& kind) {
+  auto a = case_alert(c, kind);
+  c.alerts[kind] = a.fingerprint;
+  probe_.alert(kind);
+  spdlog::info("event=mailbox_{} case={} category={} deadline={} units={}{}", kind, c.id, c.category,
+               format_rfc3339(c.deadline_ms), fmt::join(c.units, ","),
+               c.reply ? " replied_late_at=" + format_rfc3339(c.reply->time_ms) : "");
+  if (sink_.raise) sink_.raise(std::move(a));
+  if (kind == "overdue" && c.alerts.count("due_soon"))
+    resolve_later("mailbox/due_soon/" + c.id, "the deadline has passed (overdue alert raised)");
+}
+
 void mailbox::tick() {
   const int64_t now = clk_.now_ms();
   const int64_t lead = int64_t{cfg_.mailbox_due_soon_hours} * 3600000;
   std::lock_guard lock(mu_);
   // The cases whose due_soon or overdue alert is due now (at most max_alerts_per_tick: a
   // backlog after an outage goes out over a few ticks, without holding the cases for long).
+  // Overdue is decided once the replies are read past the deadline, due soon only while
+  // they are read to their end: a reply still unread must not be taken for none.
   std::vector<std::pair<mailbox_case*, std::string>> due;
   std::vector<std::pair<std::string, std::string>> markers;
+  waiting_checks_.clear();
   for (auto& [id, c] : waiting_) {
     if (due.size() >= max_alerts_per_tick) break;
     std::string kind;
     if (now >= c.deadline_ms && !c.alerts.count("overdue")) kind = "overdue";
     else if (c.due_soon(now, lead) && !c.alerts.count("due_soon")) kind = "due_soon";
     if (kind.empty()) continue;
+    if (auto why = replies_wait_reason(kind == "overdue" ? c.deadline_ms : now); !why.empty()) {
+      ++waiting_checks_[why];
+      continue;
+    }
     markers.emplace_back(mailbox_keys::alert(id, kind), "mailbox/" + kind + "/" + id);
     due.emplace_back(&c, kind);
   }
@@ -634,16 +793,7 @@ void mailbox::tick() {
                   st.error_message());
     due.clear();
   }
-  for (auto& [c, kind] : due) {
-    auto a = case_alert(*c, kind);
-    c->alerts[kind] = a.fingerprint;
-    probe_.alert(kind);
-    spdlog::info("event=mailbox_{} case={} category={} deadline={} units={}", kind, c->id, c->category,
-                 format_rfc3339(c->deadline_ms), fmt::join(c->units, ","));
-    if (sink_.raise) sink_.raise(std::move(a));
-    if (kind == "overdue" && c->alerts.count("due_soon"))
-      resolve_later("mailbox/due_soon/" + c->id, "the deadline has passed (overdue alert raised)");
-  }
+  for (auto& [c, kind] : due) announce_case_alert(*c, kind);
   for (auto it = to_resolve_.begin(); it != to_resolve_.end();) {
     if ((sink_.resolve && sink_.resolve(it->first, it->second.first)) || now - it->second.second > resolve_retry_ms)
       it = to_resolve_.erase(it);
@@ -676,6 +826,7 @@ void mailbox::update_metrics() {
     for (const auto& u : c.units) ++(late ? overdue : open)[u];
   }
   probe_.cases(by_state, open, overdue, static_cast<int64_t>(early_replies_.size()));
+  probe_.deadline_checks_waiting(waiting_checks_);
 }
 
 }  // namespace yuqing::daemon

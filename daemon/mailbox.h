@@ -6,10 +6,22 @@
 // deadline from the category and the working-day calendar), the reply for each message of
 // a `mailbox-reply` channel, and the text-clustering members — so they are stored exactly
 // when the batch's offsets are. Once the batch is stored, stored() moves the cases in
-// memory on: a reply closes its case (or waits for its message), new messages are counted
-// per topic and category and clustered by text, and concentrated issues raise or resolve
-// their alerts. A thread ticks every second: due_soon and overdue alerts, once per case
-// (a marker in the store remembers it across restarts), and the metrics.
+// memory on, one message at a time in the order of the stream, so that the outcome does
+// not depend on where batches start and end: a reply closes its case (or waits for its
+// message), each mailbox message is counted per topic and category and the windows ending
+// at its time are evaluated, each clustered message joins its text cluster, and
+// concentrated issues raise or resolve their alerts. A cluster that holds a mailbox message
+// is a mailbox concentrated issue (plan item 11); a cluster of posts and news only is a
+// 同文多发 issue (copied or coordinated posting, plan item 12) on its own policy topic;
+// messages of the configured official sources (reposts of official news) are not clustered.
+//
+// Deadlines follow the replies as read, not the wall clock alone: a case is declared
+// overdue only once every reply partition has been read past its deadline (or is read to
+// its end), and due soon only while the replies are read to their end, so that a backlog
+// read after an outage raises nothing for cases answered on time; a reply that comes after
+// the deadline raises the case's one overdue alert if it was not raised yet. A thread ticks
+// every second: due_soon and overdue alerts, once per case (a marker in the store
+// remembers it across restarts), and the metrics.
 //
 // Several daemons: mailbox messages and replies are keyed by message id, so a case and its
 // reply land on the same partition number of their topics; with the range assignor both
@@ -22,7 +34,6 @@
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -52,6 +63,15 @@ struct mailbox_changes {
   std::vector<clusterer::member> members;
   double clustering_seconds = 0;
   bool empty() const { return openings.empty() && replies.empty() && members.empty(); }
+};
+
+// How far the mailbox-reply channels have been read (ingest tells after each batch and
+// each lag update).
+struct reply_progress {
+  bool channels = false;      // false: no mailbox-reply channel is configured
+  size_t assigned = 0;        // reply partitions assigned to this daemon
+  size_t behind = 0;          // ... of which not read to their end
+  int64_t read_until_ms = 0;  // every reply stamped up to here has been read
 };
 
 // Where case alerts go (the alerting service, or the log when alerting is off).
@@ -91,6 +111,9 @@ class mailbox {
   // Ingest thread: the batch that prepare() filled is stored.
   void stored(mailbox_changes changes);
 
+  // Ingest thread: how far the replies have been read.
+  void replies_read(const reply_progress& p);
+
   // Ingest thread: these cases were handed back with their partitions (another instance
   // stores them): no longer followed here.
   void forget(const std::vector<std::string>& case_ids);
@@ -102,26 +125,46 @@ class mailbox {
   size_t open_cases() const;
 
  private:
-  struct counted {  // a mailbox message, for the topic and category counts
+  struct counted {  // a mailbox message in a topic's or category's series
     int64_t time_ms;
-    std::string category;
-    std::vector<std::string> topics;
     std::string key, excerpt;
+    bool operator<(const counted& o) const { return time_ms != o.time_ms ? time_ms < o.time_ms : key < o.key; }
   };
+  using series_key = std::pair<std::string, std::string>;  // by (topic, category), what
   struct active_issue {
     concentrated_issue issue;
-    uint64_t cluster = 0;  // text issues
+    uint64_t cluster = 0;      // text issues
+    int64_t evaluated_ms = 0;  // count issues: end of the window its figures are of
+  };
+  // What one stored() call changed, written and announced once at its end.
+  struct batch_effects {
+    std::map<std::string, std::string> writes;  // mailbox records
+    std::set<std::string> updated;              // active issues whose figures changed
   };
   // `reply`: the case's reply when it came in the same batch.
-  void apply_opening(mailbox_case c, std::optional<case_reply> reply);
+  void apply_opening(mailbox_case c, std::optional<case_reply> reply, batch_effects& fx);
   void apply_reply(const std::string& id, const case_reply& r);
-  void check_counts(int64_t t, const std::string& by, const std::string& what,
-                    std::vector<std::pair<std::string, std::string>>& writes);
-  void check_cluster(uint64_t cluster, std::vector<std::pair<std::string, std::string>>& writes);
-  void raise_issue(active_issue& a, bool fresh, std::vector<std::pair<std::string, std::string>>& writes);
-  void resolve_issue(const std::string& fingerprint, const std::string& why);
+  // Adds a mailbox message to its category's and topics' series; false when it was there.
+  bool add_counted(const mailbox_case& c);
+  void prune_series();  // drops what is older than two periods before the latest message
+  void count_message(const mailbox_case& c, batch_effects& fx);
+  void check_counts(const series_key& s, int64_t t, bool may_resolve, batch_effects& fx);
+  void cluster_member(clusterer::member m, batch_effects& fx);
+  void check_cluster(uint64_t cluster, bool same_text, batch_effects& fx);
+  void fill_cluster_issue(active_issue& a);  // figures, members and examples from its cluster
+  bool official(const storage::message_record& m) const;
+  void raise_issue(active_issue& a, bool fresh, batch_effects& fx);
+  void resolve_issue(const std::string& fingerprint, const std::string& why, batch_effects& fx);
   void resolve_later(const std::string& fingerprint, const std::string& note);
   alerting::alert case_alert(const mailbox_case& c, const std::string& kind) const;
+  alerting::alert issue_alert(const concentrated_issue& i) const;
+  // Raises a case's alert of `kind` once (its marker is written first); false when the
+  // marker could not be stored.
+  bool raise_case_alert(mailbox_case& c, const std::string& kind);
+  void announce_case_alert(mailbox_case& c, const std::string& kind);  // its marker is stored
+  // Why deadline checks wait now ("" when they need not): reply channels not assigned, or
+  // behind the time to be decided.
+  std::string replies_wait_reason(int64_t until_ms) const;
   std::vector<std::string> units_of(const std::vector<int>& plan_items) const;
   void update_metrics();
 
@@ -138,8 +181,10 @@ class mailbox {
   std::map<std::string, mailbox_case> waiting_;        // opened, not replied
   std::map<std::string, case_reply> early_replies_;    // replied, message not known yet
   uint64_t closed_ = 0;
-  std::deque<counted> recent_;                         // by arrival; pruned by time
+  std::map<series_key, std::vector<counted>> series_;  // sorted by time; two periods kept
   int64_t latest_ms_ = 0;                              // latest mailbox message time
+  reply_progress replies_;                             // as ingest last told
+  std::map<std::string, int64_t> waiting_checks_;      // deadline checks waiting, by reason
   clusterer clusters_;
   int64_t latest_member_ms_ = 0;
   int64_t members_pruned_ms_ = 0;                      // when old members were last deleted

@@ -6,7 +6,8 @@
 
 namespace yuqing::daemon {
 
-batch_builder::batch_builder(const config::daemon_config& cfg) {
+batch_builder::batch_builder(const config::daemon_config& cfg)
+    : max_skew_ms_(int64_t{cfg.max_clock_skew_seconds} * 1000) {
   for (size_t i = 0; i < cfg.channels.size(); ++i) {
     channel_of_[cfg.channels[i].topic] = i;
     decoders_.emplace_back(cfg.channels[i], cfg.max_message_bytes);
@@ -43,6 +44,7 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
       continue;
     }
     if (latency_seconds) latency_seconds->push_back(static_cast<double>(now_ms - ts) / 1000.0);
+    if (rec.time_ms > now_ms + max_skew_ms_) stats.future.emplace_back(static_cast<size_t>(ch), out.messages.size());
     out.messages.push_back(std::move(rec));
   }
 

@@ -45,6 +45,9 @@ struct rejected_message {
 struct build_stats {
   double match_seconds = 0;   // the batch's matching pass (matcher::match on each message)
   uint64_t bytes_scanned = 0;  // text bytes matched
+  // Decoded messages stamped more than ingest.max_clock_skew_seconds after now_ms (a data
+  // error: they are kept with their own time), as (channel, message index in the batch).
+  std::vector<std::pair<size_t, size_t>> future;
 };
 
 class batch_builder {
@@ -66,6 +69,7 @@ class batch_builder {
 
  private:
   std::map<std::string, size_t, std::less<>> channel_of_;
+  int64_t max_skew_ms_;
   std::vector<decoder> decoders_;
   std::vector<matchers::hit> found_all_;  // the batch's hits, by message
   std::vector<size_t> found_end_;         // end of each decoded message's hits in found_all_

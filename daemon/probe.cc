@@ -209,11 +209,16 @@ ingest_probe::ingest_probe(metrics& m, const std::vector<config::channel>& chann
                       .Register(r);
   auto& dead = BuildCounter().Name("yuqing_dead_letters_total")
                    .Help("Messages delivered to the dead-letter topic, by channel").Register(r);
+  auto& future = BuildCounter().Name("yuqing_messages_future_time_total")
+                     .Help("Messages whose time is further after the daemon's clock than "
+                           "ingest.max_clock_skew_seconds (kept, with their own time), by channel")
+                     .Register(r);
   for (const auto& ch : channels) {
     channel_counters c{&consumed.Add({{"channel", ch.name}}), &bytes.Add({{"channel", ch.name}}),
                        &dead.Add({{"channel", ch.name}}), {}};
     for (auto e : all_decode_errors)
       c.invalid[e] = &invalid.Add({{"channel", ch.name}, {"reason", to_string(e)}});
+    c.future_time = &future.Add({{"channel", ch.name}});
     channels_.push_back(std::move(c));
   }
   batches_ = &BuildCounter().Name("yuqing_ingest_batches_total")
@@ -360,10 +365,14 @@ mailbox_probe::mailbox_probe(metrics& m)
                    .Help("Unanswered mailbox cases past their deadline, by responsible unit")
                    .Register(m.registry())),
       alerts_(BuildCounter().Name("yuqing_mailbox_alerts_total")
-                  .Help("Mailbox alerts raised, by kind (due_soon, overdue, concentrated_issue)")
+                  .Help("Mailbox alerts raised, by kind (due_soon, overdue, concentrated_issue, same_text)")
                   .Register(m.registry())),
       replies_(BuildCounter().Name("yuqing_mailbox_replies_total")
                    .Help("Replies that closed a case, by whether they were in time (on_time, late)")
+                   .Register(m.registry())),
+      waiting_(BuildGauge().Name("yuqing_mailbox_deadline_checks_waiting")
+                   .Help("Due-soon and overdue checks waiting until the replies are read far enough, by "
+                         "reason (replies_behind, replies_not_assigned)")
                    .Register(m.registry())) {
   reply_seconds_ = &BuildHistogram().Name("yuqing_mailbox_reply_seconds")
                         .Help("From a mailbox message to its reply")
@@ -382,7 +391,8 @@ mailbox_probe::mailbox_probe(metrics& m)
   tracked_ = &BuildGauge().Name("yuqing_mailbox_cluster_tracked_messages")
                   .Help("Messages held for text clustering").Register(m.registry()).Add({});
   for (const auto& st : {"open", "overdue", "closed"}) state_children_[st] = &state_.Add({{"state", st}});
-  for (const auto& k : {"due_soon", "overdue", "concentrated_issue"}) alerts_.Add({{"kind", k}});
+  for (const auto& k : {"due_soon", "overdue", "concentrated_issue", "same_text"}) alerts_.Add({{"kind", k}});
+  for (const auto& r : {"replies_behind", "replies_not_assigned"}) waiting_children_[r] = &waiting_.Add({{"reason", r}});
   for (const auto& k : {"on_time", "late"}) replies_.Add({{"timeliness", k}});
 }
 
@@ -416,6 +426,11 @@ void mailbox_probe::replied(double seconds, bool on_time) {
 void mailbox_probe::alert(const std::string& kind) {
   std::lock_guard lock(mu_);
   alerts_.Add({{"kind", kind}}).Increment();
+}
+
+void mailbox_probe::deadline_checks_waiting(const std::map<std::string, int64_t>& by_reason) {
+  std::lock_guard lock(mu_);
+  set_all(waiting_, waiting_children_, "reason", by_reason);
 }
 
 void mailbox_probe::clustered(uint64_t messages, double seconds, size_t tracked) {

@@ -88,6 +88,7 @@ class ingest_probe {
     prometheus::Counter* bytes;
     prometheus::Counter* dead_lettered;
     std::map<decode_error, prometheus::Counter*> invalid;
+    prometheus::Counter* future_time = nullptr;  // stamped later than the clock allows
   };
   channel_counters& channel(size_t index) { return channels_[index]; }
 
@@ -189,6 +190,9 @@ class mailbox_probe {
   void replied(double seconds, bool on_time);
   void alert(const std::string& kind);
   void clustered(uint64_t messages, double seconds, size_t tracked);
+  // Deadline checks that wait for the replies to be read, by reason (replies_behind,
+  // replies_not_assigned).
+  void deadline_checks_waiting(const std::map<std::string, int64_t>& by_reason);
 
  private:
   void set_all(prometheus::Family<prometheus::Gauge>& f, std::map<std::string, prometheus::Gauge*>& children,
@@ -203,8 +207,9 @@ class mailbox_probe {
   prometheus::Counter* clustered_;
   prometheus::Counter* cluster_seconds_;
   prometheus::Gauge* tracked_;
+  prometheus::Family<prometheus::Gauge>& waiting_;
   std::mutex mu_;
-  std::map<std::string, prometheus::Gauge*> state_children_, open_children_, overdue_children_;
+  std::map<std::string, prometheus::Gauge*> state_children_, open_children_, overdue_children_, waiting_children_;
 };
 
 }  // namespace yuqing::daemon

@@ -3,6 +3,7 @@
 #include "daemon/decoder.h"
 #include "daemon/kafka.h"
 #include "daemon/logging.h"
+#include "daemon/pipeline.h"
 #include "daemon/probe.h"
 
 #include <nlohmann/json.hpp>
@@ -158,4 +159,24 @@ TEST_CASE("the store's sizes by column family and its file system's room are exp
     CHECK(text.find("process_open_fds") < text.find("yuqing_storage_keys"));
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a message stamped after the clock by more than the skew is kept and reported", "[pipeline]") {
+  config::daemon_config cfg;
+  cfg.channels.push_back({"posts", "yuqing.posts", config::channel_kind::post, config::channel_format::json, {}});
+  cfg.max_clock_skew_seconds = 300;
+  batch_builder b(cfg);
+  int64_t now = 0;
+  REQUIRE(parse_rfc3339("2026-12-02T09:00:00+08:00", now));
+  const std::string ok = R"({"id":"a","content":"x","published_at":"2026-12-02T09:04:00+08:00"})";
+  const std::string future = R"({"id":"b","content":"x","published_at":"2026-12-04T09:00:00+08:00"})";
+  std::vector<raw_message> raw = {{"yuqing.posts", 0, 0, -1, ok}, {"yuqing.posts", 0, 1, -1, future}};
+  storage::batch out;
+  std::vector<rejected_message> rejected;
+  const auto stats = b.build(raw, matchers::matcher({}), now, out, rejected);
+  CHECK(rejected.empty());
+  REQUIRE(out.messages.size() == 2);  // kept, with its own time
+  CHECK(out.messages[1].time_ms == now + 2 * 86400000);
+  REQUIRE(stats.future.size() == 1);
+  CHECK(stats.future[0] == std::pair<size_t, size_t>{0, 1});
 }

@@ -6,7 +6,12 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <random>
 #include <set>
+#include <sstream>
 
 #include "config/clock.h"
 #include "config/plan.h"
@@ -15,7 +20,10 @@
 #include "daemon/clusters.h"
 #include "daemon/decoder.h"
 #include "daemon/mailbox.h"
+#include "daemon/pipeline.h"
 #include "daemon/probe.h"
+#include "config/config.h"
+#include "matchers/matcher.h"
 #include "storage/store.h"
 
 using namespace yuqing;
@@ -450,4 +458,252 @@ TEST_CASE("cases: cluster members past the window leave memory and the store", "
     return true;
   }));
   CHECK(kept == std::vector<std::string>{"yuqing.mailbox/w2"});
+}
+
+namespace {
+
+// The sample stream (seeds/sample), each message with its topic, in the order of its time
+// (the message that reaches yuqing after its reply last), as the demo feeds it.
+struct stream_message {
+  std::string topic, payload;
+  int64_t time_ms;
+};
+
+std::vector<stream_message> sample_stream() {
+  std::vector<stream_message> out, late;
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"posts", "yuqing.posts"}, {"news", "yuqing.news"}, {"mailbox", "yuqing.mailbox"},
+      {"replies", "yuqing.mailbox-replies"}, {"mailbox-late", "yuqing.mailbox"}};
+  for (const auto& [file, topic] : files) {
+    std::ifstream in(fs::path(YUQING_SOURCE_DIR) / "seeds" / "sample" / (file + ".jsonl"));
+    int64_t t = 0;  // a line without a time (the sample's bad input) keeps the one before
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      const std::string key = file == "replies" ? "\"replied_at\": \"" : "\"published_at\": \"";
+      if (const auto at_key = line.find(key); at_key != std::string::npos)
+        REQUIRE(parse_rfc3339(line.substr(at_key + key.size(), 25), t));
+      (file == "mailbox-late" ? late : out).push_back({topic, line, t});
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.time_ms < b.time_ms; });
+  out.insert(out.end(), late.begin(), late.end());
+  return out;
+}
+
+// What one run of the stream leaves: alerts raised and resolved, cases and the report.
+struct run_outcome {
+  std::set<std::pair<std::string, std::string>> raised;  // fingerprint, level
+  std::set<std::string> resolved;
+  std::string cases, report;
+  size_t batches = 0;
+};
+
+// Feeds the sample stream through the batch builder (matched against the shipped sets) and
+// the mailbox in batches of the sizes `next_size` gives, ticking after every batch while
+// the replies are behind (a backlog read after an outage), then once when read to the end.
+run_outcome run_sample(const std::function<size_t()>& next_size) {
+  static const auto stream = sample_stream();
+  static const auto sets = matchers::load_directory(fs::path(YUQING_SOURCE_DIR) / "seeds" / "keyword-sets");
+  REQUIRE(sets.error_count() == 0);
+  auto loaded = config::load_file(fs::path(YUQING_SOURCE_DIR) / "config" / "yuqing.yaml");
+  REQUIRE(loaded);
+  config::daemon_config cfg = *loaded;
+  temp_dir dir;
+  manual_clock clk{at("2022-11-25T13:00:00+08:00")};
+  metrics registry;
+  mailbox_probe probe{registry};
+  auto plan = config::load_plan(fs::path(YUQING_SOURCE_DIR) / "seeds" / "plan.yaml");
+  REQUIRE(plan);
+  auto store = storage::store::open({dir.path / "data", false, false});
+  REQUIRE(store);
+  mailbox mb(cfg, **store, cn(), std::make_shared<const config::plan>(std::move(*plan)), probe, clk);
+  run_outcome out;
+  case_alert_sink sink;
+  sink.raise = [&](alerting::alert a) { out.raised.insert({a.fingerprint, matchers::to_string(a.level)}); };
+  sink.resolve = [&](const std::string& fp, const std::string&) {
+    out.resolved.insert(fp);
+    return true;
+  };
+  REQUIRE(mb.start(sink));
+  mb.stop();
+  batch_builder builder(cfg);
+  reply_progress behind{true, 1, 1, 0};
+  for (size_t i = 0; i < stream.size();) {
+    const size_t n = std::min(next_size(), stream.size() - i);
+    std::vector<raw_message> raw;
+    for (size_t k = i; k < i + n; ++k)
+      raw.push_back({stream[k].topic, 0, static_cast<int64_t>(k), stream[k].time_ms, stream[k].payload});
+    storage::batch b;
+    std::vector<rejected_message> rejected;
+    builder.build(raw, *sets.sets, clk.now_ms(), b, rejected);
+    for (const auto& m : b.messages)
+      if (m.kind == "mailbox-reply") behind.read_until_ms = std::max(behind.read_until_ms, m.time_ms);
+    auto changes = mb.prepare(b);
+    REQUIRE((*store)->write(b));
+    mb.stored(std::move(changes));
+    mb.replies_read(behind);
+    mb.tick();
+    i += n;
+    ++out.batches;
+  }
+  mb.replies_read({true, 1, 0, std::numeric_limits<int64_t>::max()});
+  mb.tick();
+  auto cases = list_cases(**store, {"", "", 1000}, clk.now_ms());
+  REQUIRE(cases);
+  for (const auto& c : *cases) out.cases += c.to_json(clk.now_ms()) + "\n";
+  auto report = build_report(**store, at("2022-10-01T00:00:00+08:00"), clk.now_ms(), clk.now_ms());
+  REQUIRE(report);
+  out.report = report->to_json();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("cases: one stream gives the same cases, issues, alerts and report however it is batched",
+          "[mailbox][determinism]") {
+  const auto whole = run_sample([] { return size_t{100000}; });
+  const auto ones = run_sample([] { return size_t{1}; });
+  std::mt19937 rng(20261202);
+  const auto random = run_sample([&] { return std::uniform_int_distribution<size_t>(1, 40)(rng); });
+  CHECK(whole.batches == 1);
+  CHECK(ones.batches == 351);
+  for (const auto* other : {&ones, &random}) {
+    CHECK(other->raised == whole.raised);
+    CHECK(other->resolved == whole.resolved);
+    CHECK(other->cases == whole.cases);
+    CHECK(other->report == whole.report);
+  }
+  // Not vacuous: the sample has concentrated issues by category, topic and text.
+  std::set<std::string> kinds;
+  for (const auto& [fp, level] : whole.raised) kinds.insert(fp.substr(0, fp.rfind('/')));
+  CHECK(kinds.count("mailbox/concentrated_issue/category"));
+  CHECK(kinds.count("mailbox/concentrated_issue/topic"));
+  CHECK(kinds.count("mailbox/concentrated_issue/text"));
+}
+
+TEST_CASE("cases: a backlog read after an outage raises overdue only for cases not answered in time",
+          "[mailbox][determinism]") {
+  const auto r = run_sample([] { return size_t{25}; });
+  // The cases that deserve an overdue alert: unanswered past the deadline, or answered late.
+  // Due soon: only the cases still open within a day of their deadline once the replies
+  // are read to the end (the last tick), none while the backlog is read.
+  const int64_t now = at("2022-11-25T13:00:00+08:00");
+  std::set<std::string> expected, raised, expected_soon, due_soon;
+  std::istringstream cases(r.cases);
+  for (std::string line; std::getline(cases, line);) {
+    const auto j = nlohmann::json::parse(line);
+    const bool late = j["state"] == "overdue" || (j["state"] == "closed" && !j["on_time"].get<bool>());
+    if (late) expected.insert("mailbox/overdue/" + j["id"].get<std::string>());
+    if (j["state"] == "open" && at(j["deadline"]) - now <= 24 * 3600000)
+      expected_soon.insert("mailbox/due_soon/" + j["id"].get<std::string>());
+  }
+  for (const auto& [fp, level] : r.raised) {
+    if (fp.rfind("mailbox/overdue/", 0) == 0) raised.insert(fp);
+    if (fp.rfind("mailbox/due_soon/", 0) == 0) due_soon.insert(fp);
+  }
+  CHECK_FALSE(expected.empty());
+  CHECK(raised == expected);  // exactly one per late case, none for a case answered on time
+  CHECK(due_soon == expected_soon);
+}
+
+TEST_CASE("clusters: a cluster is labelled by what it holds, and reposts of an official source are no issue",
+          "[mailbox][clusters]") {
+  fixture f;
+  f.cfg.clusters_scope = "all";
+  f.cfg.clusters_official_sources = {"江门日报"};
+  f.restart();
+  auto post = [](const std::string& id, int64_t t, const std::string& text, const std::string& source = "weibo") {
+    storage::message_record m;
+    m.channel = "posts";
+    m.kind = "post";
+    m.source = {"yuqing.posts", 0, 0};
+    m.id = id;
+    m.key = "yuqing.posts/" + id;
+    m.time_ms = t;
+    m.source_name = source;
+    m.text = {{"content", text}};
+    return m;
+  };
+  auto hit = [](const std::string& key) {
+    storage::hit_record h;
+    h.topic = "gov-opinion";
+    h.set_id = "s";
+    h.rule_id = "r";
+    h.message_key = key;
+    return h;
+  };
+  const int64_t t0 = at("2026-11-23T09:00:00+08:00");
+  const std::string copied = "营业执照办了一个月还没下来，窗口说系统故障，大家有没有同样遇到的";
+  const std::string official = "市税务局答记者问：个税汽车退税怎么办理，详情见原文链接";
+  const std::string mixed = "小区旁边的垃圾站臭气熏天，夏天根本不敢开窗，希望尽快搬迁";
+  for (int i = 0; i < 3; ++i) {
+    const auto n = std::to_string(i);
+    // Three copies of one post: 同文多发 on the topic the posts hit (plan item 12).
+    f.ingest({post("c" + n, t0 + i * 60000, copied + std::string(static_cast<size_t>(i), '!'))},
+             {hit("yuqing.posts/c" + n)});
+    // An official item and two reposts of it: nothing.
+    f.ingest({post("o" + n, t0 + i * 60000, official, i == 0 ? "江门日报" : "douyin")});
+  }
+  // Two posts and one mailbox message of one text: a mailbox concentrated issue (item 11).
+  f.ingest({post("m0", t0, mixed), post("m1", t0 + 1000, "【转】" + mixed)});
+  f.ingest({mailbox_message("m2", t0 + 2000, "投诉", mixed + "！！")});
+
+  std::map<std::string, alerting::alert> by_kind;
+  for (const auto& a : f.raised) by_kind[a.kind] = a;
+  REQUIRE(f.count("same_text") == 1);
+  CHECK(by_kind["same_text"].plan_item == 12);
+  CHECK(by_kind["same_text"].topic == "gov-opinion");
+  CHECK(by_kind["same_text"].fingerprint.rfind("opinion/same_text/", 0) == 0);
+  CHECK(by_kind["same_text"].count == 3);
+  REQUIRE(f.count("concentrated_issue") == 1);
+  CHECK(by_kind["concentrated_issue"].plan_item == 11);
+  CHECK(by_kind["concentrated_issue"].fingerprint.rfind("mailbox/concentrated_issue/text/", 0) == 0);
+  for (const auto& a : f.raised) CHECK(a.examples.front().text.find("个税") == std::string::npos);
+
+  auto r = build_report(*f.store, t0 - 86400000, t0 + 86400000, t0 + 3600000);
+  REQUIRE(r);
+  REQUIRE(r->issues.size() == 1);
+  CHECK(r->issues[0].by == "text");
+  REQUIRE(r->same_text.size() == 1);
+  CHECK(r->same_text[0].topic == "gov-opinion");
+  const auto md = r->to_markdown();
+  CHECK(md.find("## 留言集中反映问题") != std::string::npos);
+  CHECK(md.find("## 同文多发") != std::string::npos);
+  // The labels survive a restart (the stored members carry them).
+  f.restart();
+  f.ingest({post("c9", t0 + 600000, copied)}, {hit("yuqing.posts/c9")});
+  CHECK(f.count("same_text") == 1);
+  CHECK(f.raised.back().kind == "same_text");
+  CHECK(f.raised.back().count == 4);
+}
+
+TEST_CASE("clusters: a flood of one copied text is one cluster, forgotten member by member",
+          "[mailbox][clusters]") {
+  clusterer c({0.5, int64_t{3600} * 1000, 100000});
+  const auto sig = sign("江门疫情确诊，请大家注意防护");
+  for (int i = 0; i < 20000; ++i) {
+    clusterer::member m;
+    m.key = "k" + std::to_string(i);
+    m.time_ms = 1000 + i;
+    m.sig = sig;
+    const auto [cluster, size] = c.add(std::move(m));
+    REQUIRE(size == static_cast<size_t>(i + 1));
+  }
+  CHECK(c.clusters() == 1);
+  // A different text among them starts its own cluster.
+  clusterer::member other;
+  other.key = "other";
+  other.time_ms = 30000;
+  other.sig = sign("周末带孩子去公园放风筝，天气很好");
+  CHECK(c.add(std::move(other)).second == 1);
+  CHECK(c.expire(1000 + 10000 + 3600 * 1000) == 10000);  // the oldest half leaves
+  CHECK(c.tracked() == 10001);
+  // The cluster is still found by a new copy after its first members left.
+  clusterer::member again;
+  again.key = "again";
+  again.time_ms = 3600 * 1000 + 20000;
+  again.sig = sig;
+  CHECK(c.add(std::move(again)).second == 10001);
+  CHECK(c.expire(int64_t{10} * 3600 * 1000) == 10002);
+  CHECK(c.clusters() == 0);
 }
