@@ -278,13 +278,19 @@ status mailbox::start(case_alert_sink sink) {
       clusters_.add(std::move(m));
     }
     clusters_.expire(latest_member_ms_);
+    batch_effects fx;
     for (auto& i : active) {
-      // A text issue follows the cluster of its first member while that is tracked.
+      // A text issue follows the cluster of its oldest member still tracked.
       const bool by_text = i.by == "text" || i.by == "same_text";
-      const uint64_t cluster = by_text && !i.members.empty() ? clusters_.cluster_of(i.members.front()) : 0;
+      uint64_t cluster = 0;
+      for (size_t m = 0; by_text && !cluster && m < i.members.size(); ++m) cluster = clusters_.cluster_of(i.members[m]);
       const std::string fp = i.fingerprint;
       issues_[fp] = active_issue{std::move(i), cluster};
+      if (by_text && !cluster) resolve_issue(fp, "none of its messages is within the window any more", fx);
     }
+    for (const auto& [key, value] : fx.writes)
+      if (auto st = store_.put_mailbox({{key, value}}); !st)
+        spdlog::error("event=mailbox_issue_not_stored error=\"{}\"", st.error_message());
     update_metrics();
   }
   spdlog::info("event=mailbox_loaded waiting={} closed={} early_replies={} cluster_members={} "
@@ -598,11 +604,15 @@ void mailbox::check_cluster(uint64_t cluster, bool same_text, batch_effects& fx)
   // Reposts of an official item are no concern of the public, however many.
   const bool reposts = clusters_.official_size_of(cluster) > 0;
   const bool on = !reposts && (same_text ? n - mailbox_n >= count : n >= count && mailbox_n > 0);
-  const std::string key = n > 0 ? hex8(clusters_.first_key(cluster)) : "";
-  std::string fp = (same_text ? "opinion/same_text/" : "mailbox/concentrated_issue/text/") + key;
-  if (n == 0)  // forgotten entirely: find its issue by the cluster
-    for (const auto& [f, a] : issues_)
-      if (a.cluster == cluster && (a.issue.by == "same_text") == same_text) fp = f;
+  // An active issue keeps its name (a restart may rebuild the cluster from another first
+  // member); a new one is named after the cluster's first member.
+  std::string fp;
+  for (const auto& [f, a] : issues_)
+    if (a.cluster == cluster && (a.issue.by == "same_text") == same_text) fp = f;
+  if (fp.empty()) {
+    if (n == 0) return;
+    fp = (same_text ? "opinion/same_text/" : "mailbox/concentrated_issue/text/") + hex8(clusters_.first_key(cluster));
+  }
   auto it = issues_.find(fp);
   if (!on) {
     if (it != issues_.end())
@@ -610,7 +620,6 @@ void mailbox::check_cluster(uint64_t cluster, bool same_text, batch_effects& fx)
     return;
   }
   if (it != issues_.end()) {  // grown: its members are listed once, at the end of the batch
-    it->second.cluster = cluster;
     fx.updated.insert(fp);
     return;
   }

@@ -247,3 +247,57 @@ TEST_CASE("mailbox clusters: three groups of lightly edited copies among unrelat
   CHECK(metric(m, "yuqing_mailbox_clustered_messages_total") == 20);
   CHECK(metric(m, R"(yuqing_mailbox_alerts_total{kind="concentrated_issue"})") == 3);
 }
+
+TEST_CASE("mailbox clusters: a copy-paste flood is one 同文多发 issue, stored at speed, stopped and restarted in seconds",
+          "[integration][mailbox][flood]") {
+  temp_dir dir;
+  broker_process broker(dir.path / "broker", topics, 4);
+  std::filesystem::create_directories(dir.path / "sets");
+  write_file(dir.path / "sets" / "epidemic.yaml",
+             "id: epidemic\ntopic: epidemic\nplan_item: 4\nrules:\n  - {id: outbreak, any: [疫情]}\n");
+  daemon_process daemon(dir.path / "d", head(broker.bootstrap(), "  clusters: {scope: matched, count: 5}\n"),
+                        dir.path / "sets", ", watch: false");
+  const auto bootstrap = daemon.start();
+  // 8,000 copies of one matched post (the default scope clusters every one of them).
+  constexpr int copies = 8000;
+  for (const std::string prefix : {"f", "g"}) {
+    std::string lines;
+    for (int i = 0; i < copies; ++i)
+      lines += json{{"id", prefix + std::to_string(i)}, {"author", "a" + std::to_string(i % 97)},
+                    {"content", "江门疫情确诊，请大家注意防护"}}.dump() + "\n";
+    write_file(dir.path / (prefix + ".jsonl"), lines);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(broker.produce("yuqing.posts", dir.path / "f.jsonl") == 0);
+  REQUIRE(eventually([&] { return daemon.status()["counters"]["consumed"] == copies; }, 180s));
+  const double stored_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto m = daemon.metrics();
+  const double clustering_s = metric(m, "yuqing_mailbox_clustering_seconds_total");
+  std::printf("flood: %d copies produced and stored in %.1f s, %.1f s of it clustering (%.1f us each)\n", copies,
+              stored_s, clustering_s, 1e6 * clustering_s / copies);
+  CHECK(metric(m, "yuqing_mailbox_clustered_messages_total") == copies);
+  CHECK(metric(m, R"(yuqing_mailbox_alerts_total{kind="same_text"})") == 1);
+  CHECK(metric(m, R"(yuqing_mailbox_alerts_total{kind="concentrated_issue"})") == 0);
+
+  // SIGTERM in the middle of a second flood: the daemon drains and leaves within seconds.
+  REQUIRE(broker.produce("yuqing.posts", dir.path / "g.jsonl") == 0);
+  REQUIRE(eventually([&] { return daemon.status()["counters"]["consumed"] > copies + 500; }, 60s));
+  const auto t1 = std::chrono::steady_clock::now();
+  CHECK(daemon.stop() == 0);
+  std::printf("flood: SIGTERM to exit %.1f s\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
+  // The restart reads every clustered message back (linearly) and goes on with the flood.
+  const auto t2 = std::chrono::steady_clock::now();
+  daemon.start();
+  std::printf("flood: restart to /readyz %.1f s\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count());
+  REQUIRE(eventually([&] { return stored_offsets(daemon.data(), "yuqing.posts", 4) == 2 * copies; }, 120s));
+  CHECK(metric(daemon.metrics(), R"(yuqing_mailbox_alerts_total{kind="same_text"})") == 0);  // still the same issue
+  json r;
+  CHECK(eventually([&] {  // the issue's figures are written once its batch is stored
+    r = json::parse(http_get(daemon.port(), "/api/v1/report?from=30d").body);
+    return r["same_text_issues"].size() == 1 && r["same_text_issues"][0]["count"] == 2 * copies;
+  }, 30s));
+  CHECK(r["same_text_issues"][0]["topic"] == "epidemic");
+  CHECK(r["concentrated_issues"].empty());
+}
