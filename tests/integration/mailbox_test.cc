@@ -301,3 +301,37 @@ TEST_CASE("mailbox clusters: a copy-paste flood is one 同文多发 issue, store
   CHECK(r["same_text_issues"][0]["topic"] == "epidemic");
   CHECK(r["concentrated_issues"].empty());
 }
+
+TEST_CASE("mailbox cases: a backlog read at start raises overdue only for the late case, nothing for cases answered in time",
+          "[integration][mailbox]") {
+  temp_dir dir;
+  broker_process broker(dir.path / "broker", topics, 4);
+  std::filesystem::create_directories(dir.path / "sets");
+  write_file(dir.path / "sets" / "any.yaml", "id: any\ntopic: misc\nrules:\n  - {id: never, any: [不会出现的词语]}\n");
+  // 60 consultations of two weeks ago (咨询: 2 working days), all answered within a day but
+  // one answered after six days; all produced while no daemon runs: a backlog.
+  std::vector<json> messages, replies;
+  for (int i = 0; i < 60; ++i) {
+    const std::string id = "b" + std::to_string(i);
+    const int64_t received = yuqing::system_clock().now_ms() - int64_t{14} * 86400000 + i * 60000;
+    messages.push_back(message(id, "咨询", yuqing::daemon::format_rfc3339(received), "请问办理流程" + id));
+    const int64_t answered = received + (i == 7 ? 6 : 1) * int64_t{86400000};
+    replies.push_back(reply(id, "宣传科", yuqing::daemon::format_rfc3339(answered)));
+  }
+  produce(broker.bootstrap(), dir.path / "m.jsonl", "yuqing.mailbox", messages);
+  produce(broker.bootstrap(), dir.path / "r.jsonl", "yuqing.mailbox-replies", replies);
+  // One message a batch: the deadline checks tick while the replies are still being read.
+  daemon_process daemon(dir.path / "d",
+                        head(broker.bootstrap(), "  concentrated: {count: 1000}\n  clusters: {scope: none}\n") +
+                            "ingest: {batch_max_messages: 1}\n",
+                        dir.path / "sets", ", watch: false");
+  const auto bootstrap = daemon.start();
+  REQUIRE(eventually([&] { return daemon.status()["counters"]["consumed"] == 120; }, 90s));
+  REQUIRE(eventually([&] { return cases_of(daemon.port()).size() == 60; }, 30s));
+  REQUIRE(eventually([&] { return fired_case_alerts(bootstrap).size() == 1; }, 30s));
+  std::this_thread::sleep_for(2s);  // two more ticks
+  CHECK(fired_case_alerts(bootstrap) == std::multiset<std::string>{"overdue b7"});
+  const auto firing = json::parse(http_get(daemon.port(), "/api/v1/alerts?state=firing").body)["alerts"];
+  CHECK(firing.empty());  // b7's overdue alert was resolved by its (late) reply
+  CHECK(metric(daemon.metrics(), R"(yuqing_mailbox_replies_total{timeliness="on_time"})") == 59);
+}
