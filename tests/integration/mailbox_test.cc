@@ -318,6 +318,9 @@ TEST_CASE("mailbox cases: a backlog read at start raises overdue only for the la
     const int64_t answered = received + (i == 7 ? 6 : 1) * int64_t{86400000};
     replies.push_back(reply(id, "宣传科", yuqing::daemon::format_rfc3339(answered)));
   }
+  // Two stamped two days ahead (a source's clock gone wrong): kept, counted, logged once.
+  for (const std::string id : {"future1", "future2"})
+    messages.push_back(message(id, "咨询", now_plus(int64_t{2} * 86400000), "时间错了的留言" + id));
   produce(broker.bootstrap(), dir.path / "m.jsonl", "yuqing.mailbox", messages);
   produce(broker.bootstrap(), dir.path / "r.jsonl", "yuqing.mailbox-replies", replies);
   // One message a batch: the deadline checks tick while the replies are still being read.
@@ -326,8 +329,15 @@ TEST_CASE("mailbox cases: a backlog read at start raises overdue only for the la
                             "ingest: {batch_max_messages: 1}\n",
                         dir.path / "sets", ", watch: false");
   const auto bootstrap = daemon.start();
-  REQUIRE(eventually([&] { return daemon.status()["counters"]["consumed"] == 120; }, 90s));
-  REQUIRE(eventually([&] { return cases_of(daemon.port()).size() == 60; }, 30s));
+  REQUIRE(eventually([&] { return daemon.status()["counters"]["consumed"] == 122; }, 90s));
+  REQUIRE(eventually([&] { return cases_of(daemon.port()).size() == 62; }, 30s));
+  CHECK(cases_of(daemon.port())["future1"]["future_time"] == true);
+  CHECK(cases_of(daemon.port())["b1"]["future_time"] == false);
+  CHECK(metric(daemon.metrics(), R"(yuqing_messages_future_time_total{channel="mailbox"})") == 2);
+  const auto log = daemon.log();
+  const auto first = log.find("event=message_time_in_future channel=mailbox");
+  CHECK(first != std::string::npos);
+  CHECK(log.find("event=message_time_in_future", first + 1) == std::string::npos);
   REQUIRE(eventually([&] { return fired_case_alerts(bootstrap).size() == 1; }, 30s));
   std::this_thread::sleep_for(2s);  // two more ticks
   CHECK(fired_case_alerts(bootstrap) == std::multiset<std::string>{"overdue b7"});
