@@ -38,20 +38,34 @@ const char* level_zh(alert_level l) {
 
 const char* to_string(alert_state s) {
   switch (s) {
-    case alert_state::firing: return "firing";
+    case alert_state::open: return "open";
     case alert_state::acknowledged: return "acknowledged";
     case alert_state::handled: return "handled";
-    case alert_state::resolved: return "resolved";
+    case alert_state::closed: return "closed";
   }
   return "?";
 }
 
 std::optional<alert_state> parse_alert_state(const std::string& s) {
-  if (s == "firing") return alert_state::firing;
+  if (s == "open" || s == "firing") return alert_state::open;
   if (s == "acknowledged") return alert_state::acknowledged;
   if (s == "handled") return alert_state::handled;
-  if (s == "resolved") return alert_state::resolved;
+  if (s == "closed" || s == "resolved") return alert_state::closed;
   return std::nullopt;
+}
+
+const char* to_string(alert_condition c) { return c == alert_condition::firing ? "firing" : "cleared"; }
+
+std::optional<alert_condition> parse_alert_condition(const std::string& s) {
+  if (s == "firing") return alert_condition::firing;
+  if (s == "cleared") return alert_condition::cleared;
+  return std::nullopt;
+}
+
+std::string alert::who(const std::string& action) const {
+  for (auto it = audit.rbegin(); it != audit.rend(); ++it)
+    if (it->action == action) return it->who;
+  return "";
 }
 
 // Hit events go through the hits topic once per matched message and set: written by
@@ -216,7 +230,7 @@ std::optional<hit_event> hit_event::from_json(std::string_view text) {
 }
 
 std::string alert::summary() const {
-  std::string s = std::string("【") + level_zh(level) + "预警】" + (topic.empty() ? "省长留言信箱" : topic) +
+  std::string s = std::string("【") + level_zh(level) + "预警】" + (!set_name.empty() ? set_name : topic.empty() ? "省长留言信箱" : topic) +
                   "：" + kind_zh(kind) + "，" + std::to_string(count) + "条";
   if (auto it = labels.find("case"); it != labels.end()) s += "，留言" + it->second;
   if (kind == "spread") s += "，" + std::to_string(distinct) + "个来源";
@@ -242,6 +256,7 @@ std::string alert::to_json() const {
                {"origin", origin},
                {"topic", topic},
                {"set", set_id},
+               {"set_name", set_name},
                {"alert_rule", alert_rule},
                {"keyword_rule", keyword_rule},
                {"plan_item", plan_item},
@@ -249,6 +264,7 @@ std::string alert::to_json() const {
                {"lead_units", lead_units},
                {"cooperating_units", cooperating_units},
                {"state", to_string(state)},
+               {"condition", to_string(condition)},
                {"count", count},
                {"distinct", distinct},
                {"baseline", baseline},
@@ -256,7 +272,10 @@ std::string alert::to_json() const {
                {"first_hit_ms", first_hit_ms},
                {"last_hit_ms", last_hit_ms},
                {"fired_ms", fired_ms},
-               {"resolved_ms", resolved_ms},
+               {"cleared_ms", cleared_ms},
+               {"acknowledged_ms", acknowledged_ms},
+               {"handled_ms", handled_ms},
+               {"closed_ms", closed_ms},
                {"last_notified_ms", last_notified_ms},
                {"escalated", escalated},
                {"release_by_ms", release_by_ms},
@@ -279,13 +298,18 @@ std::optional<alert> alert::from_json(std::string_view text) {
     a.origin = j.value("origin", "rules");
     a.topic = j.value("topic", "");
     a.set_id = j.value("set", "");
+    a.set_name = j.value("set_name", "");
     a.alert_rule = j.value("alert_rule", "");
     a.keyword_rule = j.value("keyword_rule", "");
     a.plan_item = j.value("plan_item", 0);
     a.plan_text = j.value("plan_text", "");
     a.lead_units = j.value("lead_units", std::vector<std::string>{});
     a.cooperating_units = j.value("cooperating_units", std::vector<std::string>{});
-    a.state = parse_alert_state(j.at("state")).value_or(alert_state::firing);
+    const std::string state = j.at("state");
+    a.state = parse_alert_state(state).value_or(alert_state::open);
+    // Records of earlier versions: "resolved" was the condition cleared and the alert closed.
+    a.condition = parse_alert_condition(j.value("condition", state == "resolved" ? "cleared" : "firing"))
+                      .value_or(alert_condition::firing);
     a.count = j.value("count", uint64_t{0});
     a.distinct = j.value("distinct", uint64_t{0});
     a.baseline = j.value("baseline", 0.0);
@@ -293,7 +317,10 @@ std::optional<alert> alert::from_json(std::string_view text) {
     a.first_hit_ms = j.value("first_hit_ms", int64_t{0});
     a.last_hit_ms = j.value("last_hit_ms", int64_t{0});
     a.fired_ms = j.value("fired_ms", int64_t{0});
-    a.resolved_ms = j.value("resolved_ms", int64_t{0});
+    a.cleared_ms = j.value("cleared_ms", j.value("resolved_ms", int64_t{0}));
+    a.acknowledged_ms = j.value("acknowledged_ms", int64_t{0});
+    a.handled_ms = j.value("handled_ms", int64_t{0});
+    a.closed_ms = j.value("closed_ms", j.value("resolved_ms", int64_t{0}));
     a.last_notified_ms = j.value("last_notified_ms", int64_t{0});
     a.escalated = j.value("escalated", false);
     a.release_by_ms = j.value("release_by_ms", int64_t{0});

@@ -38,7 +38,9 @@ const char* to_string(reason r) {
     case reason::clock: return "clock";
     case reason::acknowledged: return "acknowledged";
     case reason::handled: return "handled";
-    case reason::resolved: return "resolved";
+    case reason::cleared: return "cleared";
+    case reason::fired_again: return "fired_again";
+    case reason::closed: return "closed";
   }
   return "?";
 }
@@ -115,6 +117,7 @@ alert& evaluator::fire(series& s, const state_now& st, int64_t t, int64_t now_ms
   a.kind = s.rule.kind;
   a.topic = s.topic;
   a.set_id = s.set_id;
+  a.set_name = s.set_name;
   a.alert_rule = s.rule.id;
   a.keyword_rule = s.keyword_rule;
   a.plan_item = s.plan_item;
@@ -152,8 +155,13 @@ alert& evaluator::fire(series& s, const state_now& st, int64_t t, int64_t now_ms
 
 std::vector<notification> evaluator::on_hit(const hit_event& e,
                                             const std::vector<matchers::alert_rule>& rules,
-                                            int64_t now_ms, bool replay, position pos) {
+                                            int64_t now_ms, bool replay, position pos,
+                                            const std::string& set_name) {
   std::vector<notification> out;
+  if (pos.offset >= 0) {
+    auto [at, fresh] = streams_.try_emplace(pos.partition, stream_time{e.time_ms, now_ms});
+    if (!fresh && e.time_ms > at->second.newest_ms) at->second = {e.time_ms, now_ms};
+  }
   auto process = [&](const matchers::alert_rule& rule, const hit_event::rule_hit& rh,
                      const std::string& keyword_rule) {
     const auto fp = fingerprint_of(e.set_id, rule, e.topic, keyword_rule);
@@ -166,6 +174,8 @@ std::vector<notification> evaluator::on_hit(const hit_event& e,
     }
     s.rule = rule;  // the set may have been reloaded
     s.plan_item = e.plan_item;
+    s.set_name = set_name;
+    if (pos.offset >= 0) s.partition = pos.partition;
     if (!s.keys.insert(e.message_key).second) return;  // a replayed duplicate
     // After the events of its time or earlier (found by binary search: messages of several
     // partitions arrive out of time order).
@@ -197,6 +207,12 @@ std::vector<notification> evaluator::on_hit(const hit_event& e,
         if (a.examples.size() < max_examples)
           a.examples.push_back({ev.key, ev.time_ms, ev.rule, ev.author, ev.excerpt});
         s.clear_since = -1;
+        if (a.condition == alert_condition::cleared && !replay) {
+          a.condition = alert_condition::firing;
+          a.cleared_ms = 0;
+          a.audit.push_back({now_ms, "fired_again", "yuqing", "at message " + ev.key});
+          out.push_back({reason::fired_again, "", a});
+        }
       }
     }
     prune(s, s.events.empty() ? e.time_ms : s.events.back().time_ms);
@@ -218,32 +234,68 @@ std::vector<notification> evaluator::on_hit(const hit_event& e,
   return out;
 }
 
+int64_t evaluator::window_clock(int32_t partition, int64_t now_ms) const {
+  const auto it = streams_.find(partition);
+  if (it == streams_.end()) return now_ms;
+  return std::min(now_ms, it->second.newest_ms + (now_ms - it->second.read_ms));
+}
+
+void evaluator::update_condition(series& s, alert& a, int64_t t, int64_t now_ms,
+                                 std::vector<notification>& out) {
+  const auto st = condition(s, t);
+  bool clear = false;
+  if (s.rule.kind == "immediate") {
+    clear = !st.on;
+  } else if (st.on) {
+    s.clear_since = -1;
+  } else {
+    if (s.clear_since < 0) s.clear_since = t;
+    clear = t - s.clear_since >= s.rule.resolve_after_ms;
+  }
+  if (clear && a.condition == alert_condition::firing) {
+    a.condition = alert_condition::cleared;
+    a.cleared_ms = now_ms;
+    a.audit.push_back({now_ms, "cleared", "yuqing", "the condition has cleared"});
+    out.push_back({reason::cleared, "", a});
+  }
+}
+
+void evaluator::close(series& s, alert& a, const std::string& note, int64_t now_ms,
+                      std::vector<notification>& out) {
+  a.state = alert_state::closed;
+  a.closed_ms = now_ms;
+  a.audit.push_back({now_ms, "closed", "yuqing", note});
+  s.active.clear();
+  s.clear_since = -1;
+  out.push_back({reason::closed, "", a});
+}
+
 std::vector<notification> evaluator::step(const std::string& id, int64_t now_ms) {
   std::vector<notification> out;
   alert& a = alerts_.at(id);
   auto& s = series_of(a);
-  const auto st = s.external ? state_now{} : condition(s, now_ms);
-  bool resolve = false;
-  if (s.external) {
-    // resolved by its owner
-  } else if (s.rule.kind == "immediate") {
-    resolve = !st.on;
-  } else if (st.on) {
-    s.clear_since = -1;
-  } else {
-    if (s.clear_since < 0) s.clear_since = now_ms;
-    resolve = now_ms - s.clear_since >= s.rule.resolve_after_ms;
+  if (!s.external) update_condition(s, a, window_clock(s.partition, now_ms), now_ms, out);
+  if (a.condition == alert_condition::cleared) {
+    const auto& unattended = settings_.close_unattended;
+    if (a.state == alert_state::handled) {
+      close(s, a, "handled, and the condition has cleared", now_ms, out);
+      return out;
+    }
+    if (std::find(unattended.begin(), unattended.end(), a.level) != unattended.end() &&
+        now_ms - a.cleared_ms >= settings_.close_grace_ms) {
+      close(s, a, "the condition has stayed clear for " + std::to_string(settings_.close_grace_ms / 60000) +
+                      " min (" + matchers::to_string(a.level) + " closes unattended)", now_ms, out);
+      return out;
+    }
   }
-  if (resolve) {
-    a.state = alert_state::resolved;
-    a.resolved_ms = now_ms;
-    a.audit.push_back({now_ms, "resolved", "yuqing", "the condition has cleared"});
-    s.active.clear();
-    s.clear_since = -1;
-    out.push_back({reason::resolved, "", a});
-    return out;
-  }
-  if (a.state == alert_state::firing && a.level >= alert_level::orange && !a.escalated &&
+  auto more = people_clocks(a, now_ms);
+  out.insert(out.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  return out;
+}
+
+std::vector<notification> evaluator::people_clocks(alert& a, int64_t now_ms) {
+  std::vector<notification> out;
+  if (a.unattended() && a.level >= alert_level::orange && !a.escalated &&
       now_ms - a.fired_ms >= settings_.escalate_ms) {
     a.escalated = true;
     if (a.level < alert_level::red) a.level = alert_level::red;
@@ -251,7 +303,7 @@ std::vector<notification> evaluator::step(const std::string& id, int64_t now_ms)
     a.audit.push_back({now_ms, "escalated", "yuqing", "not acknowledged in time; level now " +
                                                           std::string(matchers::to_string(a.level))});
     out.push_back({reason::escalated, "", a});
-  } else if (a.state == alert_state::firing && now_ms - a.last_notified_ms >= settings_.repeat_ms) {
+  } else if (a.unattended() && now_ms - a.last_notified_ms >= settings_.repeat_ms) {
     a.last_notified_ms = now_ms;
     a.audit.push_back({now_ms, "notified", "yuqing", "repeat: not acknowledged"});
     out.push_back({reason::repeat, "", a});
@@ -278,7 +330,7 @@ std::vector<notification> evaluator::tick(int64_t now_ms) {
   std::vector<std::string> active, stale;
   for (const auto& [id, a] : alerts_) {
     if (a.active()) active.push_back(id);
-    else if (now_ms - a.resolved_ms > settings_.keep_resolved_ms) stale.push_back(id);
+    else if (now_ms - a.closed_ms > settings_.keep_closed_ms) stale.push_back(id);
   }
   for (const auto& id : active) {
     auto n = step(id, now_ms);
@@ -298,9 +350,10 @@ result<notification> evaluator::acknowledge(const std::string& id, const std::st
   auto it = alerts_.find(id);
   if (it == alerts_.end()) return error{"no alert " + id};
   alert& a = it->second;
-  if (a.state != alert_state::firing)
-    return error{"alert " + id + " is " + to_string(a.state) + ", only a firing alert can be acknowledged"};
+  if (a.state != alert_state::open)
+    return error{"alert " + id + " is " + to_string(a.state) + ", only an open alert can be acknowledged"};
   a.state = alert_state::acknowledged;
+  a.acknowledged_ms = now_ms;
   a.audit.push_back({now_ms, "acknowledged", who, note});
   return notification{reason::acknowledged, "", a};
 }
@@ -310,9 +363,10 @@ result<notification> evaluator::handle(const std::string& id, const std::string&
   auto it = alerts_.find(id);
   if (it == alerts_.end()) return error{"no alert " + id};
   alert& a = it->second;
-  if (a.state == alert_state::handled || a.state == alert_state::resolved)
+  if (a.state == alert_state::handled || a.state == alert_state::closed)
     return error{"alert " + id + " is " + to_string(a.state) + " already"};
   a.state = alert_state::handled;
+  a.handled_ms = now_ms;
   a.audit.push_back({now_ms, "handled", who, note});
   return notification{reason::handled, "", a};
 }
@@ -345,11 +399,16 @@ std::vector<notification> evaluator::raise(alert a, int64_t now_ms) {
       known.count = std::max(known.count, a.count);
       known.last_hit_ms = std::max(known.last_hit_ms, a.last_hit_ms);
       if (!a.examples.empty()) known.examples = std::move(a.examples);
-      return {};
+      if (known.condition == alert_condition::firing) return {};
+      known.condition = alert_condition::firing;
+      known.cleared_ms = 0;
+      known.audit.push_back({now_ms, "fired_again", "yuqing", known.summary()});
+      return {{reason::fired_again, "", known}};
     }
   }
   if (a.id.empty()) a.id = alert_id(a.fingerprint, a.origin, now_ms);
-  a.state = alert_state::firing;
+  a.state = alert_state::open;
+  a.condition = alert_condition::firing;
   a.fired_ms = now_ms;
   a.last_notified_ms = now_ms;
   if (a.audit.empty()) a.audit.push_back({now_ms, "fired", "yuqing", a.summary()});
@@ -364,18 +423,18 @@ std::vector<notification> evaluator::raise(alert a, int64_t now_ms) {
   return {{reason::fired, "", alerts_[id] = std::move(a)}};
 }
 
-std::vector<notification> evaluator::resolve(const std::string& fingerprint, const std::string& note,
-                                             int64_t now_ms) {
-  auto s = series_.find(fingerprint);
-  if (s == series_.end() || s->second.active.empty()) return {};
-  auto it = alerts_.find(s->second.active);
-  s->second.active.clear();
-  if (it == alerts_.end() || !it->second.active()) return {};
+std::optional<std::vector<notification>> evaluator::resolve(const std::string& fingerprint,
+                                                              const std::string& note, int64_t now_ms) {
+  const auto s = series_.find(fingerprint);
+  if (s == series_.end() || s->second.active.empty()) return std::nullopt;
+  const auto it = alerts_.find(s->second.active);
+  if (it == alerts_.end() || !it->second.active()) return std::nullopt;
   alert& a = it->second;
-  a.state = alert_state::resolved;
-  a.resolved_ms = now_ms;
-  a.audit.push_back({now_ms, "resolved", "yuqing", note});
-  return {{reason::resolved, "", a}};
+  if (a.condition == alert_condition::cleared) return std::vector<notification>{};
+  a.condition = alert_condition::cleared;
+  a.cleared_ms = now_ms;
+  a.audit.push_back({now_ms, "cleared", "yuqing", note});
+  return std::vector<notification>{{reason::cleared, "", a}};
 }
 
 std::vector<alert> evaluator::alerts() const {
@@ -401,6 +460,7 @@ std::map<int32_t, int64_t> evaluator::oldest_needed() const {
 }
 
 void evaluator::forget_partitions(const std::vector<int32_t>& partitions) {
+  for (const int32_t p : partitions) streams_.erase(p);
   auto gone = [&](const event& e) {
     return std::find(partitions.begin(), partitions.end(), e.pos.partition) != partitions.end();
   };

@@ -126,6 +126,36 @@ std::string resolve_secret(const std::string& key, const std::string& value, loa
          ":...}' (use ${env:NAME} or ${file:PATH})";
 }
 
+// The people file of http.people; "" or what is wrong, with the file and line.
+std::string load_people(const fs::path& path, std::vector<daemon_config::person>& out) {
+  static const std::set<std::string> roles = {"viewer", "officer", "analyst", "admin"};
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path.string());
+  } catch (const YAML::Exception& e) {
+    return path.string() + ": " + e.what();
+  }
+  if (!root["people"] || !root["people"].IsSequence()) return path.string() + ": expected people: [...]";
+  out.clear();
+  for (const auto& p : root["people"]) {
+    const std::string at = path.string() + ":" + std::to_string(p.Mark().line + 1) + ": ";
+    if (!p.IsMap()) return at + "expected {name, unit, role, token_sha256}";
+    daemon_config::person who;
+    const std::pair<const char*, std::string*> fields[] = {
+        {"name", &who.name}, {"unit", &who.unit}, {"role", &who.role}, {"token_sha256", &who.token_sha256}};
+    for (const auto& [field, value] : fields) {
+      if (!p[field] || !p[field].IsScalar() || p[field].as<std::string>().empty()) return at + field + ": required";
+      *value = p[field].as<std::string>();
+    }
+    if (!roles.count(who.role)) return at + "role: viewer, officer, analyst or admin, not '" + who.role + "'";
+    if (who.token_sha256.size() != 64 ||
+        who.token_sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+      return at + "token_sha256: 64 lower-case hex digits (printf %s TOKEN | sha256sum)";
+    out.push_back(std::move(who));
+  }
+  return "";
+}
+
 std::string apply_properties(daemon_config& c, const YAML::Node& n, load_context& ctx) {
   if (n.IsNull()) return "";
   if (!n.IsMap()) return "expected a map of librdkafka properties";
@@ -312,6 +342,23 @@ const std::vector<binding>& bindings() {
       {{"alerting.clocks.respond_other_hours", "integer", "48",
         "Response due after a yellow or blue alert (61号: 48 h otherwise)", 1, 720},
        bind_int(&dc::clock_respond_other_hours, 1, 720)},
+      {{"alerting.close_unattended.levels", "list", "[blue, yellow]",
+        "Levels whose alerts close without a person once their condition has been clear for "
+        "the grace time; alerts of the other levels close only when handled"},
+       [](daemon_config& c, const YAML::Node& n, load_context&) -> std::string {
+         static const std::set<std::string> levels = {"blue", "yellow", "orange", "red"};
+         if (!n.IsSequence()) return "expected a list of levels";
+         c.alert_close_unattended_levels.clear();
+         for (const auto& l : n) {
+           const auto v = l.IsScalar() ? l.as<std::string>() : "";
+           if (!levels.count(v)) return "'" + v + "' is not blue, yellow, orange or red";
+           c.alert_close_unattended_levels.push_back(v);
+         }
+         return "";
+       }},
+      {{"alerting.close_unattended.grace_minutes", "integer", "30",
+        "How long the condition of such an alert stays clear before it closes", 1, 10080},
+       bind_int(&dc::alert_close_grace_minutes, 1, 10080)},
       {{"plan.path", "path", "/usr/share/yuqing/seeds/plan.yaml",
         "The plan as data: items, lead and cooperating units"},
        bind_path(&dc::plan_path)},
@@ -400,6 +447,40 @@ const std::vector<binding>& bindings() {
          if (!n.IsScalar()) return "expected a string";
          auto e = resolve_secret("http.token", n.as<std::string>(), ctx, c.http_token);
          return e.empty() ? "" : e.substr(std::string("property http.token: ").size());
+       }},
+      {{"units", "list", "[]",
+        "The unit directory: real units ({name, receiver, plan_names: [...]}) that the plan's "
+        "units and roles stand for; Alertmanager's unit label carries the real unit, its "
+        "receiver label the unit's receiver"},
+       [](daemon_config& c, const YAML::Node& n, load_context&) -> std::string {
+         if (n.IsNull()) return "";
+         if (!n.IsSequence()) return "expected a list of {name, receiver, plan_names}";
+         c.units.clear();
+         for (const auto& u : n) {
+           const std::string at = "line " + std::to_string(u.Mark().line + 1) + ": ";
+           if (!u.IsMap() || !u["name"] || !u["name"].IsScalar() || !u["receiver"] || !u["receiver"].IsScalar())
+             return at + "expected {name, receiver, plan_names: [...]}";
+           daemon_config::unit unit{u["name"].as<std::string>(), u["receiver"].as<std::string>(), {}};
+           if (unit.receiver.empty() || unit.receiver.find_first_not_of(
+                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != std::string::npos)
+             return at + "receiver: an Alertmanager receiver name (ASCII letters, digits, _-.)";
+           if (u["plan_names"]) {
+             if (!u["plan_names"].IsSequence()) return at + "plan_names: a list";
+             for (const auto& p : u["plan_names"]) unit.plan_names.push_back(p.as<std::string>());
+           }
+           c.units.push_back(std::move(unit));
+         }
+         return "";
+       }},
+      {{"http.people", "path", "",
+        "YAML file of the people who use the API: name, unit, role (viewer, officer, analyst, "
+        "admin) and token_sha256 (the SHA-256 of their bearer token, hex); empty: none"},
+       [](daemon_config& c, const YAML::Node& n, load_context& ctx) -> std::string {
+         if (!n.IsScalar()) return "expected a path";
+         fs::path path = n.as<std::string>();
+         if (path.empty()) return "";
+         if (path.is_relative()) path = (ctx.base_dir / path).lexically_normal();
+         return load_people(path, c.http_people);
        }},
       {{"log.level", "string", "info", "trace, debug, info, warn, error"},
        bind_string(&dc::log_level)},

@@ -85,6 +85,10 @@ struct daemon_config {
   int clock_release_hours = 5;
   int clock_respond_major_hours = 24;
   int clock_respond_other_hours = 48;
+  // Levels whose alerts close without a person once their condition has been clear for the
+  // grace time; the others close only when handled.
+  std::vector<std::string> alert_close_unattended_levels = {"blue", "yellow"};
+  int alert_close_grace_minutes = 30;
   // mailbox cases (plan item 11)
   std::filesystem::path calendar_dir = "/usr/share/yuqing/seeds/calendar";
   int mailbox_utc_offset_minutes = 8 * 60;
@@ -111,6 +115,19 @@ struct daemon_config {
   // http
   std::string http_listen = "127.0.0.1:9464";
   std::string http_token;  // empty: POST endpoints refused
+  // The unit directory: a real unit with its Alertmanager receiver, and the plan's units
+  // and roles ("政策措施牵头起草、组织实施单位") that stand for it.
+  struct unit {
+    std::string name, receiver;
+    std::vector<std::string> plan_names;
+  };
+  std::vector<unit> units;
+  // People of http.people: a bearer token per person, kept as its SHA-256 (lower-case hex).
+  struct person {
+    std::string name, unit, role;  // role: viewer, officer, analyst or admin
+    std::string token_sha256;
+  };
+  std::vector<person> http_people;
   // log
   std::string log_level = "info";
   std::string log_format = "text";  // text (key=value) | json

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -32,7 +33,17 @@ alerting::settings settings_of(const config::daemon_config& c) {
   s.release_ms = int64_t{c.clock_release_hours} * 3600000;
   s.respond_major_ms = int64_t{c.clock_respond_major_hours} * 3600000;
   s.respond_other_ms = int64_t{c.clock_respond_other_hours} * 3600000;
+  s.close_unattended.clear();
+  for (const auto& l : c.alert_close_unattended_levels)
+    if (auto level = matchers::parse_alert_level(l)) s.close_unattended.push_back(*level);
+  s.close_grace_ms = int64_t{c.alert_close_grace_minutes} * 60000;
   return s;
+}
+
+bool has_unit(const alerting::alert& a, const std::string& unit) {
+  const auto in = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), unit) != v.end(); };
+  const auto label = a.labels.find("unit");
+  return in(a.lead_units) || in(a.cooperating_units) || (label != a.labels.end() && label->second == unit);
 }
 
 std::string event_json(const alerting::notification& n) {
@@ -72,10 +83,13 @@ struct alerting_service::impl {
   std::map<int32_t, int64_t> evaluated;  // below this: replay (evaluated before)
   bool invalid_logged = false;
 
-  std::vector<matchers::alert_rule> rules_of(const std::string& set_id) const {
-    for (const auto& s : sets.current()->sets())
-      if (s->definition().id == set_id) return s->definition().alerts;
-    return {};
+  // The set in force with this id (its alert rules and name); kept alive by the matcher.
+  std::pair<std::shared_ptr<const matchers::matcher>, const matchers::keyword_set*> set_of(
+      const std::string& set_id) const {
+    auto m = sets.current();
+    for (const auto& s : m->sets())
+      if (s->definition().id == set_id) return {m, &s->definition()};
+    return {m, nullptr};
   }
 
   // Keeps (one synced write), publishes (one flush) and hands on alert changes; the
@@ -96,10 +110,13 @@ struct alerting_service::impl {
       if (auto st = producer->produce(cfg.alerts_topic, a.fingerprint, body); !st)
         spdlog::error("event=alert_not_published id={} error=\"{}\"", a.id, st.error_message());
       else produced = true;
-      spdlog::info("event=alert_{} id={} level={} kind={} topic={} set={} rule={} count={} state={}{}",
+      spdlog::info("event=alert_{} id={} level={} kind={} topic={} set={} rule={} count={} state={} condition={}{}",
                    alerting::to_string(n.why), a.id, matchers::to_string(a.level), a.kind, a.topic,
-                   a.set_id, a.alert_rule, a.count, alerting::to_string(a.state),
+                   a.set_id, a.alert_rule, a.count, alerting::to_string(a.state), alerting::to_string(a.condition),
                    n.detail.empty() ? "" : " detail=" + n.detail);
+      if (n.why == alerting::reason::acknowledged)
+        probe.acknowledged(matchers::to_string(a.level),
+                           static_cast<double>(a.acknowledged_ms - a.fired_ms) / 1000.0);
       if (n.why == alerting::reason::fired) {
         probe.fired(matchers::to_string(a.level), a.kind);
         if (hit_time_ms >= 0)
@@ -116,9 +133,9 @@ struct alerting_service::impl {
         probe.sent("kafka");
       }
     }
-    std::map<std::pair<std::string, std::string>, int> active;
+    std::map<std::array<std::string, 3>, int> active;
     for (const auto& a : ev.alerts())
-      if (a.active()) ++active[{matchers::to_string(a.level), a.topic}];
+      if (a.active()) ++active[{matchers::to_string(a.level), a.topic, alerting::to_string(a.state)}];
     probe.active(active);
   }
 
@@ -306,7 +323,10 @@ struct alerting_service::impl {
       return;
     }
     const bool replay = m->offset < evaluated[m->partition];
-    for (auto& n : ev.on_hit(*e, rules_of(e->set_id), clk.now_ms(), replay, {m->partition, m->offset})) {
+    const auto [in_force, set] = set_of(e->set_id);
+    static const std::vector<matchers::alert_rule> none;
+    for (auto& n : ev.on_hit(*e, set ? set->alerts : none, clk.now_ms(), replay, {m->partition, m->offset},
+                             set ? set->name : "")) {
       notes.push_back(std::move(n));
       hit_times.push_back(rd_kafka_message_timestamp(m, nullptr));
     }
@@ -421,8 +441,9 @@ bool alerting_service::resolve(const std::string& fingerprint, const std::string
   std::lock_guard lock(impl_->mu);
   if (!impl_->producer) return false;
   auto notes = impl_->ev.resolve(fingerprint, note, impl_->clk.now_ms());
-  impl_->deliver(notes);
-  return !notes.empty();
+  if (!notes) return false;
+  impl_->deliver(*notes);
+  return true;
 }
 
 result<std::vector<alerting::alert>> alerting_service::alerts(const alert_query& q) const {
@@ -432,9 +453,12 @@ result<std::vector<alerting::alert>> alerting_service::alerts(const alert_query&
   for (const auto& text : *stored) {
     auto a = alerting::alert::from_json(text);
     if (!a) continue;
-    if (!q.state.empty() && alerting::to_string(a->state) != q.state) continue;
+    if (!q.state.empty() && alerting::parse_alert_state(q.state) != a->state) continue;
+    if (!q.condition.empty() && alerting::to_string(a->condition) != q.condition) continue;
     if (!q.level.empty() && matchers::to_string(a->level) != q.level) continue;
     if (!q.topic.empty() && a->topic != q.topic) continue;
+    if (!q.kind.empty() && a->kind != q.kind) continue;
+    if (!q.unit.empty() && !has_unit(*a, q.unit)) continue;
     out.push_back(std::move(*a));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.fired_ms > b.fired_ms; });

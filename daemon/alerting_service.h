@@ -33,8 +33,9 @@
 
 namespace yuqing::daemon {
 
+// Filters of alerts(); empty: any. unit: a lead or cooperating unit, or the unit label.
 struct alert_query {
-  std::string state, level, topic;  // empty: any
+  std::string state, condition, level, topic, unit, kind;
   size_t limit = 100;
 };
 
@@ -55,10 +56,11 @@ class alerting_service {
                                       const std::string& note);
   result<alerting::alert> handle(const std::string& id, const std::string& who,
                                  const std::string& note);
-  // Alerts decided elsewhere (mailbox cases): fired, or resolved, through the evaluator's
-  // lifecycle and delivered like every other alert. Call after start().
+  // Alerts decided elsewhere (mailbox cases): fired, or their condition cleared, through
+  // the evaluator and delivered like every other alert. Call after start().
   void raise(alerting::alert a);
-  // False when no active alert has this fingerprint (not restored yet, or not here).
+  // Clears the condition of the alert with this fingerprint (it closes as the evaluator's
+  // rules say). False when no alert that is not closed has it (not restored yet, or not here).
   bool resolve(const std::string& fingerprint, const std::string& note);
 
   // Alerts of this instance from the store, newest first.

@@ -4,8 +4,11 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -85,6 +88,60 @@ json hit_json(const matchers::hit& h, const std::vector<std::string>& names,
           {"topic", h.topic},      {"severity", matchers::to_string(h.level)},
           {"spans", spans},
           {"highlighted", matchers::highlight(fields[f], h.spans, f, "【", "】")}};
+}
+
+// ms as RFC 3339 at this UTC offset: 2026-12-02T09:40:00.000+08:00.
+std::string local_rfc3339(int64_t ms, int offset_minutes) {
+  std::string s = format_rfc3339(ms + int64_t{offset_minutes} * 60000);
+  char zone[8];
+  std::snprintf(zone, sizeof zone, "%c%02d:%02d", offset_minutes < 0 ? '-' : '+', std::abs(offset_minutes) / 60,
+                std::abs(offset_minutes) % 60);
+  s.pop_back();  // the Z
+  return s + zone;
+}
+
+// An alert as the API gives it: beside each time in epoch ms (fired_ms), the same time in
+// RFC 3339 at the configured offset (fired); a time not reached yet (0) has none.
+json alert_json(const alerting::alert& a, int offset_minutes) {
+  json j = json::parse(a.to_json());
+  auto add = [&](json& o, const std::string& key) {
+    if (o.contains(key + "_ms") && o[key + "_ms"].get<int64_t>() > 0)
+      o[key] = local_rfc3339(o[key + "_ms"].get<int64_t>(), offset_minutes);
+  };
+  for (const char* key : {"fired", "first_hit", "last_hit", "last_notified", "cleared", "acknowledged",
+                          "handled", "closed", "release_by", "respond_by"})
+    add(j, key);
+  for (auto& e : j["examples"]) add(e, "time");
+  for (auto& e : j["audit"]) add(e, "time");
+  return j;
+}
+
+// The filters of GET /api/v1/alerts; "" or what is wrong, naming the parameter.
+std::string read_alert_query(const http_request& r, alert_query& q) {
+  static const std::set<std::string> known = {"state", "condition", "level", "topic", "unit", "kind", "limit"};
+  for (const auto& [key, value] : r.query)
+    if (!known.count(key)) return key + ": unknown filter (state, condition, level, topic, unit, kind, limit)";
+  auto get = [&](const char* key) { return r.query.count(key) ? r.query.at(key) : std::string(); };
+  q.state = get("state");
+  q.condition = get("condition");
+  q.level = get("level");
+  q.topic = get("topic");
+  q.unit = get("unit");
+  q.kind = get("kind");
+  static const std::set<std::string> states = {"open", "acknowledged", "handled", "closed"};
+  if (!q.state.empty() && !states.count(q.state)) return "state: open, acknowledged, handled or closed";
+  if (!q.condition.empty() && !alerting::parse_alert_condition(q.condition)) return "condition: firing or cleared";
+  if (!q.level.empty() && !matchers::parse_alert_level(q.level)) return "level: blue, yellow, orange or red";
+  static const std::set<std::string> kinds = {"immediate", "threshold", "spike", "spread", "due_soon",
+                                              "overdue", "concentrated_issue", "same_text"};
+  if (!q.kind.empty() && !kinds.count(q.kind))
+    return "kind: immediate, threshold, spike, spread, due_soon, overdue, concentrated_issue or same_text";
+  try {
+    q.limit = static_cast<size_t>(std::clamp<int64_t>(query_int(r, "limit", 100), 1, 10000));
+  } catch (const std::exception&) {
+    return "limit: a number";
+  }
+  return "";
 }
 
 json outcome_json(const reload_outcome& o) {
@@ -278,7 +335,7 @@ struct app::impl {
                              json{{"state", "running"}, {"see", "/api/v1/keyword-sets"}}.dump()};
       const auto o = f.get();
       return http_response{o.ok ? 200 : 422, "application/json", outcome_json(o).dump()};
-    }, access::token);
+    }, access::analyst);
     http->route("GET", "/api/v1/rules", [this](const http_request& r) {
       int64_t top = 20;
       try {
@@ -324,7 +381,7 @@ struct app::impl {
       for (const auto& h : found) hits.push_back(hit_json(h, names, fields));
       return http_response{200, "application/json",
                            json{{"against", candidate ? "posted" : "running"}, {"hits", hits}}.dump()};
-    }, access::token);
+    }, access::analyst);
     // {"set": "<YAML>", "since": "7d", "examples": 3}: 202 and the job's id.
     http->route("POST", "/api/v1/backtest", [this](const http_request& r) {
       json body = json::parse(r.body, nullptr, false);
@@ -348,7 +405,7 @@ struct app::impl {
       if (!id) return json_error(409, id.error_message());
       return http_response{202, "application/json",
                            json{{"id", *id}, {"url", "/api/v1/backtest/" + *id}}.dump()};
-    }, access::token);
+    }, access::analyst);
     http->route("GET", "/api/v1/backtest/", [this](const http_request& r) {
       const auto id = r.path.substr(std::string("/api/v1/backtest/").size());
       auto j = backtests->get(id);
@@ -363,18 +420,11 @@ struct app::impl {
     http->route("GET", "/api/v1/alerts", [this, unavailable](const http_request& r) {
       if (!alerts_svc) return unavailable();
       alert_query q;
-      q.state = r.query.count("state") ? r.query.at("state") : "";
-      q.level = r.query.count("level") ? r.query.at("level") : "";
-      q.topic = r.query.count("topic") ? r.query.at("topic") : "";
-      try {
-        q.limit = static_cast<size_t>(std::clamp<int64_t>(query_int(r, "limit", 100), 1, 10000));
-      } catch (const std::exception&) {
-        return json_error(400, "limit: a number");
-      }
+      if (auto bad = read_alert_query(r, q); !bad.empty()) return json_error(400, bad);
       auto found = alerts_svc->alerts(q);
       if (!found) return json_error(500, found.error_message());
       json out = json::array();
-      for (const auto& a : *found) out.push_back(json::parse(a.to_json()));
+      for (const auto& a : *found) out.push_back(alert_json(a, cfg.mailbox_utc_offset_minutes));
       return http_response{200, "application/json", json{{"alerts", out}}.dump()};
     });
     http->route("GET", "/api/v1/alerts/", [this, unavailable](const http_request& r) {
@@ -383,7 +433,9 @@ struct app::impl {
       auto a = store->alert(id);
       if (!a) return json_error(500, a.error_message());
       if (!a->has_value()) return json_error(404, "no alert " + id);
-      return http_response{200, "application/json", **a};
+      const auto parsed = alerting::alert::from_json(**a);
+      if (!parsed) return json_error(500, "alert " + id + " is unreadable in the store");
+      return http_response{200, "application/json", alert_json(*parsed, cfg.mailbox_utc_offset_minutes).dump()};
     });
     // POST /api/v1/alerts/{id}/ack and /handle with {"who": "...", "note": "..."}.
     http->route("POST", "/api/v1/alerts/", [this, unavailable](const http_request& r) {
@@ -395,7 +447,8 @@ struct app::impl {
       if (action != "ack" && action != "handle") return json_error(404, "POST /api/v1/alerts/{id}/ack or /handle");
       json body = r.body.empty() ? json::object() : json::parse(r.body, nullptr, false);
       if (!body.is_object()) return json_error(400, "expected {\"who\": \"...\", \"note\": \"...\"}");
-      const std::string who = body.value("who", "");
+      // A person's token names them; with the shared token the body says who.
+      const std::string who = !r.person.empty() ? r.person + "（" + r.unit + "）" : body.value("who", "");
       if (who.empty()) return json_error(400, "who: the person acknowledging or handling");
       const std::string note = body.value("note", "");
       auto a = action == "ack" ? alerts_svc->acknowledge(id, who, note) : alerts_svc->handle(id, who, note);
@@ -404,8 +457,8 @@ struct app::impl {
         return json_error(unknown ? 404 : 409, a.error_message() +
                                                    (unknown ? " (active alerts live on the instance that owns their topic)" : ""));
       }
-      return http_response{200, "application/json", a->to_json()};
-    }, access::token);
+      return http_response{200, "application/json", alert_json(*a, cfg.mailbox_utc_offset_minutes).dump()};
+    }, access::officer);
   }
 
   void add_mailbox_routes() {
@@ -514,7 +567,23 @@ struct app::impl {
 
     http = std::make_unique<http_server>();
     http->set_token(cfg.http_token);
-    alert_stream = http->add_event_stream("/api/v1/alerts/stream");
+    std::vector<http_credential> people;
+    for (const auto& p : cfg.http_people) people.push_back({p.name, p.unit, p.role, p.token_sha256});
+    http->set_people(std::move(people));
+    // A client that connects without a Last-Event-ID first gets the alerts not closed.
+    alert_stream = http->add_event_stream("/api/v1/alerts/stream", [this] {
+      json out = json::array();
+      if (alerts_svc) {
+        for (const char* state : {"open", "acknowledged", "handled"}) {
+          alert_query q;
+          q.state = state;
+          q.limit = 10000;
+          if (auto found = alerts_svc->alerts(q))
+            for (const auto& a : *found) out.push_back(alert_json(a, cfg.mailbox_utc_offset_minutes));
+        }
+      }
+      return json{{"alerts", out}}.dump(-1, ' ', false, json::error_handler_t::replace);
+    });
     add_routes();
     if (auto st = http->start(cfg.http_listen); !st) {
       spdlog::critical("event=start_failed step=http error=\"{}\"", st.error_message());
@@ -525,10 +594,16 @@ struct app::impl {
 
     if (cfg.alerting_enabled) {
       al_probe = std::make_unique<alerting_probe>(registry);
+      unit_directory units;
+      for (const auto& u : cfg.units) {
+        units[u.name] = {u.name, u.receiver};
+        for (const auto& p : u.plan_names) units[p] = {u.name, u.receiver};
+      }
       alert_sink = std::make_unique<notifier>(
           notifier_options{cfg.alertmanager_url, cfg.alertmanager_resend_seconds, cfg.webhook_url,
                            "http://" + cfg.http_listen.substr(0, cfg.http_listen.rfind(':')) + ":" +
-                               std::to_string(http->port())},
+                               std::to_string(http->port()),
+                           std::move(units)},
           *al_probe);
       if (auto st = alert_sink->start(); !st) {
         spdlog::critical("event=start_failed step=notifier error=\"{}\"", st.error_message());

@@ -1,5 +1,6 @@
 // yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker,
-// config-keys, and against a running daemon's HTTP API: sets, reload, backtest, rules;
+// config-keys, and against a running daemon's HTTP API: sets, reload, backtest, rules,
+// alerts, ack, handle;
 // cases and report read either the API or the store (--db).
 #include <signal.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -482,6 +484,36 @@ int cases(const api& a, const std::string& db, const std::string& state, const s
   return 0;
 }
 
+// Alerts of the daemon, newest first: id, level, duty state, condition, when it fired (in
+// the daemon's offset) and the summary.
+int alerts(const api& a, const std::map<std::string, std::string>& filters, size_t limit, bool as_json) {
+  std::string target = "/api/v1/alerts?limit=" + std::to_string(limit);
+  for (const auto& [key, value] : filters)
+    if (!value.empty()) target += "&" + key + "=" + daemon::url_encode(value);
+  json body;
+  if (auto rc = get_or_print(a, target, as_json, body)) return *rc;
+  std::printf("%-16s %-7s %-13s %-8s %-30s %s\n", "alert", "level", "state", "cond.", "fired", "summary");
+  for (const auto& al : body["alerts"])
+    std::printf("%-16s %-7s %-13s %-8s %-30s %s\n", al.value("id", "").c_str(), al.value("level", "").c_str(),
+                al.value("state", "").c_str(), al.value("condition", "").c_str(), al.value("fired", "").c_str(),
+                al.value("summary", "").c_str());
+  std::cerr << body["alerts"].size() << " alerts\n";
+  return 0;
+}
+
+// Acknowledges (ack) or handles (handle) an alert in the name of `who`.
+int alert_step(const api& a, const std::string& action, const std::string& id, const std::string& who,
+               const std::string& note) {
+  auto j = a.call("POST", "/api/v1/alerts/" + daemon::url_encode(id) + "/" + action,
+                  json{{"who", who}, {"note", note}}.dump());
+  if (!j) {
+    std::cerr << j.error_message() << "\n";
+    return 1;
+  }
+  std::cout << j->value("id", "") << " " << j->value("state", "") << " (" << j->value("summary", "") << ")\n";
+  return 0;
+}
+
 // The report of a period, from the store (--db, with progress) or the daemon.
 int report(const api& a, const std::string& db, const std::string& from, const std::string& to,
            const std::string& format) {
@@ -628,6 +660,29 @@ int main(int argc, char** argv) {
   rp->add_option("--to", rp_to, "... until (exclusive; default now)");
   rp->add_option("--format", rp_format, "md, csv or json")->capture_default_str();
 
+  auto* al = cli.add_subcommand("alerts", "alerts of the daemon, newest first");
+  api_options(al);
+  std::map<std::string, std::string> al_filters;
+  size_t al_limit = 100;
+  al->add_option("--state", al_filters["state"], "duty state: open, acknowledged, handled or closed")
+      ->check(CLI::IsMember({"open", "acknowledged", "handled", "closed"}));
+  al->add_option("--condition", al_filters["condition"], "firing or cleared")->check(CLI::IsMember({"firing", "cleared"}));
+  al->add_option("--level", al_filters["level"], "blue, yellow, orange or red")
+      ->check(CLI::IsMember({"blue", "yellow", "orange", "red"}));
+  al->add_option("--topic", al_filters["topic"], "policy topic");
+  al->add_option("--unit", al_filters["unit"], "a lead or cooperating unit");
+  al->add_option("--limit", al_limit, "most alerts to list")->capture_default_str();
+  al->add_flag("--json", as_json, "JSON output");
+  std::string step_id, step_who, step_note;
+  auto* ack = cli.add_subcommand("ack", "acknowledge an alert (签收)");
+  auto* hd = cli.add_subcommand("handle", "mark an alert handled (处置)");
+  for (auto* sub : {ack, hd}) {
+    api_options(sub);
+    sub->add_option("id", step_id, "alert id")->required();
+    sub->add_option("--who", step_who, "the person (with the shared http.token; a person's own token names them)");
+    sub->add_option("--note", step_note, "a note for the audit trail");
+  }
+
   CLI11_PARSE(cli, argc, argv);
   try {
     if (*k) return config_keys();
@@ -659,6 +714,9 @@ int main(int argc, char** argv) {
     if (*ru) return rules(a, top, as_json);
     if (*cs) return cases(a, cs_db, cs_state, cs_unit, cs_limit, as_json);
     if (*rp) return report(a, rp_db, rp_from, rp_to, rp_format);
+    if (*al) return alerts(a, al_filters, al_limit, as_json);
+    if (*ack) return alert_step(a, "ack", step_id, step_who, step_note);
+    if (*hd) return alert_step(a, "handle", step_id, step_who, step_note);
   } catch (const std::exception& e) {
     std::cerr << "yuqingctl: " << e.what() << "\n";
     return 1;

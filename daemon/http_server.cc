@@ -2,10 +2,12 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <openssl/evp.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -61,6 +63,34 @@ http_request to_request(const bhttp::request<bhttp::string_body>& r) {
   return req;
 }
 
+const char* role_of(http_server::access a) {
+  switch (a) {
+    case http_server::access::open: return "viewer";
+    case http_server::access::officer: return "officer";
+    case http_server::access::analyst: return "analyst";
+    case http_server::access::admin: return "admin";
+  }
+  return "admin";
+}
+
+// admin may do everything; officer and analyst their own part; viewer nothing protected.
+bool allowed(const std::string& role, http_server::access needs) {
+  return role == "admin" || role == role_of(needs);
+}
+
+std::string sha256_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 0xF];
+  }
+  return out;
+}
+
 }  // namespace
 
 http_response json_error(int status, const std::string& message) {
@@ -74,31 +104,21 @@ class sse_hub final : public event_stream, public std::enable_shared_from_this<s
   struct subscriber {
     std::function<void(const std::string&)> send;  // runs on the server thread
   };
-  explicit sse_hub(asio::io_context& io) : io_(io) {}
+  sse_hub(asio::io_context& io, std::function<std::string()> snapshot)
+      : io_(io), snapshot_(std::move(snapshot)),
+        epoch_(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count()) + "-") {}
   void publish(const std::string& event, const std::string& data) override {
-    std::string frame = "event: " + event + "\n";
-    for (size_t at = 0; at <= data.size();) {  // one data: line per line of data
-      const size_t nl = std::min(data.find('\n', at), data.size());
-      frame += "data: " + data.substr(at, nl - at) + "\n";
-      at = nl + 1;
-    }
-    frame += "\n";
-    broadcast(frame);
+    std::lock_guard lock(mu_);
+    const uint64_t id = ++last_id_;
+    std::string frame = frame_of(id, event, data);
+    recent_.emplace_back(id, frame);
+    if (recent_.size() > 1000) recent_.pop_front();
+    post_locked(frame);
   }
   void broadcast(const std::string& frame) {
-    std::vector<std::shared_ptr<subscriber>> live;
-    {
-      std::lock_guard lock(mu_);
-      for (auto it = subs_.begin(); it != subs_.end();) {
-        if (auto s = it->lock()) {
-          live.push_back(std::move(s));
-          ++it;
-        } else {
-          it = subs_.erase(it);
-        }
-      }
-    }
-    for (auto& s : live) asio::post(io_, [s, frame] { s->send(frame); });
+    std::lock_guard lock(mu_);
+    post_locked(frame);
   }
   size_t clients() const override {
     std::lock_guard lock(mu_);
@@ -106,15 +126,60 @@ class sse_hub final : public event_stream, public std::enable_shared_from_this<s
     for (const auto& w : subs_) n += !w.expired();
     return n;
   }
-  void add(const std::shared_ptr<subscriber>& s) {
+  // Subscribes s; returns what it gets first: the events after last_event_id, or a snapshot.
+  // Under the lock that publish() takes, so that nothing falls between the two.
+  std::string add(const std::shared_ptr<subscriber>& s, const std::string& last_event_id) {
     std::lock_guard lock(mu_);
     subs_.push_back(s);
+    std::string first;
+    if (uint64_t after = 0; resumable(last_event_id, after)) {
+      for (const auto& [id, frame] : recent_)
+        if (id > after) first += frame;
+    } else if (snapshot_) {
+      first = frame_of(last_id_, "snapshot", snapshot_());
+    }
+    return first;
   }
 
  private:
+  std::string frame_of(uint64_t id, const std::string& event, const std::string& data) const {
+    std::string frame = "id: " + epoch_ + std::to_string(id) + "\nevent: " + event + "\n";
+    for (size_t at = 0; at <= data.size();) {  // one data: line per line of data
+      const size_t nl = std::min(data.find('\n', at), data.size());
+      frame += "data: " + data.substr(at, nl - at) + "\n";
+      at = nl + 1;
+    }
+    return frame + "\n";
+  }
+  // An id of this process whose successors are all still kept.
+  bool resumable(const std::string& last_event_id, uint64_t& after) const {
+    if (last_event_id.rfind(epoch_, 0) != 0) return false;
+    try {
+      after = std::stoull(last_event_id.substr(epoch_.size()));
+    } catch (const std::exception&) {
+      return false;
+    }
+    const uint64_t oldest = recent_.empty() ? last_id_ + 1 : recent_.front().first;
+    return after <= last_id_ && after + 1 >= oldest;
+  }
+  void post_locked(const std::string& frame) {
+    for (auto it = subs_.begin(); it != subs_.end();) {
+      if (auto s = it->lock()) {
+        asio::post(io_, [s, frame] { s->send(frame); });
+        ++it;
+      } else {
+        it = subs_.erase(it);
+      }
+    }
+  }
+
   asio::io_context& io_;
+  const std::function<std::string()> snapshot_;
+  const std::string epoch_;
   mutable std::mutex mu_;
   std::vector<std::weak_ptr<subscriber>> subs_;
+  uint64_t last_id_ = 0;
+  std::deque<std::pair<uint64_t, std::string>> recent_;  // the last 1000 events
 };
 
 struct http_server::impl {
@@ -142,6 +207,20 @@ struct http_server::impl {
   std::atomic<int> connections{0};
   uint16_t bound_port = 0;
 
+  std::vector<http_credential> people;
+
+  // Whose token this is: the shared http.token is an admin without a name.
+  const http_credential* authenticate(std::string_view presented) const {
+    static const http_credential shared{"", "", "admin", ""};
+    if (!token.empty() && constant_time_equal(presented, token)) return &shared;
+    if (people.empty()) return nullptr;
+    const std::string digest = sha256_hex(presented);
+    const http_credential* found = nullptr;
+    for (const auto& p : people)  // every one compared, in constant time
+      if (constant_time_equal(digest, p.token_sha256)) found = &p;
+    return found;
+  }
+
   // The handler's response; a handler that throws answers 500.
   http_response handle(const http_request& req) {
     try {
@@ -159,18 +238,29 @@ struct http_server::impl {
       if (!match) continue;
       path_known = true;
       if (r.method != req.method) continue;
-      if (r.needs == access::token) {
-        if (token.empty())
-          return json_error(403, "this endpoint is disabled: set http.token in the configuration");
+      if (r.needs != access::open) {
+        if (token.empty() && people.empty())
+          return json_error(403, "this endpoint is disabled: set http.token or http.people in the configuration");
         const auto h = req.headers.find("authorization");
         const std::string_view given = h == req.headers.end() ? "" : std::string_view(h->second);
-        if (!given.starts_with("Bearer ") || !constant_time_equal(given.substr(7), token)) {
+        const http_credential* who = given.starts_with("Bearer ") ? authenticate(given.substr(7)) : nullptr;
+        if (!who) {
           spdlog::warn("event=http_unauthorized method={} path={} remote={} reason={}", req.method,
                        req.path, req.remote, h == req.headers.end() ? "no_token" : "wrong_token");
           auto res = json_error(401, "a bearer token is required (Authorization: Bearer TOKEN)");
           res.www_authenticate = true;
           return res;
         }
+        if (!allowed(who->role, r.needs)) {
+          spdlog::warn("event=http_forbidden method={} path={} remote={} person=\"{}\" role={}", req.method,
+                       req.path, req.remote, who->name, who->role);
+          return json_error(403, "the role " + who->role + " may not do this (it needs " + role_of(r.needs) + ")");
+        }
+        http_request as = req;
+        as.person = who->name;
+        as.unit = who->unit;
+        as.role = who->role;
+        return r.handler(as);
       }
       return r.handler(req);
     }
@@ -203,8 +293,10 @@ struct http_server::impl {
       const auto& r = parser_->get();
       http_request req = to_request(r);
       if (req.method == "GET") {
-        if (auto hub = server_.streams.find(req.path); hub != server_.streams.end())
-          return start_stream(hub->second);
+        if (auto hub = server_.streams.find(req.path); hub != server_.streams.end()) {
+          const auto last = req.headers.find("last-event-id");
+          return start_stream(hub->second, last == req.headers.end() ? "" : last->second);
+        }
       }
       beast::error_code rec;
       const auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(rec);
@@ -239,16 +331,16 @@ struct http_server::impl {
     }
 
     // From here on the connection carries the event stream until the client goes.
-    void start_stream(const std::shared_ptr<sse_hub>& hub) {
+    void start_stream(const std::shared_ptr<sse_hub>& hub, const std::string& last_event_id) {
       stream_.expires_never();
       sub_ = std::make_shared<sse_hub::subscriber>();
       std::weak_ptr<session> weak = shared_from_this();
       sub_->send = [weak](const std::string& frame) {
         if (auto self = weak.lock()) self->enqueue(frame);
       };
-      hub->add(sub_);
+      const std::string first = hub->add(sub_, last_event_id);
       enqueue("HTTP/1.1 200 OK\r\nServer: yuqing\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
-              "Cache-Control: no-cache\r\nConnection: close\r\n\r\n: connected\n\n");
+              "Cache-Control: no-cache\r\nConnection: close\r\n\r\n: connected\n\n" + first);
       // Reading tells when the client goes away.
       stream_.socket().async_read_some(asio::buffer(sink_), [self = shared_from_this()](
                                                               beast::error_code, size_t) {
@@ -317,8 +409,11 @@ void http_server::route(const std::string& method, const std::string& path, http
 
 void http_server::set_token(std::string token) { impl_->token = std::move(token); }
 
-std::shared_ptr<event_stream> http_server::add_event_stream(const std::string& path) {
-  auto hub = std::make_shared<sse_hub>(impl_->io);
+void http_server::set_people(std::vector<http_credential> people) { impl_->people = std::move(people); }
+
+std::shared_ptr<event_stream> http_server::add_event_stream(const std::string& path,
+                                                           std::function<std::string()> snapshot) {
+  auto hub = std::make_shared<sse_hub>(impl_->io, std::move(snapshot));
   impl_->streams[path] = hub;
   return hub;
 }

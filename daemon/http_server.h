@@ -5,9 +5,12 @@
 // headers (16 KiB), a deadline per request (10 s, against slow clients), and a cap on
 // open connections (further ones are closed at once). Binds 127.0.0.1 unless configured.
 //
-// Authentication: routes registered with access::token need "Authorization: Bearer TOKEN"
-// (compared in constant time): 401 without or with a wrong token, 403 when the server has
-// no token (such routes are then disabled). Other routes are open.
+// Authentication: routes registered with a role (officer, analyst, admin = token) need
+// "Authorization: Bearer TOKEN": the shared token (an admin without a name) or the token of
+// a person, kept as its SHA-256 (both compared in constant time). 401 without or with an
+// unknown token; 403 when the person's role may not (admin may everything, officer and
+// analyst their own routes, viewer none) or when the server has no tokens (such routes are
+// then disabled). The handler gets the person in the request. Other routes are open.
 //
 // Concurrency: handlers run on the server thread, one at a time; they must not block for
 // long. start()/stop() from the controlling thread.
@@ -19,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/result.h"
 
@@ -31,6 +35,12 @@ struct http_request {
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string remote;  // client address, "IP:PORT"
+  std::string person, unit, role;  // who the bearer token belongs to (protected routes; shared token: admin, no name)
+};
+
+// A person's token: name, unit, role (viewer, officer, analyst, admin), SHA-256 in hex.
+struct http_credential {
+  std::string name, unit, role, token_sha256;
 };
 
 struct http_response {
@@ -50,9 +60,15 @@ struct http_limits {
 };
 
 // Server-sent events: clients that GET the stream's path stay connected and receive every
-// event published from then on ("event: NAME\ndata: DATA\n\n"), plus a comment line every
-// 15 s so that proxies keep the connection. publish() is thread-safe. A client whose queue
-// passes 1000 events (it does not read) is dropped.
+// event published from then on ("id: ID\nevent: NAME\ndata: DATA\n\n"), plus a comment
+// line every 15 s so that proxies keep the connection. publish() is thread-safe. A client
+// whose queue passes 1000 events (it does not read) is dropped.
+//
+// Ids are "<start of the process in ms>-<sequence>". A client that connects with the
+// Last-Event-ID of an event among the last 1000 of this process gets the events after it
+// first (a resumed stream misses nothing); any other client first gets an event
+// "snapshot" (when the stream has a snapshot function) whose data is the function's
+// result, with the id of the latest event, to resume from.
 class event_stream {
  public:
   virtual ~event_stream() = default;
@@ -67,15 +83,20 @@ class http_server {
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;
 
-  enum class access { open, token };
+  enum class access { open, officer, analyst, admin, token = admin };
   // Exact path match ("/api/v1/status") or, ending in '/', a prefix ("/api/v1/alerts/").
   void route(const std::string& method, const std::string& path, http_handler h,
              access a = access::open);
   void set_limits(const http_limits& l);
-  // A server-sent-events stream at `path` (GET); register before start().
-  std::shared_ptr<event_stream> add_event_stream(const std::string& path);
-  // The bearer token of access::token routes; empty disables them.
+  // A server-sent-events stream at `path` (GET); register before start(). snapshot (may be
+  // empty) runs on the server thread when a client connects without a usable Last-Event-ID.
+  std::shared_ptr<event_stream> add_event_stream(const std::string& path,
+                                                 std::function<std::string()> snapshot = {});
+  // The shared bearer token (an admin); empty: none.
   void set_token(std::string token);
+  // The people's tokens; register before start(). No token and no people disable the
+  // protected routes.
+  void set_people(std::vector<http_credential> people);
 
   // One request from its raw bytes, parsed with the limits and routed like one from a
   // connection, without a socket (the fuzz target and tests use it): 400 when the bytes

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -77,7 +78,7 @@ struct notifier::impl {
   void send_alertmanager(const std::vector<alerting::alert>& alerts) {
     if (opt.alertmanager_url.empty() || alerts.empty()) return;
     post("alertmanager", alertmanager, "/api/v2/alerts",
-         alertmanager_body(alerts, clk.now_ms(), opt.resend_seconds, opt.api_base));
+         alertmanager_body(alerts, clk.now_ms(), opt.resend_seconds, opt.api_base, opt.units));
   }
 
   void run() {
@@ -90,20 +91,25 @@ struct notifier::impl {
         if (stopping && queue.empty()) return;
         batch.swap(queue);
       }
-      std::vector<alerting::alert> changed;
+      std::vector<alerting::alert> changed;  // one entry per Alertmanager alert, the latest
+      auto change = [&](const alerting::alert& a) {
+        const auto same = [&](const alerting::alert& c) { return c.id == a.id && c.level == a.level; };
+        if (auto it = std::find_if(changed.begin(), changed.end(), same); it != changed.end()) *it = a;
+        else changed.push_back(a);
+      };
       for (const auto& n : batch) {
         const auto& a = n.snapshot;
         // Labels are an Alertmanager alert's identity: an escalated level is a new alert,
         // so the one with the old level ends now.
         if (auto old = active.find(a.id); old != active.end() && old->second.level != a.level) {
           auto ended = old->second;
-          ended.state = alerting::alert_state::resolved;
-          ended.resolved_ms = clk.now_ms();
-          changed.push_back(ended);
+          ended.state = alerting::alert_state::closed;
+          ended.closed_ms = clk.now_ms();
+          change(ended);
         }
-        if (a.active()) active[a.id] = a;
+        if (a.unattended()) active[a.id] = a;
         else active.erase(a.id);
-        changed.push_back(a);
+        change(a);
         if (!opt.webhook_url.empty()) {
           post("webhook", webhook, "",
                json{{"reason", alerting::to_string(n.why)}, {"detail", n.detail},
@@ -160,33 +166,55 @@ void notifier::notify(const alerting::notification& n) {
   impl_->cv.notify_all();
 }
 
+namespace {
+
+// When an alert stopped being open (signed for, or closed): Alertmanager's endsAt.
+int64_t left_open_ms(const alerting::alert& a) {
+  for (const int64_t t : {a.acknowledged_ms, a.handled_ms, a.closed_ms})
+    if (t > 0) return t;
+  return a.fired_ms;
+}
+
+}  // namespace
+
 std::string notifier::alertmanager_body(const std::vector<alerting::alert>& alerts, int64_t now_ms,
-                                        int resend_seconds, const std::string& api_base) {
+                                        int resend_seconds, const std::string& api_base,
+                                        const unit_directory& units) {
   json out = json::array();
   for (const auto& a : alerts) {
     std::string lines;
     for (const auto& e : a.examples) lines += e.message_key + " " + e.text + "\n";
     json j{{"labels",
             {{"alertname", "yuqing_" + a.kind},
+             {"alert_id", a.id},
              {"level", matchers::to_string(a.level)},
              {"topic", a.topic},
              {"plan_item", std::to_string(a.plan_item)},
              {"unit", a.lead_units.empty() ? "none" : a.lead_units.front()},
+             {"receiver", "none"},
              {"set", a.set_id},
              {"rule", a.alert_rule},
              {"kind", a.kind}}},
            {"annotations",
             {{"summary", a.summary()},
              {"state", alerting::to_string(a.state)},
-             {"alert_id", a.id},
+             {"condition", alerting::to_string(a.condition)},
+             {"acknowledged_by", a.who("acknowledged")},
+             {"handled_by", a.who("handled")},
+             {"keyword_rule", a.keyword_rule},
              {"lead_units", joined(a.lead_units)},
              {"cooperating_units", joined(a.cooperating_units)},
              {"plan_text", a.plan_text},
              {"count", std::to_string(a.count)},
              {"examples", lines}}},
            {"startsAt", format_rfc3339(a.fired_ms)},
-           {"endsAt", format_rfc3339(a.active() ? now_ms + 4000LL * resend_seconds : a.resolved_ms)}};
+           {"endsAt", format_rfc3339(a.unattended() ? now_ms + 4000LL * resend_seconds : left_open_ms(a))}};
     for (const auto& [k, v] : a.labels) j["labels"][k] = v;
+    auto& labels = j["labels"];
+    if (const auto route = units.find(labels["unit"].get<std::string>()); route != units.end()) {
+      labels["unit"] = route->second.unit;
+      labels["receiver"] = route->second.receiver;
+    }
     if (!api_base.empty()) j["generatorURL"] = api_base + "/api/v1/alerts/" + a.id;
     out.push_back(std::move(j));
   }

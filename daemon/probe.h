@@ -12,6 +12,7 @@
 #include <prometheus/registry.h>
 
 #include <functional>
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -155,13 +156,16 @@ class ingest_probe {
   std::map<std::pair<std::string, int32_t>, prometheus::Gauge*> lag_;
 };
 
-// Alerting: alerts fired, active alerts, notifications per sink, hit-to-alert latency.
+// Alerting: alerts fired (every known {kind, level} from zero), alerts not closed by duty
+// state, time to acknowledge, notifications per sink, hit-to-alert latency.
 class alerting_probe {
  public:
   explicit alerting_probe(metrics& m);
   void fired(const std::string& level, const std::string& kind);
-  // Replaces the active-alert gauges with these counts by (level, topic).
-  void active(const std::map<std::pair<std::string, std::string>, int>& counts);
+  // Replaces the active-alert gauges with these counts by (level, topic, duty state).
+  void active(const std::map<std::array<std::string, 3>, int>& counts);
+  // From firing to acknowledgement.
+  void acknowledged(const std::string& level, double seconds);
   void sent(const std::string& sink) { family_child(sent_, sink).Increment(); }
   void failed(const std::string& sink) { family_child(failed_, sink).Increment(); }
   void latency(double seconds) { latency_->Observe(seconds); }
@@ -174,9 +178,10 @@ class alerting_probe {
   prometheus::Family<prometheus::Counter>& sent_;
   prometheus::Family<prometheus::Counter>& failed_;
   prometheus::Histogram* latency_;
+  prometheus::Family<prometheus::Histogram>& to_ack_;
   prometheus::Counter* invalid_;
   std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, prometheus::Gauge*> active_children_;
+  std::map<std::array<std::string, 3>, prometheus::Gauge*> active_children_;
 };
 
 // Mailbox cases: cases by state, open and overdue cases by unit, reply times, case

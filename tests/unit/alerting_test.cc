@@ -1,6 +1,8 @@
 // The alert evaluator with an injected time: each rule kind fires at the right message and
-// not one before, resolves, dedups; spike against a quiet and a noisy baseline; lifecycle,
-// escalation, repeats, response clocks; a restart in the middle of a window.
+// not one before, clears, dedups; spike against a quiet and a noisy baseline; condition and
+// duty state apart (closing only when handled, or unattended for blue and yellow); windows
+// clearing on message time in a backlog; lifecycle, escalation, repeats, response clocks; a
+// restart in the middle of a window.
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -92,15 +94,22 @@ TEST_CASE("threshold fires at the Nth message in the window, not before, once", 
   CHECK(ev.find(a.id)->count == 4);
   CHECK(ev.alerts().size() == 1);
 
-  // Acknowledged (so it does not escalate); the window empties; the alert resolves
-  // resolve_after (10m) after the condition cleared.
+  // Acknowledged (so it does not escalate); the window empties; the condition clears
+  // resolve_after (10m) after the window did. Orange: the alert stays until handled.
   REQUIRE(ev.acknowledge(a.id, "值班员", "", t0 + 3 * min).ok());
   CHECK(ev.tick(t0 + 5 * min).empty());  // still 4 in window
   CHECK(ev.tick(t0 + 20 * min).empty());  // clear since now
   auto r = ev.tick(t0 + 30 * min);
   REQUIRE(r.size() == 1);
-  CHECK(r[0].why == reason::resolved);
-  CHECK(ev.find(a.id)->state == alert_state::resolved);
+  CHECK(r[0].why == reason::cleared);
+  CHECK(ev.find(a.id)->condition == alert_condition::cleared);
+  CHECK(ev.find(a.id)->state == alert_state::acknowledged);
+  CHECK(ev.tick(t0 + 35 * min).empty());
+  REQUIRE(ev.handle(a.id, "宣传科", "已处置", t0 + 35 * min).ok());
+  r = ev.tick(t0 + 36 * min);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].why == reason::closed);
+  CHECK(ev.find(a.id)->state == alert_state::closed);
 
   // A new crossing is a new alert.
   std::vector<hit_event> again = {hit("5", t0 + 40 * min), hit("6", t0 + 41 * min), hit("7", t0 + 42 * min)};
@@ -191,11 +200,96 @@ TEST_CASE("immediate fires at the first severe hit, one alert per keyword rule",
   auto other = ev.on_hit(hit("4", t0 + 3 * min, "a", severity::critical, "r2"), {r}, t0 + 3 * min);
   REQUIRE(other.size() == 1);
   CHECK(other[0].snapshot.fingerprint != n[0].snapshot.fingerprint);
-  // No severe hit for resolve_after: resolved.
+  // No severe hit for resolve_after: the condition clears; yellow closes unattended once
+  // it has stayed clear for the grace time (30 min).
   CHECK(ev.tick(t0 + 20 * min).empty());
   auto r1 = ev.tick(t0 + 33 * min);
   REQUIRE(r1.size() == 2);
-  CHECK(r1[0].why == reason::resolved);
+  CHECK(r1[0].why == reason::cleared);
+  CHECK(r1[0].snapshot.state == alert_state::open);
+  for (const auto& x : ev.tick(t0 + 62 * min)) CHECK(x.why == reason::repeat);  // still open
+  auto r2 = ev.tick(t0 + 63 * min);
+  REQUIRE(r2.size() == 2);
+  CHECK(r2[0].why == reason::closed);
+  CHECK(r2[1].snapshot.state == alert_state::closed);
+}
+
+TEST_CASE("an unacknowledged red alert whose condition cleared stays open, escalates and repeats, a new hit sets it firing again",
+          "[alerting]") {
+  alert_rule r = rule("immediate", 0, 0, alert_level::red);
+  r.min_severity = severity::critical;
+  r.resolve_after_ms = 10 * min;
+  evaluator ev({});
+  auto n = ev.on_hit(hit("1", t0, "a", severity::critical), {r}, t0);
+  REQUIRE(n.size() == 1);
+  const std::string id = n[0].snapshot.id;
+  auto c = ev.tick(t0 + 11 * min);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].why == reason::cleared);
+  auto e = ev.tick(t0 + 15 * min);  // escalation runs whatever the condition
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].why == reason::escalated);
+  CHECK(e[0].snapshot.condition == alert_condition::cleared);
+  auto rep = ev.tick(t0 + 75 * min);
+  REQUIRE(rep.size() == 1);
+  CHECK(rep[0].why == reason::repeat);
+  auto rep2 = ev.tick(t0 + 3 * 60 * min);
+  REQUIRE(rep2.size() == 1);
+  CHECK(rep2[0].why == reason::repeat);
+  CHECK(ev.find(id)->state == alert_state::open);  // red never closes unattended
+  // The same rule again: the open alert fires again, no second alert.
+  auto again = ev.on_hit(hit("2", t0 + 3 * 60 * min, "a", severity::critical), {r}, t0 + 3 * 60 * min);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].why == reason::fired_again);
+  CHECK(again[0].snapshot.id == id);
+  CHECK(ev.alerts().size() == 1);
+  // Handled while firing: closes once the condition has cleared.
+  REQUIRE(ev.handle(id, "宣传科", "", t0 + 3 * 60 * min + 1).ok());
+  CHECK(ev.find(id)->state == alert_state::handled);
+  auto closed = ev.tick(t0 + 3 * 60 * min + 11 * min);
+  REQUIRE(closed.size() == 2);
+  CHECK(closed[0].why == reason::cleared);
+  CHECK(closed[1].why == reason::closed);
+  CHECK(closed[1].snapshot.audit.back().note == "handled, and the condition has cleared");
+}
+
+TEST_CASE("a backlog read after an outage: windows clear on message time, not on the wall clock",
+          "[alerting]") {
+  alert_rule r = rule("immediate", 0, 0, alert_level::yellow);
+  r.min_severity = severity::critical;
+  r.resolve_after_ms = 10 * min;
+  const int64_t wall = t0 + 60 * min;  // the messages of t0.. are read an hour late
+  settings s;
+  s.close_grace_ms = 5 * min;
+  SECTION("from the hits topic (positions known): message time") {
+    evaluator ev(s);
+    auto n = ev.on_hit(hit("1", t0, "a", severity::critical), {r}, wall, false, {0, 10});
+    REQUIRE(n.size() == 1);
+    CHECK(ev.window_clock(0, wall) == t0);
+    CHECK(ev.tick(wall).empty());  // at message time t0 the window holds the message
+    CHECK(ev.on_hit(hit("2", t0 + 5 * min, "b", severity::critical), {r}, wall + 500, false, {0, 11}).empty());
+    CHECK(ev.tick(wall + 1000).empty());
+    CHECK(ev.find(n[0].snapshot.id)->count == 2);
+    // Read up: the partition's time goes on with the wall clock from the last message's.
+    CHECK(ev.window_clock(0, wall + 500 + 9 * min) == t0 + 14 * min);
+    CHECK(ev.tick(wall + 500 + 9 * min).empty());
+    auto c = ev.tick(wall + 500 + 10 * min);
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].why == reason::cleared);
+    CHECK(ev.tick(wall + 500 + 14 * min).empty());  // the grace runs on the wall clock
+    REQUIRE(ev.tick(wall + 500 + 15 * min).size() == 1);
+    // Never past the wall clock; another partition keeps its own time.
+    ev.on_hit(hit("3", wall + 60 * min, "a", severity::critical), {r}, wall + 20 * min, false, {0, 12});
+    CHECK(ev.window_clock(0, wall + 20 * min) == wall + 20 * min);
+    CHECK(ev.window_clock(1, wall + 20 * min) == wall + 20 * min);
+  }
+  SECTION("without positions (tests, replays from elsewhere): the wall clock") {
+    evaluator ev(s);
+    REQUIRE(ev.on_hit(hit("1", t0, "a", severity::critical), {r}, wall).size() == 1);
+    auto c = ev.tick(wall);
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].why == reason::cleared);
+  }
 }
 
 TEST_CASE("lifecycle: acknowledge, escalation, repeats, response clocks, handled", "[alerting]") {
@@ -400,7 +494,7 @@ TEST_CASE("alerts raised elsewhere (mailbox cases): fired once, updated, never r
   REQUIRE(n.size() == 1);
   CHECK(n[0].why == reason::fired);
   const std::string id = n[0].snapshot.id;
-  CHECK(n[0].snapshot.state == alert_state::firing);
+  CHECK(n[0].snapshot.state == alert_state::open);
   a.count = 3;
   CHECK(ev.raise(a, t0 + min).empty());  // the same fingerprint is active: updated, not fired again
   CHECK(ev.find(id)->count == 3);
@@ -414,11 +508,21 @@ TEST_CASE("alerts raised elsewhere (mailbox cases): fired once, updated, never r
   evaluator after(s, plan());
   after.restore(*ev.find(id));
   CHECK(after.tick(t0 + 60 * min).empty());
-  n = after.resolve("mailbox/overdue/m1", "replied", t0 + 61 * min);
+  auto cleared = after.resolve("mailbox/overdue/m1", "replied", t0 + 61 * min);
+  REQUIRE(cleared);
+  REQUIRE(cleared->size() == 1);
+  CHECK((*cleared)[0].why == reason::cleared);
+  CHECK((*cleared)[0].snapshot.state == alert_state::acknowledged);  // orange: waits to be handled
+  CHECK((*cleared)[0].snapshot.audit.back().note == "replied");
+  CHECK(after.resolve("mailbox/overdue/m1", "again", t0 + 62 * min)->empty());
+  CHECK_FALSE(after.resolve("mailbox/overdue/none", "", t0 + 62 * min));
+  n = after.raise(a, t0 + 63 * min);  // the case is overdue again: the same alert fires again
   REQUIRE(n.size() == 1);
-  CHECK(n[0].why == reason::resolved);
-  CHECK(n[0].snapshot.state == alert_state::resolved);
-  CHECK(n[0].snapshot.audit.back().note == "replied");
-  CHECK(after.resolve("mailbox/overdue/m1", "again", t0 + 62 * min).empty());
-  CHECK(after.raise(a, t0 + 63 * min).size() == 1);  // a new firing after the resolution
+  CHECK(n[0].why == reason::fired_again);
+  REQUIRE(after.resolve("mailbox/overdue/m1", "replied", t0 + 64 * min));
+  REQUIRE(after.handle(id, "信访办", "已答复", t0 + 65 * min).ok());
+  auto closed = after.tick(t0 + 66 * min);
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].why == reason::closed);
+  CHECK(after.raise(a, t0 + 67 * min)[0].why == reason::fired);  // a new alert after it closed
 }

@@ -104,3 +104,52 @@ TEST_CASE("kafka secrets come from the environment or a file and are never quote
   CHECK(missing.error_message().find("cannot read secret file") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("alert closing, the unit directory and the people file", "[config]") {
+  const std::string base = "channels:\n  - {topic: t}\n";
+  const auto dir = std::filesystem::temp_directory_path() / ("yuqing-people-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto people = [&](const std::string& text) {
+    std::ofstream(dir / "people.yaml") << text;
+    return config::load_string(base + "http: {people: people.yaml}\n", "c.yaml", dir.string());
+  };
+  const std::string hash = "3e4f1189ca4e64f6981981adad73798a940b771ae89bf869c31af1d0ac2bd4c9";
+  SECTION("defaults: blue and yellow close unattended after 30 minutes; no units, no people") {
+    auto c = config::load_string(base, "c.yaml", "/");
+    REQUIRE(c.ok());
+    CHECK(c->alert_close_unattended_levels == std::vector<std::string>{"blue", "yellow"});
+    CHECK(c->alert_close_grace_minutes == 30);
+    CHECK(c->units.empty());
+    CHECK(c->http_people.empty());
+  }
+  SECTION("closing levels are levels") {
+    auto c = config::load_string(base + "alerting:\n  close_unattended: {levels: [blue, purple]}\n", "c.yaml", "/");
+    REQUIRE(!c.ok());
+    CHECK(c.error_message().find("'purple' is not blue, yellow, orange or red") != std::string::npos);
+  }
+  SECTION("units map plan names to a real unit and its receiver") {
+    auto c = config::load_string(base + "units:\n  - {name: 市委宣传部, receiver: publicity, plan_names: [宣传科]}\n",
+                                 "c.yaml", "/");
+    REQUIRE(c.ok());
+    REQUIRE(c->units.size() == 1);
+    CHECK(c->units[0].receiver == "publicity");
+    CHECK(c->units[0].plan_names == std::vector<std::string>{"宣传科"});
+    auto bad = config::load_string(base + "units:\n  - {name: 市委宣传部, receiver: 宣传}\n", "c.yaml", "/");
+    REQUIRE(!bad.ok());
+    CHECK(bad.error_message().find("receiver: an Alertmanager receiver name") != std::string::npos);
+  }
+  SECTION("people: read with their role; a wrong role or hash names the file and line") {
+    auto c = people("people:\n  - {name: 张三, unit: 防控办, role: officer, token_sha256: " + hash + "}\n");
+    REQUIRE(c.ok());
+    REQUIRE(c->http_people.size() == 1);
+    CHECK(c->http_people[0].role == "officer");
+    c = people("people:\n  - {name: 张三, unit: 防控办, role: officer, token_sha256: " + hash + "}\n"
+               "  - {name: 李四, unit: 宣传科, role: chief, token_sha256: " + hash + "}\n");
+    REQUIRE(!c.ok());
+    CHECK(c.error_message().find("people.yaml:3: role: viewer, officer, analyst or admin, not 'chief'") != std::string::npos);
+    c = people("people:\n  - {name: 张三, unit: 防控办, role: officer, token_sha256: secret}\n");
+    REQUIRE(!c.ok());
+    CHECK(c.error_message().find("people.yaml:2: token_sha256: 64 lower-case hex digits") != std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}

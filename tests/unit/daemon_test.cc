@@ -3,6 +3,7 @@
 #include "daemon/decoder.h"
 #include "daemon/kafka.h"
 #include "daemon/logging.h"
+#include "daemon/notifier.h"
 #include "daemon/pipeline.h"
 #include "daemon/probe.h"
 
@@ -179,4 +180,33 @@ TEST_CASE("a message stamped after the clock by more than the skew is kept and r
   CHECK(out.messages[1].time_ms == now + 2 * 86400000);
   REQUIRE(stats.future.size() == 1);
   CHECK(stats.future[0] == std::pair<size_t, size_t>{0, 1});
+}
+
+TEST_CASE("Alertmanager: open alerts fire whatever their condition, acknowledged ones end then, each alert its own labels, the unit directory",
+          "[notifier]") {
+  alerting::alert a;
+  a.id = "al-1";
+  a.kind = "immediate";
+  a.level = matchers::alert_level::red;
+  a.lead_units = {"宣传科"};
+  a.fired_ms = 1000;
+  a.condition = alerting::alert_condition::cleared;
+  alerting::alert b = a;
+  b.id = "al-2";
+  b.state = alerting::alert_state::acknowledged;
+  b.acknowledged_ms = 5000;
+  b.audit.push_back({5000, "acknowledged", "张三（防控办）", ""});
+  const unit_directory units = {{"宣传科", {"市委宣传部", "publicity"}}};
+  const auto body = nlohmann::json::parse(notifier::alertmanager_body({a, b}, 10000, 60, "", units));
+  REQUIRE(body.size() == 2);
+  CHECK(body[0]["labels"]["alert_id"] == "al-1");
+  CHECK(body[1]["labels"]["alert_id"] == "al-2");
+  CHECK(body[0]["labels"]["unit"] == "市委宣传部");
+  CHECK(body[0]["labels"]["receiver"] == "publicity");
+  CHECK(body[0]["endsAt"] == format_rfc3339(10000 + 4 * 60000));  // open, condition cleared: firing
+  CHECK(body[1]["endsAt"] == format_rfc3339(5000));               // acknowledged: ended then
+  CHECK(body[1]["annotations"]["acknowledged_by"] == "张三（防控办）");
+  const auto plain = nlohmann::json::parse(notifier::alertmanager_body({a}, 10000, 60, ""));
+  CHECK(plain[0]["labels"]["unit"] == "宣传科");
+  CHECK(plain[0]["labels"]["receiver"] == "none");
 }
