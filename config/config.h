@@ -45,6 +45,10 @@ struct channel {
   channel_kind kind = channel_kind::post;
   channel_format format = channel_format::json;
   field_map fields;
+  // A jump of a partition's offset past the next one expected counts as lost messages,
+  // unless the topic is compacted or has transactional producers (offset_gaps: expected),
+  // where gaps are normal.
+  bool gaps_expected = false;
 };
 
 struct daemon_config {
@@ -108,6 +112,7 @@ struct daemon_config {
   // http
   std::string http_listen = "127.0.0.1:9464";
   std::string http_token;  // empty: POST endpoints refused
+  std::vector<std::string> http_allowed_hosts;  // empty: any Host
   // log
   std::string log_level = "info";
   std::string log_format = "text";  // text (key=value) | json
@@ -121,7 +126,7 @@ struct daemon_config {
 // One declared key.
 struct key_spec {
   std::string name;           // dotted path in the YAML file
-  std::string type;           // string | integer | boolean | path | map | channels
+  std::string type;           // string | integer | boolean | path | map | list | channels
   std::string default_value;  // as written in YAML
   std::string description;
   int64_t min = 0, max = 0;   // bounds of integer keys

@@ -154,7 +154,7 @@ struct app::impl {
             {"keyword_sets", sets_j},
             {"counters", {{"consumed", c.consumed}, {"invalid", c.invalid},
                           {"dead_lettered", c.dead_lettered}, {"hits", c.hits},
-                          {"batches", c.batches}}},
+                          {"batches", c.batches}, {"lost", c.lost}}},
             {"paused", c.paused},
             {"ready", consumer && consumer->ready()}};
   }
@@ -508,12 +508,18 @@ struct app::impl {
       bootstrap = embedded->bootstrap();
       spdlog::info("event=embedded_kafka_started bootstrap={} brokers={} partitions={}",
                    bootstrap, cfg.embedded_brokers, cfg.embedded_partitions);
+      spdlog::warn("event=embedded_kafka_is_for_demos effect=\"a few MB per partition (older "
+                   "messages deleted, read or not); everything gone when the daemon stops\" "
+                   "production=\"set kafka.brokers to a Kafka cluster\"");
     } else {
       bootstrap = cfg.kafka_brokers;
     }
 
     http = std::make_unique<http_server>();
     http->set_token(cfg.http_token);
+    http_limits limits;
+    limits.allowed_hosts = cfg.http_allowed_hosts;
+    http->set_limits(limits);
     alert_stream = http->add_event_stream("/api/v1/alerts/stream");
     add_routes();
     if (auto st = http->start(cfg.http_listen); !st) {
@@ -570,6 +576,8 @@ struct app::impl {
     consumer = std::make_unique<ingest>(cfg, bootstrap, *store, [this] { return current_sets(); },
                                         *in_probe, clk);
     consumer->set_mailbox(cases.get());
+    if (embedded) consumer->set_cluster_id(embedded->cluster_id());
+    if (alerts_svc) consumer->set_alert_sink([this](alerting::alert a) { alerts_svc->raise(std::move(a)); });
     if (auto st = consumer->start(); !st) {
       spdlog::critical("event=start_failed step=ingest error=\"{}\"", st.error_message());
       return 1;
