@@ -206,7 +206,8 @@ std::string apply_channels(daemon_config& c, const YAML::Node& n, load_context&)
   for (const auto& e : n) {
     const auto where = "line " + std::to_string(e.Mark().line + 1) + ": ";
     if (!e.IsMap()) return where + "a channel is a map";
-    static const std::set<std::string> known = {"name", "topic", "kind", "format", "fields"};
+    static const std::set<std::string> known = {"name", "topic", "kind", "format", "fields",
+                                                "offset_gaps"};
     for (const auto& kv : e) {
       if (!known.count(kv.first.as<std::string>()))
         return where + "unknown channel key '" + kv.first.as<std::string>() + "'";
@@ -226,6 +227,10 @@ std::string apply_channels(daemon_config& c, const YAML::Node& n, load_context&)
     else if (format == "text") ch.format = channel_format::text;
     else return where + "format must be json or text, is '" + format + "'";
     if (auto err = parse_fields(ch.fields, e["fields"]); !err.empty()) return where + err;
+    const auto gaps = e["offset_gaps"] ? e["offset_gaps"].as<std::string>() : "lost";
+    if (gaps != "lost" && gaps != "expected")
+      return where + "offset_gaps must be lost or expected, is '" + gaps + "'";
+    ch.gaps_expected = gaps == "expected";
     if (!names.insert(ch.name).second) return where + "duplicate channel name '" + ch.name + "'";
     if (!topics.insert(ch.topic).second) return where + "duplicate topic '" + ch.topic + "'";
     c.channels.push_back(std::move(ch));
@@ -258,8 +263,8 @@ const std::vector<binding>& bindings() {
        bind_string(&dc::dead_letter_topic)},
       {{"channels", "channels", "",
         "Topics to read: name, topic, kind (post|news|mailbox|mailbox-reply), format "
-        "(json|text) and fields (id, text, time, author, source, url, region, title, category "
-        "as dotted JSON paths)"},
+        "(json|text), fields (id, text, time, author, source, url, region, title, category "
+        "as dotted JSON paths) and offset_gaps (lost|expected)"},
        apply_channels},
       {{"ingest.batch_max_messages", "integer", "1000",
         "Most messages in one batch (one RocksDB write, one offset commit)", 1, 100000},
@@ -481,6 +486,18 @@ const std::vector<binding>& bindings() {
          if (path.empty()) return "";
          if (path.is_relative()) path = (ctx.base_dir / path).lexically_normal();
          return load_people(path, c.http_people);
+       }},
+      {{"http.allowed_hosts", "list", "[]",
+        "Host names (without port) that requests may name; others answer 421 (/healthz, "
+        "/readyz and /metrics excepted); empty: any"},
+       [](daemon_config& c, const YAML::Node& n, load_context&) -> std::string {
+         if (!n.IsSequence()) return "expected a list of host names";
+         c.http_allowed_hosts.clear();
+         for (const auto& e : n) {
+           if (!e.IsScalar() || e.as<std::string>().empty()) return "expected a list of host names";
+           c.http_allowed_hosts.push_back(e.as<std::string>());
+         }
+         return "";
        }},
       {{"log.level", "string", "info", "trace, debug, info, warn, error"},
        bind_string(&dc::log_level)},

@@ -45,6 +45,10 @@ struct channel {
   channel_kind kind = channel_kind::post;
   channel_format format = channel_format::json;
   field_map fields;
+  // A jump of a partition's offset past the next one expected counts as lost messages,
+  // unless the topic is compacted or has transactional producers (offset_gaps: expected),
+  // where gaps are normal.
+  bool gaps_expected = false;
 };
 
 struct daemon_config {
@@ -128,6 +132,7 @@ struct daemon_config {
     std::string token_sha256;
   };
   std::vector<person> http_people;
+  std::vector<std::string> http_allowed_hosts;  // empty: any Host
   // log
   std::string log_level = "info";
   std::string log_format = "text";  // text (key=value) | json

@@ -133,9 +133,9 @@ std::string read_alert_query(const http_request& r, alert_query& q) {
   if (!q.condition.empty() && !alerting::parse_alert_condition(q.condition)) return "condition: firing or cleared";
   if (!q.level.empty() && !matchers::parse_alert_level(q.level)) return "level: blue, yellow, orange or red";
   static const std::set<std::string> kinds = {"immediate", "threshold", "spike", "spread", "due_soon",
-                                              "overdue", "concentrated_issue", "same_text"};
+                                              "overdue", "concentrated_issue", "same_text", "messages_lost"};
   if (!q.kind.empty() && !kinds.count(q.kind))
-    return "kind: immediate, threshold, spike, spread, due_soon, overdue, concentrated_issue or same_text";
+    return "kind: immediate, threshold, spike, spread, due_soon, overdue, concentrated_issue, same_text or messages_lost";
   try {
     q.limit = static_cast<size_t>(std::clamp<int64_t>(query_int(r, "limit", 100), 1, 10000));
   } catch (const std::exception&) {
@@ -211,7 +211,7 @@ struct app::impl {
             {"keyword_sets", sets_j},
             {"counters", {{"consumed", c.consumed}, {"invalid", c.invalid},
                           {"dead_lettered", c.dead_lettered}, {"hits", c.hits},
-                          {"batches", c.batches}}},
+                          {"batches", c.batches}, {"lost", c.lost}}},
             {"paused", c.paused},
             {"ready", consumer && consumer->ready()}};
   }
@@ -561,12 +561,18 @@ struct app::impl {
       bootstrap = embedded->bootstrap();
       spdlog::info("event=embedded_kafka_started bootstrap={} brokers={} partitions={}",
                    bootstrap, cfg.embedded_brokers, cfg.embedded_partitions);
+      spdlog::warn("event=embedded_kafka_is_for_demos effect=\"a few MB per partition (older "
+                   "messages deleted, read or not); everything gone when the daemon stops\" "
+                   "production=\"set kafka.brokers to a Kafka cluster\"");
     } else {
       bootstrap = cfg.kafka_brokers;
     }
 
     http = std::make_unique<http_server>();
     http->set_token(cfg.http_token);
+    http_limits limits;
+    limits.allowed_hosts = cfg.http_allowed_hosts;
+    http->set_limits(limits);
     std::vector<http_credential> people;
     for (const auto& p : cfg.http_people) people.push_back({p.name, p.unit, p.role, p.token_sha256});
     http->set_people(std::move(people));
@@ -645,6 +651,8 @@ struct app::impl {
     consumer = std::make_unique<ingest>(cfg, bootstrap, *store, [this] { return current_sets(); },
                                         *in_probe, clk);
     consumer->set_mailbox(cases.get());
+    if (embedded) consumer->set_cluster_id(embedded->cluster_id());
+    if (alerts_svc) consumer->set_alert_sink([this](alerting::alert a) { alerts_svc->raise(std::move(a)); });
     if (auto st = consumer->start(); !st) {
       spdlog::critical("event=start_failed step=ingest error=\"{}\"", st.error_message());
       return 1;

@@ -49,6 +49,30 @@ bool scalar_at(const simdjson::dom::element& doc, const std::string& pointer, st
   }
 }
 
+// A text field at a JSON pointer: a string, or an array of strings joined with newlines.
+enum class text_field { absent, found, wrong_type };
+text_field text_at(const simdjson::dom::element& doc, const std::string& pointer, std::string& out) {
+  simdjson::dom::element e;
+  if (pointer.empty() || doc.at_pointer(pointer).get(e) != simdjson::SUCCESS || e.is_null())
+    return text_field::absent;
+  std::string_view sv;
+  if (e.get_string().get(sv) == simdjson::SUCCESS) {
+    out.assign(sv);
+    return text_field::found;
+  }
+  simdjson::dom::array parts;
+  if (e.get_array().get(parts) != simdjson::SUCCESS) return text_field::wrong_type;
+  out.clear();
+  bool first = true;
+  for (simdjson::dom::element part : parts) {
+    if (part.get_string().get(sv) != simdjson::SUCCESS) return text_field::wrong_type;
+    if (!first) out += '\n';
+    out.append(sv);
+    first = false;
+  }
+  return text_field::found;
+}
+
 bool digits(std::string_view s, size_t at, size_t n, int& v) {
   if (at + n > s.size()) return false;
   v = 0;
@@ -70,6 +94,7 @@ const char* to_string(decode_error e) {
     case decode_error::invalid_utf8: return "invalid_utf8";
     case decode_error::missing_text: return "missing_text";
     case decode_error::missing_id: return "missing_id";
+    case decode_error::wrong_type: return "wrong_type";
   }
   return "?";
 }
@@ -199,7 +224,9 @@ decode_error decoder::decode(std::string_view payload, const storage::kafka_posi
   }
   for (const auto& p : f.text) {
     std::string text;
-    if (scalar_at(doc, p, text)) out.text.emplace_back(field_name(p), std::move(text));
+    const auto found = text_at(doc, p, text);
+    if (found == text_field::wrong_type) return decode_error::wrong_type;
+    if (found == text_field::found) out.text.emplace_back(field_name(p), std::move(text));
   }
   if (out.text.empty()) return decode_error::missing_text;
   // A reply names the message it answers: without an id it cannot close any case.

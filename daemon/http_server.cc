@@ -6,12 +6,15 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "matchers/normalizer.h"
 
 namespace yuqing::daemon {
 
@@ -22,34 +25,46 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-std::string url_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(s[i + 1]) && std::isxdigit(s[i + 2])) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  return out;
+int hex_value(char c) {
+  return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
-// Method, path, decoded query, lower-case headers and body of a parsed request.
-http_request to_request(const bhttp::request<bhttp::string_body>& r) {
-  http_request req;
+// Percent-decoded `s` ('+' is a space); false when an escape is not two hex digits or the
+// result is not UTF-8 ("%ff").
+bool url_decode(std::string_view s, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i] == '+' ? ' ' : s[i];
+      continue;
+    }
+    if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(s[i + 2])))
+      return false;
+    out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+    i += 2;
+  }
+  return matchers::is_valid_utf8(out);
+}
+
+// Method, path, decoded query, lower-case headers and body of a parsed request; false when
+// the path or the query is not valid percent-encoded UTF-8.
+bool to_request(const bhttp::request<bhttp::string_body>& r, http_request& req) {
   req.method = std::string(r.method_string());
   const std::string_view target(r.target().data(), r.target().size());
   const auto q = target.find('?');
-  req.path = url_decode(target.substr(0, q));
+  if (!url_decode(target.substr(0, q), req.path)) return false;
   if (q != std::string_view::npos) {
     std::string_view rest = target.substr(q + 1);
+    std::string name, value;
     while (!rest.empty()) {
       const auto amp = rest.find('&');
       const auto part = rest.substr(0, amp);
       const auto eq = part.find('=');
-      req.query[url_decode(part.substr(0, eq))] =
-          eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1));
+      if (!url_decode(part.substr(0, eq), name) ||
+          !url_decode(eq == std::string_view::npos ? "" : part.substr(eq + 1), value))
+        return false;
+      req.query[name] = value;
       if (amp == std::string_view::npos) break;
       rest = rest.substr(amp + 1);
     }
@@ -60,7 +75,30 @@ http_request to_request(const bhttp::request<bhttp::string_body>& r) {
     req.headers[name] = std::string(f.value());
   }
   req.body = r.body();
-  return req;
+  return true;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+// The token of an Authorization header "Bearer TOKEN" (the scheme in any case, RFC 9110
+// 11.1); empty when it is not one.
+std::string_view bearer_token(std::string_view v) {
+  if (v.size() < 7 || !iequals(v.substr(0, 6), "bearer") || v[6] != ' ') return {};
+  v.remove_prefix(7);
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  return v;
+}
+
+// The host name of a Host header: without the port, brackets of an IPv6 address kept off.
+std::string_view host_name(std::string_view h) {
+  if (!h.empty() && h.front() == '[') return h.substr(1, h.find(']') - 1);
+  const auto colon = h.find(':');
+  return colon == std::string_view::npos || h.find(':', colon + 1) != std::string_view::npos
+             ? h : h.substr(0, colon);
 }
 
 const char* role_of(http_server::access a) {
@@ -92,6 +130,16 @@ std::string sha256_hex(std::string_view text) {
 }
 
 }  // namespace
+
+std::string log_safe(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
+    else out += static_cast<char>(c);
+  }
+  return out;
+}
 
 http_response json_error(int status, const std::string& message) {
   return {status, "application/json", nlohmann::json{{"error", message}}.dump(), false};
@@ -201,10 +249,14 @@ struct http_server::impl {
   std::vector<route_entry> routes;
   std::string token;
   http_limits limits;
+  // Open connections by pool and by client address (server thread only; declared before
+  // `io`, whose destruction may end sessions).
+  enum class pool { api, reserved, stream };
+  int connections = 0, reserved = 0, streams_open = 0;
+  std::map<std::string, int> clients;
   asio::io_context io{1};
   std::unique_ptr<tcp::acceptor> acceptor;
   std::thread thread;
-  std::atomic<int> connections{0};
   uint16_t bound_port = 0;
 
   std::vector<http_credential> people;
@@ -221,12 +273,31 @@ struct http_server::impl {
     return found;
   }
 
+  int& count_of(pool p) { return p == pool::api ? connections : p == pool::reserved ? reserved : streams_open; }
+  void release(pool p, const std::string& client) {
+    --count_of(p);
+    if (auto it = clients.find(client); it != clients.end() && --it->second <= 0) clients.erase(it);
+  }
+  bool is_priority(const std::string& path) const {
+    return std::find(limits.priority_paths.begin(), limits.priority_paths.end(), path) !=
+           limits.priority_paths.end();
+  }
+  bool host_allowed(const http_request& req) const {
+    if (limits.allowed_hosts.empty() || is_priority(req.path)) return true;
+    const auto h = req.headers.find("host");
+    const std::string_view name = h == req.headers.end() ? "" : host_name(h->second);
+    return std::any_of(limits.allowed_hosts.begin(), limits.allowed_hosts.end(),
+                       [&](const std::string& a) { return iequals(a, name); });
+  }
+
   // The handler's response; a handler that throws answers 500.
   http_response handle(const http_request& req) {
+    if (!host_allowed(req)) return json_error(421, "this Host is not served (http.allowed_hosts)");
     try {
       return dispatch(req);
     } catch (const std::exception& e) {
-      spdlog::error("event=http_handler_failed path={} error=\"{}\"", req.path, e.what());
+      spdlog::error("event=http_handler_failed path=\"{}\" error=\"{}\"", log_safe(req.path),
+                    log_safe(e.what()));
       return json_error(500, "internal error");
     }
   }
@@ -242,11 +313,12 @@ struct http_server::impl {
         if (token.empty() && people.empty())
           return json_error(403, "this endpoint is disabled: set http.token or http.people in the configuration");
         const auto h = req.headers.find("authorization");
-        const std::string_view given = h == req.headers.end() ? "" : std::string_view(h->second);
-        const http_credential* who = given.starts_with("Bearer ") ? authenticate(given.substr(7)) : nullptr;
+        const auto given = bearer_token(h == req.headers.end() ? "" : std::string_view(h->second));
+        const http_credential* who = given.empty() ? nullptr : authenticate(given);
         if (!who) {
-          spdlog::warn("event=http_unauthorized method={} path={} remote={} reason={}", req.method,
-                       req.path, req.remote, h == req.headers.end() ? "no_token" : "wrong_token");
+          spdlog::warn("event=http_unauthorized method={} path=\"{}\" remote={} reason={}",
+                       log_safe(req.method), log_safe(req.path), req.remote,
+                       h == req.headers.end() ? "no_token" : "wrong_token");
           auto res = json_error(401, "a bearer token is required (Authorization: Bearer TOKEN)");
           res.www_authenticate = true;
           return res;
@@ -269,20 +341,31 @@ struct http_server::impl {
 
   class session : public std::enable_shared_from_this<session> {
    public:
-    session(impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {}
-    ~session() { --server_.connections; }
+    session(impl& server, tcp::socket socket, pool p, std::string client)
+        : server_(server), stream_(std::move(socket)), pool_(p), client_(std::move(client)) {}
+    ~session() { server_.release(pool_, client_); }
     void start() { read(); }
 
    private:
+    // The request line and headers within their deadline, then the rest within the
+    // request's.
     void read() {
       parser_.emplace();
       parser_->body_limit(server_.limits.max_body_bytes);
       parser_->header_limit(static_cast<uint32_t>(server_.limits.max_header_bytes));
-      stream_.expires_after(std::chrono::milliseconds(server_.limits.request_timeout_ms));
-      bhttp::async_read(stream_, buffer_, *parser_,
-                        [self = shared_from_this()](beast::error_code ec, size_t) {
-                          self->on_read(ec);
-                        });
+      const auto& l = server_.limits;
+      const auto now = std::chrono::steady_clock::now();
+      deadline_ = now + std::chrono::milliseconds(l.request_timeout_ms);
+      stream_.expires_at(std::min(deadline_, now + std::chrono::milliseconds(l.header_timeout_ms)));
+      bhttp::async_read_header(stream_, buffer_, *parser_,
+                               [self = shared_from_this()](beast::error_code ec, size_t) {
+                                 if (ec) return self->on_read(ec);
+                                 self->stream_.expires_at(self->deadline_);
+                                 bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
+                                                   [self](beast::error_code ec, size_t) {
+                                                     self->on_read(ec);
+                                                   });
+                               });
     }
 
     void on_read(beast::error_code ec) {
@@ -291,8 +374,12 @@ struct http_server::impl {
       if (ec == bhttp::error::header_limit) return reply_error(431, "request headers too large");
       if (ec) return close();
       const auto& r = parser_->get();
-      http_request req = to_request(r);
-      if (req.method == "GET") {
+      http_request req;
+      if (!to_request(r, req)) return reply_error(400, "the path or query is not valid percent-encoded UTF-8");
+      // Past the cap, only the priority paths are served (one request a connection).
+      if (pool_ == pool::reserved && !server_.is_priority(req.path))
+        return reply_error(503, "too many connections: try again later");
+      if (req.method == "GET" && server_.host_allowed(req)) {
         if (auto hub = server_.streams.find(req.path); hub != server_.streams.end()) {
           const auto last = req.headers.find("last-event-id");
           return start_stream(hub->second, last == req.headers.end() ? "" : last->second);
@@ -301,7 +388,7 @@ struct http_server::impl {
       beast::error_code rec;
       const auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(rec);
       if (!rec) req.remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-      write(server_.handle(req), r.keep_alive());
+      write(server_.handle(req), r.keep_alive() && pool_ == pool::api);
     }
 
     void reply_error(int status, const std::string& message) {
@@ -332,6 +419,12 @@ struct http_server::impl {
 
     // From here on the connection carries the event stream until the client goes.
     void start_stream(const std::shared_ptr<sse_hub>& hub, const std::string& last_event_id) {
+      if (pool_ != pool::api || server_.streams_open >= server_.limits.max_event_streams)
+        return reply_error(503, "too many event-stream subscribers: try again later");
+      // Its own pool from here on: subscribers do not take the API's connections.
+      --server_.count_of(pool_);
+      pool_ = pool::stream;
+      ++server_.count_of(pool_);
       stream_.expires_never();
       sub_ = std::make_shared<sse_hub::subscriber>();
       std::weak_ptr<session> weak = shared_from_this();
@@ -362,7 +455,9 @@ struct http_server::impl {
       if (queue_.size() == 1) write_next();
     }
     void write_next() {
-      asio::async_write(stream_.socket(), asio::buffer(queue_.front()),
+      // A subscriber that takes nothing for this long is dropped (the socket closes).
+      stream_.expires_after(std::chrono::milliseconds(server_.limits.stream_write_timeout_ms));
+      asio::async_write(stream_, asio::buffer(queue_.front()),
                         [self = shared_from_this()](beast::error_code ec, size_t) {
                           if (ec || self->queue_.empty()) {
                             self->sub_.reset();
@@ -371,6 +466,7 @@ struct http_server::impl {
                           }
                           self->queue_.pop_front();
                           if (!self->queue_.empty()) self->write_next();
+                          else self->stream_.expires_never();  // idle: no deadline pending
                         });
     }
     std::shared_ptr<sse_hub::subscriber> sub_;
@@ -379,6 +475,9 @@ struct http_server::impl {
 
     impl& server_;
     beast::tcp_stream stream_;
+    pool pool_;
+    std::string client_;  // address, for the per-client count
+    std::chrono::steady_clock::time_point deadline_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   };
@@ -387,15 +486,32 @@ struct http_server::impl {
     acceptor->async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == asio::error::operation_aborted) return;
-      } else if (connections.load() >= limits.max_connections) {
-        beast::error_code ignored;
-        socket.close(ignored);
       } else {
-        ++connections;
-        std::make_shared<session>(*this, std::move(socket))->start();
+        admit(std::move(socket));
       }
       accept();
     });
+  }
+
+  // A session in the API pool, else in the reserved one, else closed at once; closed also
+  // when its client has max_connections_per_client open.
+  void admit(tcp::socket socket) {
+    beast::error_code ec;
+    const auto ep = socket.remote_endpoint(ec);
+    std::string client = ec ? "" : ep.address().to_string();
+    const bool client_full = clients[client] >= limits.max_connections_per_client;
+    const std::optional<pool> p = client_full                          ? std::nullopt
+                                  : connections < limits.max_connections ? std::optional(pool::api)
+                                  : reserved < limits.reserved_connections ? std::optional(pool::reserved)
+                                                                           : std::nullopt;
+    if (!p) {
+      if (clients[client] == 0) clients.erase(client);
+      socket.close(ec);
+      return;
+    }
+    ++count_of(*p);
+    ++clients[client];
+    std::make_shared<session>(*this, std::move(socket), *p, std::move(client))->start();
   }
 };
 
@@ -497,7 +613,8 @@ http_response http_server::serve(std::string_view raw) {
   if (ec == bhttp::error::body_limit) return json_error(413, "request body too large");
   if (ec == bhttp::error::header_limit) return json_error(431, "request headers too large");
   if ((ec && ec != bhttp::error::need_more) || !parser.is_done()) return json_error(400, "bad request");
-  http_request req = to_request(parser.get());
+  http_request req;
+  if (!to_request(parser.get(), req)) return json_error(400, "the path or query is not valid percent-encoded UTF-8");
   req.remote = "fuzz";
   if (req.method == "GET" && impl_->streams.count(req.path)) return json_error(400, "an event stream needs a connection");
   return impl_->handle(req);

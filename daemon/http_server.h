@@ -1,16 +1,25 @@
 // http_server: the one HTTP port of the daemon (/metrics, /healthz, /readyz, /api/v1/...).
 //
 // Operation: Boost.Beast on its own thread and io_context. Requests are routed by method
-// and path to handlers registered before start(). Bounded: request bodies (1 MiB),
-// headers (16 KiB), a deadline per request (10 s, against slow clients), and a cap on
-// open connections (further ones are closed at once). Binds 127.0.0.1 unless configured.
+// and path to handlers registered before start(). Bounded (http_limits): request bodies,
+// headers, a deadline for the request line and headers (also how long an idle keep-alive
+// connection stays) and one for the whole request (against slow clients), open
+// connections in all and by client address (further ones are closed at once). Past the
+// cap a few reserved connections serve the priority paths only (/healthz, /readyz,
+// /metrics; 503 for others), so a flood of the API does not make a healthy daemon look
+// dead. Event-stream subscribers have their own cap (503 past it) and leave the
+// connection count. A path or query that is not valid percent-encoded UTF-8 answers 400;
+// with an allow-list of Host names, other names answer 421 (the priority paths excepted).
+// Binds 127.0.0.1 unless configured.
 //
 // Authentication: routes registered with a role (officer, analyst, admin = token) need
-// "Authorization: Bearer TOKEN": the shared token (an admin without a name) or the token of
+// "Authorization: Bearer TOKEN" (the scheme in any case): the shared token (an admin without a name) or the token of
 // a person, kept as its SHA-256 (both compared in constant time). 401 without or with an
 // unknown token; 403 when the person's role may not (admin may everything, officer and
 // analyst their own routes, viewer none) or when the server has no tokens (such routes are
 // then disabled). The handler gets the person in the request. Other routes are open.
+//
+// Logs: what a client sent (paths) is logged with control characters escaped (log_safe).
 //
 // Concurrency: handlers run on the server thread, one at a time; they must not block for
 // long. start()/stop() from the controlling thread.
@@ -55,8 +64,15 @@ using http_handler = std::function<http_response(const http_request&)>;
 struct http_limits {
   size_t max_body_bytes = 1 << 20;
   size_t max_header_bytes = 16 << 10;
-  int request_timeout_ms = 10000;
+  int header_timeout_ms = 5000;    // request line and headers, and a keep-alive's idle wait
+  int request_timeout_ms = 10000;  // the whole request
   int max_connections = 256;
+  int max_connections_per_client = 32;  // by client address, reserved ones included
+  int reserved_connections = 8;         // past max_connections, for priority_paths only
+  std::vector<std::string> priority_paths = {"/healthz", "/readyz", "/metrics"};
+  int max_event_streams = 64;           // event-stream subscribers, apart from the rest
+  int stream_write_timeout_ms = 30000;  // a subscriber that takes no data this long is dropped
+  std::vector<std::string> allowed_hosts;  // Host names (no port) accepted; empty: any
 };
 
 // Server-sent events: clients that GET the stream's path stay connected and receive every
@@ -114,6 +130,9 @@ class http_server {
 };
 
 http_response json_error(int status, const std::string& message);
+
+// `s` fit for a log line: control characters, quotes and backslashes as \xNN escapes.
+std::string log_safe(std::string_view s);
 
 // Compares in time that depends on the lengths only, not on where the strings differ.
 bool constant_time_equal(std::string_view a, std::string_view b);

@@ -28,6 +28,10 @@ struct ingest::impl {
        matcher_source m, ingest_probe& p, const clock& k)
       : self(owner), cfg(c), bootstrap(std::move(b)), store(s), matchers(std::move(m)), probe(p),
         clk(k), builder(c) {
+    builder.set_stored_lookup([&s](const std::string& key) -> std::optional<storage::message_record> {
+      auto m = s.message(key);  // a failed read counts as none: the message is stored as new
+      return m ? std::move(*m) : std::nullopt;
+    });
   }
 
   ingest& self;
@@ -38,6 +42,8 @@ struct ingest::impl {
   ingest_probe& probe;
   const clock& clk;
   mailbox* cases = nullptr;
+  std::string cluster_id;  // set_cluster_id(); empty: asked from the brokers at start
+  std::function<void(alerting::alert)> raise;  // set_alert_sink()
 
   kafka_handle consumer;
   // The outcomes of asynchronous commits come here (not to the consumer queue) so that a
@@ -63,6 +69,20 @@ struct ingest::impl {
   bool paused_and_resumed = false;      // the last store_now paused and sought back
   bool abandoned = false;               // the retried batch was given up on revocation
   std::atomic<bool> paused{false};
+
+  // The next offset expected from each assigned partition (from its position on assignment
+  // and after a seek; unknown, < 0, until its first message): a message past it means the
+  // messages between were never read (the broker deleted them first, e.g. the embedded
+  // broker's few MB per partition flooded).
+  struct expectation {
+    tp_key tp;
+    int channel;
+    int64_t next;
+    const rd_kafka_topic_t* rkt = nullptr;  // learnt from the first message
+    uint64_t lost = 0;                      // since assignment, for the alert's count
+  };
+  std::vector<expectation> expected;
+  std::atomic<uint64_t> lost{0};
 
   // Offsets known to be committed to Kafka (or where a partition started), and the work
   // stored since, by partition: handed back if the partitions go before it is committed.
@@ -99,6 +119,7 @@ struct ingest::impl {
     std::vector<dead_letter> dead;
     std::vector<alerting::hit_event> events;  // for the hits topic
     mailbox_changes mailbox;                  // cases, replies and clustering of the batch
+    std::vector<repeated_id> repeats;         // counted once stored
     bool delivered = false;  // dead letters and hit events confirmed by the brokers
     ~work() {
       for (auto* m : messages) rd_kafka_message_destroy(m);
@@ -117,6 +138,7 @@ struct ingest::impl {
   }
 
   void assign(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts) {
+    expected.clear();  // eager assignment: `parts` is the whole assignment
     rd_kafka_topic_partition_list_t* committed = rd_kafka_topic_partition_list_copy(parts);
     const auto cerr = rd_kafka_committed(rk, committed, 10000);
     std::string summary;
@@ -130,6 +152,7 @@ struct ingest::impl {
       else if (local->has_value() && **local > offset) offset = **local;
       p.offset = offset;
       positions[{p.topic, p.partition}] = offset;  // < 0: learnt from the first message
+      expected.push_back({{p.topic, p.partition}, builder.channel_of(p.topic), offset});
       if (offset >= 0) confirmed[{p.topic, p.partition}] = offset;
       summary += fmt::format("{}{}[{}]@{}", summary.empty() ? "" : ",", p.topic, p.partition,
                              offset >= 0 ? std::to_string(offset) : "reset");
@@ -167,6 +190,7 @@ struct ingest::impl {
     replies_stored_ms.clear();
     at_end.clear();
     tell_reply_progress();
+    expected.clear();
     probe.forget_lag();
     paused = false;
     probe.paused(false);
@@ -174,6 +198,29 @@ struct ingest::impl {
   }
 
   // ---- offsets -----------------------------------------------------------------------------
+
+  // Ties the stored offsets to the cluster they come from: on another cluster (a new
+  // embedded one at every start) they are dropped, so its partitions are read from their
+  // beginning (or the offsets committed there). A cluster that does not say its id keeps
+  // them.
+  void bind_cluster() {
+    std::string id = cluster_id;
+    if (id.empty()) {
+      if (char* got = rd_kafka_clusterid(consumer.get(), 10000)) {
+        id = got;
+        rd_kafka_mem_free(consumer.get(), got);
+      }
+    }
+    if (id.empty()) {
+      spdlog::warn("event=kafka_cluster_unknown effect=\"stored offsets are used as they are\"");
+      return;
+    }
+    auto dropped = store.bind_kafka_cluster(id, !cluster_id.empty());
+    if (!dropped) spdlog::error("event=kafka_cluster_not_stored error=\"{}\"", dropped.error_message());
+    else if (*dropped)
+      spdlog::warn("event=kafka_cluster_changed cluster={} effect=\"stored offsets dropped: "
+                   "partitions are read from their beginning or their committed offsets\"", id);
+  }
 
   // The assigned partitions with their known positions (known_only: leave out the others).
   rd_kafka_topic_partition_list_t* position_list(bool known_only) const {
@@ -342,6 +389,7 @@ struct ingest::impl {
           spdlog::warn("event=seek_failed error=\"{}\"", rd_kafka_error_string(e)), rd_kafka_error_destroy(e);
       }
       rd_kafka_topic_partition_list_destroy(known);
+      for (auto& e : expected) e.next = positions[e.tp];
       rd_kafka_resume_partitions(consumer.get(), list);
     }
     rd_kafka_topic_partition_list_destroy(list);
@@ -366,6 +414,7 @@ struct ingest::impl {
     probe.end_to_end(latencies);
     probe.matched(stats.match_seconds, stats.bytes_scanned);
     note_future_times(stats, w.b);
+    w.repeats = stats.repeats;
     if (cases) w.mailbox = cases->prepare(w.b);
     for (const auto& r : rejected) w.dead.push_back({w.messages[r.index], r.reason, r.channel});
   }
@@ -614,6 +663,10 @@ struct ingest::impl {
       }
     remember_stored(w.b);
     for (const auto& d : w.dead) probe.channel(d.channel).invalid[d.reason]->Increment();
+    for (const auto& r : w.repeats) {
+      auto& c = probe.channel(r.channel);
+      (r.edited ? c.edited : c.duplicates)->Increment();
+    }
     invalid += w.dead.size();
     hits += w.b.hits.size();
     consumed += w.messages.size();
@@ -655,6 +708,50 @@ struct ingest::impl {
     tell_reply_progress();
   }
 
+  // Counts, logs and raises the messages skipped when `msg` comes past the next offset
+  // expected from its partition (unless its channel expects gaps).
+  void check_gap(const rd_kafka_message_t* msg) {
+    expectation* e = nullptr;
+    for (auto& x : expected) {
+      if (x.tp.second != msg->partition) continue;
+      if (!x.rkt && x.tp.first == rd_kafka_topic_name(msg->rkt)) x.rkt = msg->rkt;
+      if (x.rkt == msg->rkt) {
+        e = &x;
+        break;
+      }
+    }
+    if (!e) return;
+    if (e->next >= 0 && msg->offset > e->next && e->channel >= 0 &&
+        !cfg.channels[static_cast<size_t>(e->channel)].gaps_expected)
+      report_loss(*e, msg->offset);
+    e->next = msg->offset + 1;
+  }
+
+  void report_loss(expectation& e, int64_t offset) {
+    const auto n = static_cast<uint64_t>(offset - e.next);
+    const auto& ch = cfg.channels[static_cast<size_t>(e.channel)];
+    probe.channel(static_cast<size_t>(e.channel)).lost->Increment(static_cast<double>(n));
+    lost += n;
+    e.lost += n;
+    spdlog::error("event=messages_lost channel={} partition={}[{}] from={} to={} count={} "
+                  "reason=offset_gap effect=\"never read: the broker no longer had them\"",
+                  ch.name, e.tp.first, e.tp.second, e.next, offset - 1, n);
+    if (!raise) return;
+    alerting::alert a;
+    a.fingerprint = "ingest/messages_lost/" + e.tp.first + "/" + std::to_string(e.tp.second);
+    a.origin = "ingest";
+    a.kind = "messages_lost";
+    a.level = alerting::alert_level::orange;
+    a.topic = ch.name;
+    a.set_id = "ingest";
+    a.alert_rule = "messages_lost";
+    a.count = e.lost;
+    a.first_hit_ms = a.last_hit_ms = clk.now_ms();
+    a.labels = {{"channel", ch.name}, {"partition", e.tp.first + "[" + std::to_string(e.tp.second) + "]"},
+                {"offsets", std::to_string(e.next) + "-" + std::to_string(offset - 1)}};
+    raise(std::move(a));
+  }
+
   void release_pending() {
     for (auto* m : pending) rd_kafka_message_destroy(m);
     pending.clear();
@@ -684,6 +781,7 @@ struct ingest::impl {
       now = steady::now();
       if (m) {
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          check_gap(m);
           if (pending.empty()) batch_started = now;
           pending.push_back(m);
         } else {
@@ -722,6 +820,10 @@ void ingest::set_mailbox(mailbox* cases) {
   for (const auto& ch : impl_->cfg.channels)
     if (ch.kind == config::channel_kind::mailbox_reply) impl_->reply_topics.insert(ch.topic);
 }
+void ingest::set_cluster_id(std::string id) { impl_->cluster_id = std::move(id); }
+void ingest::set_alert_sink(std::function<void(alerting::alert)> raise) {
+  impl_->raise = std::move(raise);
+}
 
 status ingest::start() {
   auto& d = *impl_;
@@ -739,6 +841,7 @@ status ingest::start() {
   if (!consumer) return error{consumer.error_message()};
   d.consumer = std::move(consumer.value());
   d.commit_results.reset(rd_kafka_queue_new(d.consumer.get()));
+  d.bind_cluster();
   d.started = true;
   d.thread = std::thread([&d] { d.run(); });
   return ok_status();
@@ -760,7 +863,7 @@ void ingest::stop() {
 ingest_counters ingest::counters() const {
   const auto& d = *impl_;
   return {d.consumed.load(), d.invalid.load(), d.dead_lettered.load(), d.hits.load(),
-          d.batches.load(), d.paused.load()};
+          d.batches.load(), d.paused.load(), d.lost.load()};
 }
 
 }  // namespace yuqing::daemon

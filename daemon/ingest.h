@@ -14,7 +14,8 @@
 // committed is known by waiting for the outcome of every commit sent before (an earlier
 // one that went through unseen must not be handed back: the next owner starts after it),
 // or, where an outcome is lost, by asking the coordinator. On assignment a partition
-// resumes at the larger of the offset stored in RocksDB and the one committed to Kafka.
+// resumes at the larger of the offset stored in RocksDB and the one committed to Kafka;
+// the stored offsets are tied to the cluster's id and dropped on another cluster.
 // Partition assignment is eager (range/roundrobin): on revocation the pending batch is
 // written and committed before the partitions go. Every wait for the brokers is bounded
 // (commits and the group's close 10 s each, 3 s once stopping; a batch whose hit events or
@@ -24,6 +25,12 @@
 // When the store or the dead-letter topic fails, the assigned partitions are paused (the
 // loop keeps polling so the group keeps the member), the batch is retried with backoff,
 // and on success the partitions seek back to the stored positions and resume.
+//
+// Losses: a partition's offset that jumps past the next one expected (the broker deleted
+// messages before they were read) is counted (yuqing_messages_lost_total), logged as an
+// error and raised as an alert, unless the channel says offset_gaps: expected (compacted
+// topics, transactional producers). A message id seen before is told apart as a replay, a
+// duplicate or an edit (daemon/pipeline.h: batch_builder::set_stored_lookup).
 //
 // Concurrency: start() and stop() from one controlling thread; counters() from any
 // thread. The matcher is read through matcher_source at each batch start, so a reload
@@ -39,6 +46,7 @@
 #include <string>
 #include <thread>
 
+#include "alerting/alert.h"
 #include "config/clock.h"
 #include "config/config.h"
 #include "daemon/probe.h"
@@ -58,6 +66,7 @@ struct ingest_counters {
   uint64_t hits = 0;
   uint64_t batches = 0;
   bool paused = false;
+  uint64_t lost = 0;  // messages skipped by offset gaps
 };
 
 class ingest {
@@ -70,6 +79,12 @@ class ingest {
 
   // Mailbox cases ride along with the batches (before start(); nullptr: none).
   void set_mailbox(mailbox* cases);
+  // The id of a cluster new at this start (the embedded one): offsets stored before are
+  // all dropped. Unset, the id is asked from the brokers at start(). Before start().
+  void set_cluster_id(std::string id);
+  // Where a loss alert goes (called on the ingest thread; before start(); unset: the loss
+  // is only counted and logged).
+  void set_alert_sink(std::function<void(alerting::alert)> raise);
 
   // Creates the consumer and the dead-letter producer, subscribes, starts the thread.
   status start();

@@ -1,6 +1,7 @@
 #include "daemon/kafka.h"
 
 #include <chrono>
+#include <random>
 
 #include <spdlog/spdlog.h>
 
@@ -73,6 +74,8 @@ result<std::unique_ptr<embedded_kafka>> embedded_kafka::start(int brokers) {
   k->cluster_ = rd_kafka_mock_cluster_new(rk, brokers);
   if (!k->cluster_) return error{"embedded kafka: cannot start the mock cluster"};
   k->bootstrap_ = rd_kafka_mock_cluster_bootstraps(k->cluster_);
+  std::random_device random;
+  k->id_ = fmt::format("embedded-{:08x}{:08x}", random(), random());
   return k;
 }
 

@@ -3,8 +3,10 @@
 //
 // embedded_kafka: librdkafka's mock cluster (rdkafka_mock.h) inside this process. It
 // listens on 127.0.0.1 (ports chosen by the OS), speaks the Kafka protocol to any client
-// (kcat included) and keeps a few MB per partition. Lives until destroyed; destroy it
-// after every client that uses it.
+// (kcat included) and keeps a few MB per partition (older messages are deleted, read or
+// not). For demos and tests: everything is gone when it is destroyed. Lives until
+// destroyed; destroy it after every client that uses it. Each one has a random id of its
+// own (cluster_id()), not the mock cluster's, which two starts need not tell apart.
 //
 // Errors: no exceptions; configuration errors name the property (never its value, which
 // may be a secret).
@@ -76,6 +78,7 @@ class embedded_kafka {
   status set_brokers_up(bool up);
   status set_rtt(int rtt_ms);
   const std::string& bootstrap() const { return bootstrap_; }
+  const std::string& cluster_id() const { return id_; }
   rd_kafka_mock_cluster_t* cluster() const { return cluster_; }
 
  private:
@@ -83,6 +86,7 @@ class embedded_kafka {
   kafka_handle owner_;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
   std::string bootstrap_;
+  std::string id_;
 };
 
 // A producer that reports, per flush, how many messages were not delivered.

@@ -14,6 +14,42 @@ batch_builder::batch_builder(const config::daemon_config& cfg)
   }
 }
 
+namespace {
+
+size_t hash_text(const storage::message_record& rec) {
+  size_t h = 0;
+  for (const auto& [name, text] : rec.text)
+    h = h * 1000003u ^ std::hash<std::string>{}(name) * 31u ^ std::hash<std::string>{}(text);
+  return h;
+}
+
+bool same_position(const storage::kafka_position& a, const storage::kafka_position& b) {
+  return a.topic == b.topic && a.partition == b.partition && a.offset == b.offset;
+}
+
+}  // namespace
+
+bool batch_builder::place(storage::message_record& rec, size_t channel, build_stats& stats) {
+  const size_t h = hash_text(rec);
+  std::optional<bool> same_text;  // nullopt: a new id, or a replay
+  const seen* before = nullptr;
+  if (auto it = this_batch_.find(rec.key); it != this_batch_.end()) before = &it->second;
+  else if (auto at = batch_before_.find(rec.key); at != batch_before_.end()) before = &at->second;
+  if (before) {
+    if (!same_position(before->source, rec.source)) same_text = before->text_hash == h;
+  } else if (auto stored = lookup_(rec.key); stored && !same_position(stored->source, rec.source)) {
+    same_text = stored->text == rec.text;
+  }
+  if (!same_text) {
+    this_batch_[rec.key] = {rec.source, h};
+    return true;
+  }
+  stats.repeats.push_back({channel, !*same_text});
+  if (*same_text) return false;
+  rec.key += "~" + std::to_string(rec.source.partition) + ":" + std::to_string(rec.source.offset);
+  return true;
+}
+
 int batch_builder::channel_of(std::string_view topic) const {
   const auto it = channel_of_.find(topic);
   return it == channel_of_.end() ? -1 : static_cast<int>(it->second);
@@ -28,6 +64,8 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
   // Three passes: decode, match (timed as a whole: two clock reads a batch, not two a
   // message), then the records of the hits.
   std::map<std::pair<std::string_view, int32_t>, int64_t> next;
+  batch_before_.swap(this_batch_);
+  this_batch_.clear();
   const size_t first = out.messages.size();
   out.messages.reserve(first + messages.size());  // no regrowth moving the records
   for (size_t i = 0; i < messages.size(); ++i) {
@@ -44,6 +82,7 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
       continue;
     }
     if (latency_seconds) latency_seconds->push_back(static_cast<double>(now_ms - ts) / 1000.0);
+    if (lookup_ && !rec.id.empty() && !place(rec, static_cast<size_t>(ch), stats)) continue;
     if (rec.time_ms > now_ms + max_skew_ms_) stats.future.emplace_back(static_cast<size_t>(ch), out.messages.size());
     out.messages.push_back(std::move(rec));
   }

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
@@ -41,14 +42,24 @@ struct rejected_message {
   decode_error reason;
 };
 
-// What one build() spent matching.
+// A message whose id was seen before at another position (see set_stored_lookup).
+struct repeated_id {
+  size_t channel;
+  bool edited;  // other text: kept as a second version; else a duplicate
+};
+
+// What one build() spent matching, and the repeated ids it found.
 struct build_stats {
   double match_seconds = 0;   // the batch's matching pass (matcher::match on each message)
   uint64_t bytes_scanned = 0;  // text bytes matched
   // Decoded messages stamped more than ingest.max_clock_skew_seconds after now_ms (a data
   // error: they are kept with their own time), as (channel, message index in the batch).
   std::vector<std::pair<size_t, size_t>> future;
+  std::vector<repeated_id> repeats;
 };
+
+// The stored message under a key, if any (for repeated ids).
+using stored_lookup = std::function<std::optional<storage::message_record>(const std::string& key)>;
 
 class batch_builder {
  public:
@@ -57,6 +68,15 @@ class batch_builder {
 
   // Index of the channel reading `topic`, or -1.
   int channel_of(std::string_view topic) const;
+
+  // Messages with an id are looked up by key: in this batch, in the one built before (it
+  // may still be being written) and through `lookup` (the store). At the same Kafka
+  // position it is a replay (same key, nothing counted); the same text elsewhere is a
+  // duplicate (counted, left out of the batch: no second set of hits); other text is an
+  // edit, kept beside the first version under "<key>~<partition>:<offset>" (counted), the
+  // key a replay of it gets again. Later versions are compared with the first one kept.
+  // Without a lookup (benchmarks) ids are not checked.
+  void set_stored_lookup(stored_lookup lookup) { lookup_ = std::move(lookup); }
 
   // Appends to `out` and `rejected`. `now_ms` stands in for a missing Kafka timestamp;
   // `latency_seconds`, when set, gets (now - Kafka timestamp) of every decoded message
@@ -75,6 +95,16 @@ class batch_builder {
   std::vector<size_t> found_end_;         // end of each decoded message's hits in found_all_
   std::vector<std::string_view> fields_;  // every decoded message's text fields, in order
   std::vector<size_t> field_begin_;       // where each message's fields start in fields_
+
+  // Sets the key a decoded message with an id is stored under (see set_stored_lookup);
+  // false for a duplicate, which is left out.
+  bool place(storage::message_record& rec, size_t channel, build_stats& stats);
+  struct seen {
+    storage::kafka_position source;
+    size_t text_hash;
+  };
+  stored_lookup lookup_;
+  std::unordered_map<std::string, seen> this_batch_, batch_before_;  // by key
 };
 
 // Writes one batch at a time on its own thread, so that the caller builds the next batch

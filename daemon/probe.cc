@@ -213,9 +213,21 @@ ingest_probe::ingest_probe(metrics& m, const std::vector<config::channel>& chann
                      .Help("Messages whose time is further after the daemon's clock than "
                            "ingest.max_clock_skew_seconds (kept, with their own time), by channel")
                      .Register(r);
+  auto& repeated = BuildCounter().Name("yuqing_messages_repeated_total")
+                       .Help("Messages whose id was stored before from another offset, by channel "
+                             "and kind (duplicate: same text, kept once; edited: other text, kept "
+                             "as a second version)")
+                       .Register(r);
+  auto& lost = BuildCounter().Name("yuqing_messages_lost_total")
+                   .Help("Messages never read: a partition's offset jumped past the next one "
+                         "expected (the broker deleted them first), by channel and reason")
+                   .Register(r);
   for (const auto& ch : channels) {
     channel_counters c{&consumed.Add({{"channel", ch.name}}), &bytes.Add({{"channel", ch.name}}),
-                       &dead.Add({{"channel", ch.name}}), {}};
+                       &dead.Add({{"channel", ch.name}}), {},
+                       &repeated.Add({{"channel", ch.name}, {"kind", "duplicate"}}),
+                       &repeated.Add({{"channel", ch.name}, {"kind", "edited"}}),
+                       &lost.Add({{"channel", ch.name}, {"reason", "offset_gap"}})};
     for (auto e : all_decode_errors)
       c.invalid[e] = &invalid.Add({{"channel", ch.name}, {"reason", to_string(e)}});
     c.future_time = &future.Add({{"channel", ch.name}});

@@ -89,6 +89,9 @@ class ingest_probe {
     prometheus::Counter* bytes;
     prometheus::Counter* dead_lettered;
     std::map<decode_error, prometheus::Counter*> invalid;
+    prometheus::Counter* duplicates;  // an id again with the same text (kept once)
+    prometheus::Counter* edited;      // an id again with other text (both versions kept)
+    prometheus::Counter* lost;        // offsets skipped (reason offset_gap)
     prometheus::Counter* future_time = nullptr;  // stamped later than the clock allows
   };
   channel_counters& channel(size_t index) { return channels_[index]; }

@@ -277,6 +277,37 @@ result<std::optional<int64_t>> store::next_offset(const std::string& topic,
   return std::optional<int64_t>{static_cast<int64_t>(x)};
 }
 
+result<std::optional<std::string>> store::kafka_cluster() const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  std::string v;
+  const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_meta], "kafka_cluster", &v);
+  if (st.IsNotFound()) return std::optional<std::string>{};
+  if (!st.ok()) return error{describe(options_.path, st)};
+  return std::optional<std::string>{v};
+}
+
+result<bool> store::bind_kafka_cluster(const std::string& id, bool fresh) {
+  auto before = kafka_cluster();
+  if (!before) return error{before.error_message()};
+  if (*before == id) return false;
+  if (auto st = recover_if_failed(); !st) return error{st.error_message()};
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  rocksdb::WriteBatch wb;
+  bool drop = false;
+  if (before->has_value() || fresh) {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[cf_offsets]));
+    it->SeekToFirst();
+    drop = it->Valid();
+  }
+  // (Topic names are ASCII: every offset key sorts before \xff.)
+  if (drop) wb.DeleteRange(impl_->cf[cf_offsets], "", std::string(9, '\xff'));
+  wb.Put(impl_->cf[cf_meta], "kafka_cluster", id);
+  if (auto st = apply(wb, {}); !st) return error{st.error_message()};
+  return drop;
+}
+
 result<std::vector<hit_record>> store::hits(const hit_query& q) const {
   std::shared_lock lock(impl_->mu);
   if (!impl_->db) return error{unavailable()};

@@ -6,7 +6,8 @@
 //             kept options.message_retention_ms after they were stored; a compaction
 //             filter drops older ones (periodic compaction makes sure files are visited)
 //   offsets   key: kafka topic \0 be32(partition)                      value: next offset (8 bytes)
-//   meta      schema_version; set versions under "setv" \0 set \0 be64(loaded_ms) version
+//   meta      schema_version; kafka_cluster (the cluster id the stored offsets come from);
+//             set versions under "setv" \0 set \0 be64(loaded_ms) version
 //   alerts    key: alert id            value: the alert as JSON (latest state, audit trail)
 //   mailbox   mailbox cases: keys and values are the daemon's (daemon/cases.h); written
 //             with the batch that consumed their messages, or on their own (alert markers)
@@ -109,6 +110,14 @@ class store {
 
   // The stored next offset of a partition; nullopt when none was stored.
   result<std::optional<int64_t>> next_offset(const std::string& topic, int32_t partition) const;
+
+  // The id of the Kafka cluster the stored offsets come from; nullopt before the first
+  // bind_kafka_cluster. Binding another id deletes every stored offset with it (one synced
+  // write): offsets of one cluster mean nothing on another. Offsets stored before any id
+  // (an older version) are taken to be this cluster's, unless it is `fresh` (an embedded
+  // cluster, new at every start). True when stored offsets were dropped.
+  result<std::optional<std::string>> kafka_cluster() const;
+  result<bool> bind_kafka_cluster(const std::string& id, bool fresh = false);
 
   // Hits ordered by topic, then time. By message: a seek per topic while the message is
   // retained (its time is known), else a scan of the topic / time range given.

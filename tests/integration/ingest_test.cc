@@ -1,5 +1,6 @@
 // Ingest and storage under crashes, rebalances (one restart, and a storm of joins and
-// leaves), broker outages, a slow broker, SIGTERM in the middle of a stream and bad input. The Kafka
+// leaves), broker outages, a slow broker, SIGTERM in the middle of a stream, bad input,
+// offsets the broker deleted unread, a new embedded cluster and repeated ids. The Kafka
 // cluster runs in a helper process (yuqingctl broker) so that it outlives the daemons;
 // kcat produces as an outside client. Each test checks the store itself: every expected
 // hit exactly once.
@@ -77,12 +78,14 @@ std::string config_head(const std::string& bootstrap, int batch,
 }
 
 // Starts `d` again, waits until it has stored all `total` messages of the 4 partitions of
-// yuqing.posts, stops it and checks that it holds every expected hit exactly once.
+// yuqing.posts, stops it and checks that it holds every expected hit exactly once (and
+// that no offset gap was reported).
 void finish_stream(daemon_process& d, int total, const std::multiset<std::string>& expected) {
   d.start();
   REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 4) == total; }, 120s));
   REQUIRE(d.stop() == 0);
   CHECK(hit_difference(stored_hits(d.data()), expected) == "");
+  CHECK(d.log().find("event=messages_lost") == std::string::npos);  // no false gap
 }
 
 // The progress of a topic's partitions over several daemons' stores: per partition, the
@@ -421,4 +424,126 @@ TEST_CASE("a rebalance storm (members joining and leaving every few seconds): ev
   size_t assignments = 0;
   for (size_t at = 0; (at = log_a.find("event=partitions_assigned", at)) != std::string::npos; ++at) ++assignments;
   CHECK(assignments >= 5);
+}
+
+TEST_CASE("a range the broker dropped before it was read is counted, logged and alerted",
+          "[integration][lost]") {
+  // The embedded broker keeps about 5 MB per partition: while the daemon is away, 6.4 MB
+  // push the offsets it stored out of the log, and it resumes past a gap.
+  temp_dir dir;
+  write_stream_set(dir.path);
+  broker_process broker(dir.path, {"yuqing.posts", "yuqing.deadletter", "yuqing.hits", "yuqing.alerts"}, 1);
+  daemon_process d(dir.path, config_head(broker.bootstrap(), 100), dir.path / "sets");
+  d.start();
+  write_stream(dir.path / "first.txt", 0, 20);
+  REQUIRE(broker.produce("yuqing.posts", dir.path / "first.txt") == 0);
+  REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 1) == 20; }, 60s));
+  REQUIRE(d.stop() == 0);
+
+  std::string flood;
+  for (int i = 0; i < 400; ++i)
+    flood += "{\"id\":\"f" + std::to_string(i) + "\",\"content\":\"" + std::string(16 << 10, 'x') + "\"}\n";
+  write_file(dir.path / "flood.txt", flood);
+  REQUIRE(broker.produce("yuqing.posts", dir.path / "flood.txt") == 0);
+  d.start();
+  REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 1) == 420; }, 60s));
+
+  const auto lost = metric(d.metrics(), R"(yuqing_messages_lost_total{channel="posts",reason="offset_gap"})");
+  CHECK(lost > 0);  // what the broker no longer had, and what it still had, make the 400
+  CHECK(d.status()["counters"]["lost"] == lost);
+  CHECK(eventually([&] { return lost + d.status()["counters"]["consumed"].get<double>() == 400; }, 10s));
+  const auto log = d.log();
+  CHECK(log.find("event=messages_lost channel=posts partition=yuqing.posts[0] from=20 ") != std::string::npos);
+  REQUIRE(eventually([&] {
+    const auto alerts = nlohmann::json::parse(http_get(d.port(), "/api/v1/alerts").body)["alerts"];
+    for (const auto& a : alerts)
+      if (a["kind"] == "messages_lost" && a["count"] == lost) return true;
+    return false;
+  }, 30s));
+  REQUIRE(d.stop() == 0);
+}
+
+TEST_CASE("a new embedded cluster is read from its beginning, not from the offsets of the last one",
+          "[integration][lost]") {
+  temp_dir dir;
+  write_stream_set(dir.path);
+  daemon_process d(dir.path, "kafka: {embedded: {partitions: 1}}\nchannels:\n  - {name: posts, topic: yuqing.posts}\n",
+                   dir.path / "sets");
+  write_stream(dir.path / "first.txt", 0, 30);
+  const auto [rc, out] = shell("kcat -P -b " + d.start() + " -t yuqing.posts -l " + (dir.path / "first.txt").string() + " 2>&1");
+  INFO(out);
+  REQUIRE(rc == 0);
+  REQUIRE(eventually([&] { return d.status()["counters"]["consumed"] == 30; }, 60s));
+  REQUIRE(d.stop() == 0);
+
+  // The next start is a new, empty cluster. 50 messages go in as soon as it is up, before
+  // the group assigns the partition (seconds later): the stored offset (30) is inside
+  // them, and reading from it would skip 30.
+  write_stream(dir.path / "second.txt", 100, 150);
+  const auto log = (dir.path / "yuqingd.log").string();
+  write_file(dir.path / "produce.sh",
+             "until [ \"$(grep -c event=embedded_kafka_started " + log + ")\" = 2 ]; do sleep 0.01; done\n"
+             "b=$(grep -o 'event=embedded_kafka_started bootstrap=[^ ]*' " + log + " | tail -1 | cut -d= -f3)\n"
+             "exec kcat -P -b \"$b\" -t yuqing.posts -l " + (dir.path / "second.txt").string() + "\n");
+  child producer({"/bin/sh", (dir.path / "produce.sh").string()}, dir.path / "producer.log");
+  d.start();
+  REQUIRE(producer.wait(60s) == 0);
+  REQUIRE(eventually([&] { return d.status()["counters"]["consumed"] == 50; }, 60s));
+  CHECK(d.log().find("event=kafka_cluster_changed") != std::string::npos);
+  REQUIRE(d.stop() == 0);
+  CHECK(stored_offsets(d.data(), "yuqing.posts", 1) == 50);
+}
+
+TEST_CASE("content as an array of strings is joined; other types are dead-lettered; a repeated id keeps both versions",
+          "[integration][badinput]") {
+  temp_dir dir;
+  write_stream_set(dir.path);
+  daemon_process d(dir.path, "kafka: {embedded: {partitions: 1}}\nchannels:\n  - {name: posts, topic: yuqing.posts}\n",
+                   dir.path / "sets");
+  const auto bootstrap = d.start();
+  auto send = [&](const std::string& lines) {
+    write_file(dir.path / "in.txt", lines);
+    const auto [rc, out] = shell("kcat -P -b " + bootstrap + " -t yuqing.posts -l " + (dir.path / "in.txt").string() + " 2>&1");
+    INFO(out);
+    REQUIRE(rc == 0);
+  };
+  // Offsets 0..7, in one batch: the edit (offset 5) and the duplicate (6) are found in it.
+  send(R"({"id":"arr","content":["江门","疫情通报"]})" "\n"
+       R"({"id":"num","content":42})" "\n"
+       R"({"id":"obj","content":{"text":"疫情"}})" "\n"
+       R"({"id":"mixed","content":["疫情",1]})" "\n"
+       R"({"id":"dup","content":"疫情第一版"})" "\n"
+       R"({"id":"dup","content":"疫情第二版"})" "\n"
+       R"({"id":"dup","content":"疫情第一版"})" "\n"
+       R"({"id":"nul","title":"疫情","content":null})" "\n");
+  REQUIRE(eventually([&] { return d.status()["counters"]["consumed"] == 8; }, 60s));
+  // A later batch: the edit (offset 8) is found in the store.
+  send(R"({"id":"dup","content":"疫情第三版"})" "\n");
+  REQUIRE(eventually([&] { return d.status()["counters"]["consumed"] == 9; }, 60s));
+
+  const auto m = d.metrics();
+  CHECK(metric(m, R"(yuqing_messages_invalid_total{channel="posts",reason="wrong_type"})") == 3);
+  CHECK(metric(m, R"(yuqing_messages_repeated_total{channel="posts",kind="edited"})") == 2);
+  CHECK(metric(m, R"(yuqing_messages_repeated_total{channel="posts",kind="duplicate"})") == 1);
+  const auto [rc, dead] = shell("kcat -C -b " + bootstrap + " -t yuqing.deadletter -e -q -f '%h\\n' 2>&1");
+  REQUIRE(rc == 0);
+  CHECK(dead.find("yuqing.reason=wrong_type,yuqing.channel=posts,yuqing.source=yuqing.posts/0/1,") != std::string::npos);
+  CHECK(dead.find("yuqing.reason=wrong_type,yuqing.channel=posts,yuqing.source=yuqing.posts/0/2,") != std::string::npos);
+  CHECK(dead.find("yuqing.reason=wrong_type,yuqing.channel=posts,yuqing.source=yuqing.posts/0/3,") != std::string::npos);
+  REQUIRE(d.stop() == 0);
+  CHECK(stored_hits(d.data()) == std::multiset<std::string>{
+            "yuqing.posts/arr outbreak", "yuqing.posts/dup outbreak", "yuqing.posts/dup~0:5 outbreak",
+            "yuqing.posts/dup~0:8 outbreak", "yuqing.posts/nul outbreak"});
+  auto s = yuqing::storage::store::open({d.data(), false, true});
+  REQUIRE(s);
+  auto text_of = [&](const std::string& key) {
+    auto rec = (*s)->message(key);
+    REQUIRE(rec);
+    REQUIRE(rec->has_value());
+    return (**rec).text.back().second;
+  };
+  CHECK(text_of("yuqing.posts/arr") == "江门\n疫情通报");
+  CHECK(text_of("yuqing.posts/dup") == "疫情第一版");
+  CHECK(text_of("yuqing.posts/dup~0:5") == "疫情第二版");
+  CHECK(text_of("yuqing.posts/dup~0:8") == "疫情第三版");
 }

@@ -153,3 +153,16 @@ TEST_CASE("alert closing, the unit directory and the people file", "[config]") {
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a channel's offset gaps and the HTTP Host allow-list", "[config]") {
+  auto c = config::load_string("channels:\n  - {topic: a}\n  - {topic: b, offset_gaps: expected}\n"
+                               "http: {allowed_hosts: [yuqing.example, 127.0.0.1]}\n", "c.yaml", "/");
+  REQUIRE(c.ok());
+  CHECK(!c->channels[0].gaps_expected);
+  CHECK(c->channels[1].gaps_expected);
+  CHECK(c->http_allowed_hosts == std::vector<std::string>{"yuqing.example", "127.0.0.1"});
+  auto bad = config::load_string("channels:\n  - {topic: a, offset_gaps: sometimes}\n", "c.yaml", "/");
+  REQUIRE(!bad.ok());
+  CHECK(bad.error_message().find("offset_gaps must be lost or expected") != std::string::npos);
+  CHECK(!config::load_string("channels:\n  - {topic: a}\nhttp: {allowed_hosts: x}\n", "c.yaml", "/").ok());
+}

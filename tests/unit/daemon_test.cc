@@ -58,6 +58,26 @@ TEST_CASE("the decoder maps fields and names what is wrong", "[decoder]") {
   CHECK(d.decode(R"({"author":"a"})", pos, 0, m) == decode_error::missing_text);
 }
 
+TEST_CASE("a text field is a string or an array of strings; other types are wrong_type", "[decoder]") {
+  config::channel ch;
+  ch.name = "posts";
+  decoder d(ch, 1 << 20);
+  storage::message_record m;
+  const storage::kafka_position pos{"t", 0, 1};
+  REQUIRE(d.decode(R"({"id":"a","content":["江门","疫情"]})", pos, 0, m) == decode_error::none);
+  REQUIRE(m.text.size() == 1);
+  CHECK(m.text[0].second == "江门\n疫情");  // joined on a line break: no keyword spans two
+  REQUIRE(d.decode(R"({"id":"a","title":"标题","content":null})", pos, 0, m) == decode_error::none);
+  CHECK(m.text.size() == 1);  // null: absent
+  REQUIRE(d.decode(R"({"id":"a","content":[]})", pos, 0, m) == decode_error::none);
+  for (const char* bad : {R"({"content":42})", R"({"content":{"text":"疫情"}})", R"({"content":true})",
+                          R"({"content":["疫情",1]})", R"({"content":[["疫情"]]})", R"({"title":"t","content":7})"}) {
+    INFO(bad);
+    CHECK(d.decode(bad, pos, 0, m) == decode_error::wrong_type);
+  }
+  CHECK(std::string(to_string(decode_error::wrong_type)) == "wrong_type");
+}
+
 TEST_CASE("nested field paths", "[decoder]") {
   config::channel ch;
   ch.name = "x";

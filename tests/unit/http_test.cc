@@ -1,7 +1,10 @@
 // The HTTP surface refuses what it must, over real sockets: POST routes without the bearer
 // token (401, and 403 while no token is configured), oversized bodies (413) and headers
 // (431), clients too slow to send a request (closed after the deadline), connections past
-// the cap (closed at once), and it binds 127.0.0.1 unless told otherwise.
+// the cap (closed at once), and it binds 127.0.0.1 unless told otherwise. Floods of
+// event-stream subscribers or half-sent requests leave /healthz and /metrics answering;
+// paths are escaped in logs, invalid encodings answer 400, the bearer scheme is
+// case-insensitive and a Host allow-list is kept.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -17,6 +20,11 @@
 #include "daemon/http_server.h"
 #include "tests/support/process.h"
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
 using namespace yuqing;
 using namespace yuqing::daemon;
 using namespace std::chrono_literals;
@@ -26,8 +34,15 @@ namespace {
 // A raw client connection.
 struct raw_client {
   int fd = -1;
-  explicit raw_client(uint16_t port) {
+  // From `source` (any 127.x.y.z address is this machine: a client of its own).
+  explicit raw_client(uint16_t port, const char* source = nullptr) {
     fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source) {
+      sockaddr_in b{};
+      b.sin_family = AF_INET;
+      REQUIRE(::inet_pton(AF_INET, source, &b.sin_addr) == 1);
+      REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&b), sizeof b) == 0);
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -137,6 +152,7 @@ TEST_CASE("http: a client too slow to send its request is disconnected at the de
 TEST_CASE("http: connections past the cap are closed at once", "[http]") {
   http_limits l;
   l.max_connections = 2;
+  l.reserved_connections = 0;  // (reserved ones: see the half-sent flood below)
   server_fixture f("t", l);
   auto a = std::make_unique<raw_client>(f.port());
   auto b = std::make_unique<raw_client>(f.port());
@@ -180,4 +196,159 @@ TEST_CASE("http: requests served from raw bytes follow the same limits and route
   CHECK(s.serve("POST /guarded HTTP/1.1\r\nAuthorization: Bearer t\r\nContent-Length: 20\r\n\r\n01234567890123456789").status == 413);
   CHECK(s.serve("GET /open HTTP/1.1\r\n").status == 400);
   CHECK(s.serve("\x01\x02garbage").status == 400);
+}
+
+namespace {
+
+// A server with the probe paths and an event stream, under the default limits.
+struct busy_fixture {
+  http_server server;
+  std::shared_ptr<event_stream> events;
+  explicit busy_fixture(http_limits limits = {}) {
+    server.set_limits(limits);
+    for (const char* path : {"/healthz", "/metrics", "/open"})
+      server.route("GET", path, [](const http_request&) { return http_response{200, "text/plain", "ok"}; });
+    events = server.add_event_stream("/events");
+    REQUIRE(server.start("127.0.0.1:0"));
+  }
+  ~busy_fixture() { server.stop(); }
+  uint16_t port() const { return server.port(); }
+};
+
+// One request on a fresh connection from 127.0.0.1; its status (0: closed without one).
+int status_from_here(uint16_t port, const std::string& path, const std::string& headers = "") {
+  raw_client c(port, "127.0.0.1");
+  c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n" + headers + "Connection: close\r\n\r\n");
+  return status_of(c.read_all(5s));
+}
+
+// 256 clients spread over 8 addresses (127.0.0.2 .. 127.0.0.9), 32 each.
+std::vector<std::unique_ptr<raw_client>> flood(uint16_t port, const std::string& send) {
+  std::vector<std::unique_ptr<raw_client>> all;
+  for (int i = 0; i < 256; ++i) {
+    const std::string source = "127.0.0." + std::to_string(2 + i % 8);
+    all.push_back(std::make_unique<raw_client>(port, source.c_str()));
+    all.back()->send(send);
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("http: 256 event-stream subscribers have their own cap; /healthz and /metrics still answer", "[http]") {
+  busy_fixture f;
+  auto subscribers = flood(f.port(), "GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+  // Every subscriber hears back: the stream, or 503 past the streams' cap.
+  int streaming = 0, refused = 0;
+  for (auto& c : subscribers) {
+    const auto r = c->read_all(100ms);
+    streaming += r.find("text/event-stream") != std::string::npos;
+    refused += status_of(r) == 503;
+  }
+  CHECK(streaming == http_limits{}.max_event_streams);
+  CHECK(refused == 256 - streaming);
+  CHECK(f.events->clients() == static_cast<size_t>(streaming));
+  CHECK(status_from_here(f.port(), "/healthz") == 200);
+  CHECK(status_from_here(f.port(), "/metrics") == 200);
+  CHECK(status_from_here(f.port(), "/open") == 200);
+}
+
+TEST_CASE("http: 256 half-sent requests: /healthz and /metrics still answer, headers have a deadline", "[http]") {
+  busy_fixture f;  // headers within 5 s
+  auto half = flood(f.port(), "GET /open HTTP/1.1\r\nHost: x\r\n");  // never the blank line
+  std::this_thread::sleep_for(200ms);  // all accepted
+  // The API's connections are taken: the reserved ones serve the probe paths only.
+  CHECK(status_from_here(f.port(), "/healthz") == 200);
+  CHECK(status_from_here(f.port(), "/metrics") == 200);
+  CHECK(status_from_here(f.port(), "/open") == 503);
+  // The half-sent requests are closed at the header deadline, and the API answers again.
+  bool closed = false;
+  half.back()->read_all(15s, &closed);
+  CHECK(closed);
+  half.clear();
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (status_from_here(f.port(), "/open") != 200 && std::chrono::steady_clock::now() < until) {
+  }
+  CHECK(status_from_here(f.port(), "/open") == 200);
+}
+
+TEST_CASE("http: one client gets at most max_connections_per_client connections", "[http]") {
+  http_limits l;
+  l.max_connections_per_client = 3;
+  busy_fixture f(l);
+  std::vector<std::unique_ptr<raw_client>> mine;
+  for (int i = 0; i < 3; ++i) mine.push_back(std::make_unique<raw_client>(f.port(), "127.0.0.2"));
+  std::this_thread::sleep_for(200ms);  // all accepted
+  raw_client fourth(f.port(), "127.0.0.2");
+  bool closed = false;
+  fourth.read_all(2s, &closed);
+  CHECK(closed);
+  CHECK(status_from_here(f.port(), "/open") == 200);  // another client is served
+}
+
+TEST_CASE("http: control characters of a path are escaped in the log", "[http]") {
+  CHECK(log_safe("/a\nevent=x \"q\" \\ \x7f") == "/a\\x0aevent=x \\x22q\\x22 \\x5c \\x7f");
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out)));
+  {
+    http_server s;
+    s.set_token("s3cret");
+    s.route("POST", "/cases/", [](const http_request&) { return http_response{}; }, http_server::access::token);
+    REQUIRE(s.start("127.0.0.1:0"));
+    raw_client c(s.port());
+    c.send("POST /cases/1%0a2026-01-01%20level=info%20event=forged HTTP/1.1\r\nHost: x\r\n"
+           "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    CHECK(status_of(c.read_all(3s)) == 401);  // logged: event=http_unauthorized path=...
+    s.stop();
+  }
+  spdlog::set_default_logger(previous);
+  const auto log = out.str();
+  CHECK(log.find("event=http_unauthorized") != std::string::npos);
+  CHECK(log.find("\n2026-01-01 level=info event=forged") == std::string::npos);
+  CHECK(log.find("1\\x0a2026-01-01 level=info event=forged") != std::string::npos);
+}
+
+TEST_CASE("http: a path or query that is not percent-encoded UTF-8 answers 400", "[http]") {
+  server_fixture f("t");
+  CHECK(testing::http_get(f.port(), "/open%ff").status == 400);
+  CHECK(testing::http_get(f.port(), "/open?q=%ff").status == 400);
+  CHECK(testing::http_get(f.port(), "/open%zz").status == 400);
+  CHECK(testing::http_get(f.port(), "/open%4").status == 400);
+  CHECK(testing::http_get(f.port(), "/op%65n").status == 200);
+  CHECK(f.server.serve("GET /open%ff HTTP/1.1\r\nHost: a\r\n\r\n").status == 400);
+}
+
+TEST_CASE("http: the bearer scheme is case-insensitive", "[http]") {
+  server_fixture f("s3cret");
+  for (const char* scheme : {"bearer", "BEARER", "Bearer", "bEaReR"}) {
+    raw_client c(f.port());
+    c.send(std::string("POST /guarded HTTP/1.1\r\nHost: x\r\nAuthorization: ") + scheme +
+           " s3cret\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx");
+    INFO(scheme);
+    CHECK(status_of(c.read_all(3s)) == 200);
+  }
+  raw_client c(f.port());
+  c.send("POST /guarded HTTP/1.1\r\nHost: x\r\nAuthorization: Basic s3cret\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx");
+  CHECK(status_of(c.read_all(3s)) == 401);
+}
+
+TEST_CASE("http: with a Host allow-list, other Host names answer 421 (the probe paths excepted)", "[http]") {
+  http_limits l;
+  l.allowed_hosts = {"yuqing.example", "127.0.0.1", "::1"};
+  busy_fixture f(l);
+  auto with_host = [&](const std::string& path, const std::string& host) {
+    raw_client c(f.port());
+    c.send("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    return status_of(c.read_all(3s));
+  };
+  CHECK(with_host("/open", "yuqing.example:9464") == 200);
+  CHECK(with_host("/open", "YUQING.example") == 200);
+  CHECK(with_host("/open", "127.0.0.1:80") == 200);
+  CHECK(with_host("/open", "[::1]:80") == 200);
+  CHECK(with_host("/open", "evil.example") == 421);
+  CHECK(with_host("/open", "yuqing.example.evil.example") == 421);
+  CHECK(with_host("/events", "evil.example") == 421);
+  CHECK(with_host("/healthz", "evil.example") == 200);
 }

@@ -236,3 +236,24 @@ TEST_CASE("two set versions loaded in the same millisecond are both kept", "[sto
   }
   CHECK((*s)->set_versions("a")->size() == 2);
 }
+
+TEST_CASE("stored offsets are tied to the Kafka cluster they come from", "[storage]") {
+  temp_dir dir;
+  auto s = store::open({dir.path, false, false});
+  REQUIRE(s.ok());
+  batch b;
+  b.offsets = {{"t", 0, 42}, {"u", 3, 7}};
+  REQUIRE((*s)->write(b).ok());
+  CHECK(!(*s)->kafka_cluster()->has_value());
+  CHECK(*(*s)->bind_kafka_cluster("A") == false);  // offsets from before: kept, taken as A's
+  CHECK(**(*s)->next_offset("t", 0) == 42);
+  CHECK(*(*s)->bind_kafka_cluster("A") == false);  // the same cluster again
+  CHECK(**(*s)->next_offset("u", 3) == 7);
+  CHECK(*(*s)->bind_kafka_cluster("B") == true);  // another: its offsets start afresh
+  CHECK(**(*s)->kafka_cluster() == "B");
+  CHECK(!(*s)->next_offset("t", 0)->has_value());
+  CHECK(!(*s)->next_offset("u", 3)->has_value());
+  REQUIRE((*s)->write(b).ok());
+  CHECK(*(*s)->bind_kafka_cluster("C", true) == true);  // a fresh cluster: nothing is its
+  CHECK(!(*s)->next_offset("t", 0)->has_value());
+}
