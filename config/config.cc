@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -164,6 +165,7 @@ std::string apply_properties(daemon_config& c, const YAML::Node& n, load_context
     if (!kv.second.IsScalar()) return "property " + key + " is not a scalar";
     std::string value;
     if (auto e = resolve_secret(key, kv.second.as<std::string>(), ctx, value); !e.empty()) return e;
+    if (value != kv.second.as<std::string>()) c.kafka_referenced.insert(key);
     c.kafka_properties[key] = value;
   }
   return "";
@@ -305,6 +307,11 @@ const std::vector<binding>& bindings() {
         "Where compiled Hyperscan databases are cached, so a restart with unchanged sets does "
         "not recompile (default: hs-cache inside storage.path)"},
        bind_path(&dc::keyword_sets_cache_dir)},
+      {{"keyword_sets.compile_time_limit_ms", "integer", "60000",
+        "Longest a set's Hyperscan compile may run (reloads and sets posted to the API); a "
+        "longer one is stopped and the set refused, and that content is not compiled again",
+        100, 3600000},
+       bind_int(&dc::keyword_sets_compile_time_limit_ms, 100, 3600000)},
       {{"backtest.max_cpu_percent", "integer", "25",
         "Most CPU (percent of one core) a backtest takes; it runs at the lowest priority",
         1, 100},
@@ -571,6 +578,19 @@ const char* to_string(channel_kind k) {
     case channel_kind::mailbox_reply: return "mailbox-reply";
   }
   return "?";
+}
+
+std::vector<std::string> daemon_config::secrets() const {
+  static const char* const marks[] = {"password", "secret", "passphrase", "oauthbearer.config",
+                                      "key.pem", "jaas", "token"};
+  std::vector<std::string> out;
+  if (!http_token.empty()) out.push_back(http_token);
+  for (const auto& [k, v] : kafka_properties) {
+    const bool named = std::any_of(std::begin(marks), std::end(marks),
+                                   [&](const char* m) { return k.find(m) != std::string::npos; });
+    if (!v.empty() && (named || kafka_referenced.count(k))) out.push_back(v);
+  }
+  return out;
 }
 
 const std::vector<key_spec>& keys() {

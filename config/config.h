@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,7 @@ struct daemon_config {
   int embedded_brokers = 1;
   int embedded_partitions = 4;
   std::map<std::string, std::string> kafka_properties;
+  std::set<std::string> kafka_referenced;  // properties given as ${env:...} or ${file:...}
   std::string dead_letter_topic = "yuqing.deadletter";
   std::vector<channel> channels;
   // ingest
@@ -74,6 +76,7 @@ struct daemon_config {
   bool keyword_sets_watch = true;
   int keyword_sets_settle_ms = 300;
   std::filesystem::path keyword_sets_cache_dir;  // empty: storage_path / "hs-cache"
+  int keyword_sets_compile_time_limit_ms = 60000;
   int backtest_max_cpu_percent = 25;
   std::filesystem::path plan_path = "/usr/share/yuqing/seeds/plan.yaml";
   // alerting
@@ -138,6 +141,10 @@ struct daemon_config {
   std::string log_format = "text";  // text (key=value) | json
 
   bool embedded_kafka() const { return kafka_brokers == "embedded"; }
+  // What no log line may show: the HTTP token and the Kafka properties that are secrets
+  // (given by reference, or named like one: *password*, *secret*, sasl.oauthbearer.config,
+  // ssl.key.pem, ...).
+  std::vector<std::string> secrets() const;
   std::filesystem::path hs_cache_dir() const {
     return keyword_sets_cache_dir.empty() ? storage_path / "hs-cache" : keyword_sets_cache_dir;
   }

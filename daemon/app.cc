@@ -150,13 +150,25 @@ json outcome_json(const reload_outcome& o) {
           {"sets", o.sets},       {"errors", o.errors},    {"loaded", o.loaded}};
 }
 
-// Parses and compiles a set posted in a request; the diagnostics as the error.
-result<std::shared_ptr<const matchers::compiled_set>> posted_set(const std::string& yaml) {
+// Parses a set posted in a request and has it compiled on the keyword-set thread (with the
+// time limit), waiting at most a second: the diagnostics as the error, or null while it
+// still compiles (answer still_compiling(); posted again, the same compile answers).
+result<std::shared_ptr<const matchers::compiled_set>> posted_set(keyword_sets& sets,
+                                                                 const std::string& yaml) {
   auto parsed = matchers::parse_keyword_set(yaml, "(posted)");
   if (!parsed.ok()) return error{parsed.to_text()};
-  auto c = matchers::compiled_set::compile(std::move(*parsed.set));
+  constexpr auto wait = std::chrono::seconds(1);  // /healthz and the rest wait no longer
+  auto f = sets.compile(std::move(*parsed.set));
+  if (f.wait_for(wait) != std::future_status::ready)
+    return std::shared_ptr<const matchers::compiled_set>();
+  const auto& c = f.get();
   if (!c.ok()) return error{c.to_text()};
   return c.set;
+}
+
+http_response still_compiling() {
+  return {202, "application/json",
+          json{{"state", "compiling"}, {"retry", "post the same set again for its result"}}.dump()};
 }
 
 }  // namespace
@@ -369,8 +381,9 @@ struct app::impl {
       std::shared_ptr<const matchers::matcher> running;
       if (body.contains("set")) {
         if (!body["set"].is_string()) return json_error(400, "set: the YAML text of a keyword set");
-        auto c = posted_set(body["set"]);
+        auto c = posted_set(*sets, body["set"]);
         if (!c) return json_error(400, c.error_message());
+        if (!*c) return still_compiling();
         candidate = *c;
         candidate->match(fields, found);
       } else {
@@ -393,11 +406,12 @@ struct app::impl {
         return json_error(400, "since: RFC 3339, milliseconds or an age like 7d");
       req.examples = std::clamp<size_t>(body.value("examples", size_t{3}), 0, 100);
       req.cpu_share = cfg.backtest_max_cpu_percent / 100.0;
-      auto c = posted_set(body["set"]);
+      auto c = posted_set(*sets, body["set"]);
       if (!c) {
         spdlog::warn("event=backtest_rejected remote={} reason=invalid_set", r.remote);
         return json_error(400, c.error_message());
       }
+      if (!*c) return still_compiling();
       req.candidate = *c;
       for (const auto& s : current_sets()->sets())
         if (s->definition().id == req.candidate->definition().id) req.running = s;
@@ -530,7 +544,7 @@ struct app::impl {
 
     sets = std::make_unique<keyword_sets>(
         keyword_sets_options{cfg.keyword_sets_dir, cfg.hs_cache_dir(), cfg.keyword_sets_settle_ms,
-                             cfg.keyword_sets_watch},
+                             cfg.keyword_sets_watch, cfg.keyword_sets_compile_time_limit_ms},
         store.get(), *probe, clk);
     sets->load("startup");
     if (auto st = sets->start(); !st) {

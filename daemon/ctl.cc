@@ -311,8 +311,13 @@ int backtest(const api& a, const std::string& set_file, const std::string& since
   std::ifstream in(set_file);
   std::stringstream text;
   text << in.rdbuf();
-  auto started = a.call("POST", "/api/v1/backtest",
-                        json{{"set", text.str()}, {"since", since}, {"examples", examples}}.dump());
+  const auto request = json{{"set", text.str()}, {"since", since}, {"examples", examples}}.dump();
+  auto started = a.call("POST", "/api/v1/backtest", request);
+  // A set the daemon still compiles: posted again, that compile answers when it is done.
+  while (started && started->value("state", "") == "compiling") {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    started = a.call("POST", "/api/v1/backtest", request);
+  }
   if (!started) {
     std::cerr << started.error_message() << "\n";
     return 1;

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/logging.h"
+
 namespace yuqing::daemon {
 
 void kafka_handle_deleter::operator()(rd_kafka_t* rk) const {
@@ -39,9 +41,21 @@ bool close_consumer(rd_kafka_t* rk, int timeout_ms, rebalance_fn rebalance, void
   return closed;
 }
 
+namespace {
+// Every handle logs through here, never on raw stderr: one spdlog line each, so the
+// logging's redaction of configured secrets covers librdkafka's lines.
+void log_from_kafka(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  if (std::string_view(fac) == "COMMITFAIL") level = 7;
+  if (level <= 3) spdlog::error("event=kafka_log facility={} message=\"{}\"", fac, buf);
+  else if (level <= 4) spdlog::warn("event=kafka_log facility={} message=\"{}\"", fac, buf);
+  else spdlog::debug("event=kafka_log facility={} message=\"{}\"", fac, buf);
+}
+}  // namespace
+
 result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
                                          const std::map<std::string, std::string>& properties) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, log_from_kafka);
   char err[512];
   auto set = [&](const std::string& k, const std::string& v) -> bool {
     return rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) == RD_KAFKA_CONF_OK;
@@ -53,11 +67,9 @@ result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
   for (const auto& [k, v] : properties) {
     if (!set(k, v)) {
       rd_kafka_conf_destroy(conf);
-      // librdkafka's message may quote the value: blank it out, it may be a secret.
-      std::string why = err;
-      for (size_t at; !v.empty() && (at = why.find(v)) != std::string::npos;)
-        why.replace(at, v.size(), "***");
-      return error{"kafka.properties: " + k + ": " + why};
+      // librdkafka's message may quote the value, whole or cut short: blank out every
+      // piece of it, it may be a secret.
+      return error{"kafka.properties: " + k + ": " + redact(err, {v})};
     }
   }
   return conf;
@@ -66,6 +78,7 @@ result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
 result<std::unique_ptr<embedded_kafka>> embedded_kafka::start(int brokers) {
   std::unique_ptr<embedded_kafka> k(new embedded_kafka());
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, log_from_kafka);
   char err[512];
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -103,15 +116,6 @@ status embedded_kafka::create_topic(const std::string& topic, int partitions) {
   }
   return ok_status();
 }
-
-namespace {
-void log_from_kafka(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  if (std::string_view(fac) == "COMMITFAIL") level = 7;
-  if (level <= 3) spdlog::error("event=kafka_log facility={} message=\"{}\"", fac, buf);
-  else if (level <= 4) spdlog::warn("event=kafka_log facility={} message=\"{}\"", fac, buf);
-  else spdlog::debug("event=kafka_log facility={} message=\"{}\"", fac, buf);
-}
-}  // namespace
 
 rd_kafka_resp_err_t commit_within(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t* offsets,
                                   int timeout_ms) {
@@ -153,7 +157,6 @@ result<kafka_handle> make_group_consumer(const std::string& bootstrap,
     rd_kafka_conf_set(*conf, "auto.offset.reset", "earliest", err, sizeof err);
   rd_kafka_conf_set_opaque(*conf, options.opaque);
   if (options.rebalance) rd_kafka_conf_set_rebalance_cb(*conf, options.rebalance);
-  rd_kafka_conf_set_log_cb(*conf, log_from_kafka);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
   if (!rk) {
     rd_kafka_conf_destroy(*conf);

@@ -30,7 +30,9 @@ struct kafka_handle_deleter {
 };
 using kafka_handle = std::unique_ptr<rd_kafka_t, kafka_handle_deleter>;
 
-// A configuration with bootstrap.servers and `properties` set; the caller owns it.
+// A configuration with bootstrap.servers and `properties` set; the caller owns it. Its
+// handles log through spdlog (one line each, never raw stderr), where the logging redacts
+// configured secrets; an error quotes no piece of a rejected value.
 result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
                                          const std::map<std::string, std::string>& properties);
 
@@ -39,8 +41,9 @@ using rebalance_fn = void (*)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_p
 
 // A consumer in a group, subscribed to `topics`: manual commits only (no auto commit, no
 // auto offset store), eager assignment (range,roundrobin: see the README), earliest reset
-// unless the properties say otherwise, librdkafka's logs as one line each (COMMITFAIL
-// demoted to debug: the caller logs failed commits once). `opaque` goes to the callbacks.
+// unless the properties say otherwise, librdkafka's logs as one line each (as every
+// handle's; COMMITFAIL demoted to debug: the caller logs failed commits once). `opaque`
+// goes to the callbacks.
 struct consumer_options {
   std::string group_id;
   std::map<std::string, std::string> fixed;  // set after `properties` (they win)

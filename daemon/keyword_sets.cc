@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -51,10 +52,20 @@ struct keyword_sets::impl {
   int inotify_fd = -1, watch_fd = -1, wake_fd = -1;
   std::atomic<bool> stopping{false};
   std::thread thread;
-  std::mutex queue_mu;
+  std::mutex queue_mu;  // guards queue, compiles and posted
   std::vector<std::pair<std::string, std::promise<reload_outcome>>> queue;
+  std::vector<std::pair<matchers::keyword_set, std::promise<matchers::compile_result>>> compiles;
+  std::deque<std::pair<std::string, std::shared_future<matchers::compile_result>>> posted;
 
+  const std::shared_ptr<matchers::compile_failures> failures =
+      std::make_shared<matchers::compile_failures>();
+
+  matchers::compile_options compile_options(std::shared_ptr<const matchers::matcher> reuse,
+                                            std::filesystem::path cache) const {
+    return {std::move(cache), std::move(reuse), opt.compile_time_limit_ms, failures};
+  }
   reload_outcome load(const std::string& trigger);
+  void run_compiles();
   void record_versions(const std::vector<loaded_set>& fresh);
   void watch_loop();
   bool add_watch();
@@ -101,7 +112,7 @@ reload_outcome keyword_sets::impl::load(const std::string& trigger) {
     previous = matcher;
     previous_info = info;
   }
-  auto loaded = matchers::load_directory(opt.dir, {opt.cache_dir, previous});
+  auto loaded = matchers::load_directory(opt.dir, compile_options(previous, opt.cache_dir));
   const int64_t now = clk.now_ms();
 
   std::set<std::string> diagnostics;
@@ -195,6 +206,23 @@ reload_outcome keyword_sets::impl::load(const std::string& trigger) {
   return out;
 }
 
+void keyword_sets::impl::run_compiles() {
+  std::vector<std::pair<matchers::keyword_set, std::promise<matchers::compile_result>>> jobs;
+  {
+    std::lock_guard lock(queue_mu);
+    jobs.swap(compiles);
+  }
+  for (auto& [set, done] : jobs) {
+    const std::string id = set.id, version = set.version;
+    // Posted sets (dry runs, backtests) do not fill the Hyperscan cache.
+    auto r = matchers::compiled_set::compile(std::move(set), compile_options(nullptr, {}));
+    if (!r.ok() && !r.remembered)
+      spdlog::warn("event=posted_set_refused set={} version={} errors={} compile_ms={:.1f}", id,
+                   version, r.diagnostics.size(), r.compile_seconds * 1000);
+    done.set_value(std::move(r));
+  }
+}
+
 bool keyword_sets::impl::add_watch() {
   watch_fd = inotify_add_watch(inotify_fd, opt.dir.c_str(),
                                IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
@@ -254,6 +282,7 @@ void keyword_sets::impl::watch_loop() {
       std::lock_guard lock(queue_mu);
       requests.swap(queue);
     }
+    run_compiles();
     if (!requests.empty()) {
       std::string trigger;
       for (const auto& [t, p] : requests) trigger += (trigger.empty() ? "" : ",") + t;
@@ -309,6 +338,12 @@ void keyword_sets::stop() {
     p.set_value(o);
   }
   impl_->queue.clear();
+  for (auto& [set, p] : impl_->compiles) {
+    matchers::compile_result r;
+    r.diagnostics.push_back({set.file, {}, "", "the daemon is stopping", false});
+    p.set_value(std::move(r));
+  }
+  impl_->compiles.clear();
 }
 
 std::shared_future<reload_outcome> keyword_sets::request(const std::string& trigger) {
@@ -321,6 +356,26 @@ std::shared_future<reload_outcome> keyword_sets::request(const std::string& trig
   {
     std::lock_guard lock(impl_->queue_mu);
     impl_->queue.emplace_back(trigger, std::move(p));
+  }
+  uint64_t one = 1;
+  (void)!write(impl_->wake_fd, &one, sizeof one);
+  return f;
+}
+
+std::shared_future<matchers::compile_result> keyword_sets::compile(matchers::keyword_set set) {
+  std::promise<matchers::compile_result> p;
+  std::shared_future<matchers::compile_result> f = p.get_future().share();
+  {
+    std::lock_guard lock(impl_->queue_mu);
+    for (const auto& [version, known] : impl_->posted)
+      if (version == set.version) return known;
+    impl_->posted.emplace_back(set.version, f);
+    if (impl_->posted.size() > 8) impl_->posted.pop_front();
+    impl_->compiles.emplace_back(std::move(set), std::move(p));
+  }
+  if (!impl_->thread.joinable() || impl_->stopping.load()) {
+    impl_->run_compiles();
+    return f;
   }
   uint64_t one = 1;
   (void)!write(impl_->wake_fd, &one, sizeof one);

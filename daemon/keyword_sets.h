@@ -12,8 +12,16 @@
 // and on request(): SIGHUP and POST /api/v1/keyword-sets/reload. Reloads run on the
 // watcher thread, one at a time, never on the ingest thread.
 //
+// Compiles: Hyperscan has no time limit, and one regex can take minutes. With
+// compile_time_limit_ms, every compile (of a reload, and of a set posted to the API through
+// compile()) runs in a forked child killed at the limit, and is one at a time on the
+// watcher thread, never on the HTTP or the ingest thread. A failed compile is remembered by
+// content hash: the same content is refused again at once, without compiling.
+//
 // Errors: every diagnostic is logged once (an unchanged broken file is not logged again at
-// each reload) with file, line, column and rule; a reload with errors counts as failed.
+// each reload) with file, line, column and rule; a reload with errors counts as failed. Only
+// regular files (or links to them inside the directory) are read: any other entry named
+// *.yaml is an error that keeps its previous set.
 //
 // Concurrency: current() and status() from any thread; start()/stop() from the owner.
 #pragma once
@@ -37,6 +45,7 @@ struct keyword_sets_options {
   std::filesystem::path cache_dir;  // empty: no Hyperscan cache
   int settle_ms = 300;
   bool watch = true;                // inotify on dir
+  int compile_time_limit_ms = 0;    // 0: none (compiles on the calling thread)
 };
 
 struct reload_outcome {
@@ -76,6 +85,10 @@ class keyword_sets {
 
   // Asks the watcher thread for a reload; the future has its outcome.
   std::shared_future<reload_outcome> request(const std::string& trigger);
+  // Compiles a set posted to the API on the watcher thread; the future has the result. The
+  // same content posted again gets the same future (the last 8 are kept), so a client whose
+  // wait ran out asks again and does not start a second compile.
+  std::shared_future<matchers::compile_result> compile(matchers::keyword_set set);
 
   std::shared_ptr<const matchers::matcher> current() const;
   std::vector<loaded_set> sets() const;

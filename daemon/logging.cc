@@ -3,7 +3,9 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "daemon/decoder.h"
@@ -25,7 +27,50 @@ class json_formatter final : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<json_formatter>(); }
 };
 
+// Formats with `inner` a copy of each line whose text has the secrets redacted (before
+// any JSON escaping, which could hide them).
+class redacting_formatter final : public spdlog::formatter {
+ public:
+  redacting_formatter(std::unique_ptr<spdlog::formatter> inner, std::vector<std::string> secrets)
+      : inner_(std::move(inner)), secrets_(std::move(secrets)) {}
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string text =
+        redact(std::string_view(msg.payload.data(), msg.payload.size()), secrets_);
+    spdlog::details::log_msg copy = msg;
+    copy.payload = text;
+    inner_->format(copy, dest);
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<redacting_formatter>(inner_->clone(), secrets_);
+  }
+
+ private:
+  std::unique_ptr<spdlog::formatter> inner_;
+  std::vector<std::string> secrets_;
+};
+
 }  // namespace
+
+std::string redact(std::string_view text, const std::vector<std::string>& secrets) {
+  std::vector<char> hidden(text.size(), 0);
+  for (const auto& s : secrets) {
+    if (s.empty()) continue;
+    // Every window of the text that is a piece of the secret (all of it, if short).
+    const size_t k = std::min(s.size(), min_secret_fragment);
+    std::set<std::string_view> pieces;
+    for (size_t i = 0; i + k <= s.size(); ++i) pieces.insert(std::string_view(s).substr(i, k));
+    for (size_t i = 0; i + k <= text.size(); ++i)
+      if (pieces.count(text.substr(i, k)))
+        std::fill_n(hidden.begin() + static_cast<ptrdiff_t>(i), k, 1);
+  }
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!hidden[i]) out += text[i];
+    else if (i == 0 || !hidden[i - 1]) out += "***";
+  }
+  return out;
+}
 
 std::string kv_line_to_json(std::string_view line, const std::string& time, const std::string& level) {
   nlohmann::ordered_json j{{"time", time}, {"level", level}};
@@ -75,14 +120,18 @@ std::string kv_line_to_json(std::string_view line, const std::string& time, cons
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-status setup_logging(const std::string& level, const std::string& format) {
+status setup_logging(const std::string& level, const std::string& format,
+                     const std::vector<std::string>& secrets) {
+  std::unique_ptr<spdlog::formatter> f;
   if (format == "json") {
-    spdlog::set_formatter(std::make_unique<json_formatter>());
+    f = std::make_unique<json_formatter>();
   } else if (format == "text") {
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z level=%l %v");
+    f = std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%e%z level=%l %v");
   } else {
     return error{"log.format: text or json, not '" + format + "'"};
   }
+  if (!secrets.empty()) f = std::make_unique<redacting_formatter>(std::move(f), secrets);
+  spdlog::set_formatter(std::move(f));
   spdlog::set_level(spdlog::level::from_str(level));
   return ok_status();
 }

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
     std::cout << config_file << ": ok\n";
     return 0;
   }
-  if (auto st = yuqing::daemon::setup_logging(cfg->log_level, cfg->log_format); !st) {
+  if (auto st = yuqing::daemon::setup_logging(cfg->log_level, cfg->log_format, cfg->secrets());
+      !st) {
     std::cerr << st.error_message() << "\n";
     return 2;
   }

@@ -80,7 +80,8 @@ class parser {
                   const std::string& rule, const char* what) {
     for (const auto& kv : map) {
       const auto k = kv.first.Scalar();
-      if (!known.count(k)) fail(kv.first, rule, std::string("unknown ") + what + " key '" + k + "'");
+      if (!known.count(k))
+        fail(kv.first, rule, std::string("unknown ") + what + " key " + quote_token(k));
     }
   }
 
@@ -158,7 +159,7 @@ class parser {
       if (v == "info") r.level = severity::info;
       else if (v == "warning") r.level = severity::warning;
       else if (v == "critical") r.level = severity::critical;
-      else fail(s, r.id, "severity must be info, warning or critical, is '" + v + "'");
+      else fail(s, r.id, "severity must be info, warning or critical, is " + quote_token(v));
     }
     if (const auto t = n["tags"]) {
       for (const auto& e : t) r.tags.push_back(e.Scalar());
@@ -187,7 +188,8 @@ class parser {
         {"spread", {"window", "count", "distinct"}}};
     const auto kind = params.find(a.kind);
     if (kind == params.end()) {
-      fail(n["kind"], "", "unknown alert kind '" + a.kind + "' (immediate, threshold, spike, spread)");
+      fail(n["kind"], "",
+           "unknown alert kind " + quote_token(a.kind) + " (immediate, threshold, spike, spread)");
       return;
     }
     a.id = a.kind + "-" + std::to_string(set.alerts.size() + 1);
@@ -197,7 +199,7 @@ class parser {
       const YAML::Node& v = kv.second;
       if (key == "kind") continue;
       if (!v.IsScalar()) {
-        fail(v, "", "alert parameter " + key + " must be a scalar");
+        fail(v, "", "alert parameter " + quote_token(key) + " must be a scalar");
         continue;
       }
       const std::string s = v.Scalar();
@@ -220,7 +222,7 @@ class parser {
       } else if (key == "resolve_after") {
         duration(a.resolve_after_ms);
       } else if (!kind->second.count(key)) {
-        fail(kv.first, "", "alert kind " + a.kind + " has no parameter '" + key + "'");
+        fail(kv.first, "", "alert kind " + a.kind + " has no parameter " + quote_token(key));
       } else if (key == "min_severity") {
         if (s == "info") a.min_severity = severity::info;
         else if (s == "warning") a.min_severity = severity::warning;
@@ -247,7 +249,7 @@ class parser {
     if (a.kind == "spike" && a.baseline_ms > 0 && a.baseline_ms < a.window_ms)
       fail(n["baseline"], "", "baseline must be at least as long as window");
     for (const auto& other : set.alerts)
-      if (other.id == a.id) fail(n, "", "alert id '" + a.id + "' is used twice");
+      if (other.id == a.id) fail(n, "", "alert id " + quote_token(a.id) + " is used twice");
     if (out_.error_count() == errors) set.alerts.push_back(std::move(a));
   }
 
@@ -315,7 +317,10 @@ class parser {
           const bool known = a.rule.empty() || std::any_of(set.rules.begin(), set.rules.end(),
                                                            [&](const rule& r) { return r.id == a.rule; });
           if (!known)
-            out_.diagnostics.push_back({file_, a.pos, "", "alert " + a.id + ": no rule '" + a.rule + "' in this set", false});
+            out_.diagnostics.push_back({file_, a.pos, "",
+                                        "alert " + quote_token(a.id) + ": no rule " +
+                                            quote_token(a.rule) + " in this set",
+                                        false});
         }
       }
     } catch (const YAML::Exception& e) {
@@ -407,10 +412,40 @@ std::vector<std::filesystem::path> keyword_set_files(const std::filesystem::path
   }
   for (const auto& e : std::filesystem::directory_iterator(p, ec)) {
     const auto ext = e.path().extension();
-    if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(e.path());
+    if (!e.path().filename().string().starts_with(".") && (ext == ".yaml" || ext == ".yml"))
+      files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+std::string refused_set_file(const std::filesystem::path& dir, const std::filesystem::path& file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto st = fs::symlink_status(file, ec);
+  if (ec) return "cannot read: " + ec.message();
+  if (!fs::is_symlink(st)) return fs::is_regular_file(st) ? "" : "not a regular file; not read";
+  const auto target = fs::canonical(file, ec);
+  if (ec) return "a link that leads nowhere; not read";
+  const auto root = fs::canonical(dir, ec);
+  const auto inside = target.lexically_relative(root);
+  if (ec || inside.empty() || *inside.begin() == "..")
+    return "a link that leads out of the keyword-set directory; not read";
+  if (!fs::is_regular_file(target, ec))
+    return "a link to something that is not a regular file; not read";
+  return "";
+}
+
+std::string quote_token(std::string_view text) {
+  constexpr size_t max_bytes = 64;
+  std::string_view t = text.substr(0, text.find_first_of("\r\n"));
+  const bool cut = t.size() < text.size() || t.size() > max_bytes;
+  if (t.size() > max_bytes) {
+    size_t end = max_bytes;
+    while (end > 0 && (static_cast<unsigned char>(t[end]) & 0xC0) == 0x80) --end;
+    t = t.substr(0, end);
+  }
+  return "'" + std::string(t) + (cut ? "…'" : "'");
 }
 
 }  // namespace yuqing::matchers

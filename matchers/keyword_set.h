@@ -113,7 +113,19 @@ struct load_result {
 load_result parse_keyword_set(const std::string& yaml, const std::string& file);
 load_result load_keyword_set_file(const std::filesystem::path& file);
 
-// The *.yaml and *.yml files of a directory, sorted; a file path gives itself.
+// The *.yaml and *.yml entries of a directory whatever their type (names starting with
+// '.' left out: editors' lock files, a ConfigMap volume's internals), sorted; a file path
+// gives itself. refused_set_file() says which of them must not be read.
 std::vector<std::filesystem::path> keyword_set_files(const std::filesystem::path& dir_or_file);
+
+// Why `file`, an entry of directory `dir`, must not be read as a set (empty: it may be):
+// only a regular file is read, or a link whose target is a regular file inside `dir` (a
+// ConfigMap volume's links). A directory, a device, a dangling link or a link leading out
+// of `dir` (to /etc/shadow, say) is refused without being opened.
+std::string refused_set_file(const std::filesystem::path& dir, const std::filesystem::path& file);
+
+// `text` quoted for a diagnostic: its first line, at most 64 bytes (cut at a character
+// boundary, "…" where cut), so that a message never carries more of a file than its token.
+std::string quote_token(std::string_view text);
 
 }  // namespace yuqing::matchers

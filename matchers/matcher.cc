@@ -10,6 +10,11 @@
 #include <set>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace yuqing::matchers {
@@ -91,19 +96,27 @@ std::filesystem::path cache_file(const std::filesystem::path& dir, const cache_k
   return dir / (key.hex() + ".hsdb");
 }
 
-// Reads the databases cached under `key`. False (and nothing allocated) when there is no
-// usable entry: missing, truncated, or refused by this Hyperscan (another platform).
-bool read_cache(const std::filesystem::path& dir, const cache_key& key, hs_database_t*& literals,
-                hs_database_t*& regexes, bool want_literals, bool want_regexes) {
-  const auto path = cache_file(dir, key);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string_view v(data);
-  if (!v.starts_with(cache_magic)) return false;
-  v.remove_prefix(cache_magic.size());
-  if (!v.starts_with(key.hex())) return false;
-  v.remove_prefix(32);
+// The two databases (either may be null) as bytes: for each, its length (8 bytes) and
+// Hyperscan's serialization.
+result<std::string> encode_databases(const hs_database_t* literals, const hs_database_t* regexes) {
+  std::string data;
+  for (const auto* db : {literals, regexes}) {
+    char* bytes = nullptr;
+    size_t n = 0;
+    if (db && hs_serialize_database(db, &bytes, &n) != HS_SUCCESS)
+      return error{"Hyperscan cannot serialize the database"};
+    const uint64_t n64 = n;
+    data.append(reinterpret_cast<const char*>(&n64), 8);
+    if (bytes) data.append(bytes, n);
+    std::free(bytes);
+  }
+  return data;
+}
+
+// The reverse; false (and nothing allocated) when `v` is not exactly the wanted databases
+// or this Hyperscan refuses them (another platform).
+bool decode_databases(std::string_view v, bool want_literals, bool want_regexes,
+                      hs_database_t*& literals, hs_database_t*& regexes) {
   hs_database_t* dbs[2] = {nullptr, nullptr};
   const bool want[2] = {want_literals, want_regexes};
   for (int i = 0; i < 2; ++i) {
@@ -117,8 +130,6 @@ bool read_cache(const std::filesystem::path& dir, const cache_key& key, hs_datab
     if (i == 1 && v.empty()) {
       literals = dbs[0];
       regexes = dbs[1];
-      std::error_code ec;
-      std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now(), ec);
       return true;
     }
   }
@@ -127,22 +138,32 @@ bool read_cache(const std::filesystem::path& dir, const cache_key& key, hs_datab
   return false;
 }
 
+// Reads the databases cached under `key`. False (and nothing allocated) when there is no
+// usable entry: missing, truncated, or refused by this Hyperscan (another platform).
+bool read_cache(const std::filesystem::path& dir, const cache_key& key, hs_database_t*& literals,
+                hs_database_t*& regexes, bool want_literals, bool want_regexes) {
+  const auto path = cache_file(dir, key);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string_view v(data);
+  if (!v.starts_with(cache_magic)) return false;
+  v.remove_prefix(cache_magic.size());
+  if (!v.starts_with(key.hex())) return false;
+  v.remove_prefix(32);
+  if (!decode_databases(v, want_literals, want_regexes, literals, regexes)) return false;
+  std::error_code ec;
+  std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now(), ec);
+  return true;
+}
+
 status write_cache(const std::filesystem::path& dir, const cache_key& key,
                    const hs_database_t* literals, const hs_database_t* regexes) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  std::string data(cache_magic);
-  data += key.hex();
-  for (const auto* db : {literals, regexes}) {
-    char* bytes = nullptr;
-    size_t n = 0;
-    if (db && hs_serialize_database(db, &bytes, &n) != HS_SUCCESS)
-      return error{"Hyperscan cannot serialize the database"};
-    const uint64_t n64 = n;
-    data.append(reinterpret_cast<const char*>(&n64), 8);
-    if (bytes) data.append(bytes, n);
-    std::free(bytes);
-  }
+  auto encoded = encode_databases(literals, regexes);
+  if (!encoded) return error{encoded.error_message()};
+  const std::string data = std::string(cache_magic) + key.hex() + *encoded;
   const auto path = cache_file(dir, key);
   const auto tmp = path.string() + ".tmp." + std::to_string(::getpid());
   {
@@ -156,6 +177,185 @@ status write_cache(const std::filesystem::path& dir, const cache_key& key,
   std::filesystem::rename(tmp, path, ec);
   if (ec) return error{path.string() + ": " + ec.message()};
   return ok_status();
+}
+
+// The Hyperscan part of compile(): the literal and the regex databases, or why not.
+struct hs_inputs {
+  std::vector<std::string_view> literals;
+  std::vector<const char*> regexes;
+  std::vector<uint32_t> regex_ids;
+  unsigned regex_flags = 0;
+};
+
+struct hs_build {
+  enum { built, refused, time_limit, no_process } outcome = built;
+  hs_database_t* literals = nullptr;  // owned by the caller
+  hs_database_t* regexes = nullptr;
+  bool in_regexes = false;  // the expression below is a regex (else a literal)
+  int expression = -1;      // the one Hyperscan refused or that was compiling; -1: unknown
+  std::string message;
+};
+
+// Compiles on the calling thread; `starting(i)` is told before regex i is compiled alone
+// (the child's progress: a time limit then names the regex), -1 before the literals and
+// -2 before the regexes together.
+hs_build build_databases(const hs_inputs& in, const std::function<void(int)>& starting) {
+  hs_build b;
+  hs_compile_error_t* err = nullptr;
+  auto refused = [&](bool in_regexes, int expression) {
+    b.outcome = hs_build::refused;
+    b.in_regexes = in_regexes;
+    b.expression = expression;
+    b.message = std::string("Hyperscan: ") + err->message;
+    hs_free_compile_error(err);
+    for (auto** db : {&b.literals, &b.regexes}) {
+      if (*db) hs_free_database(*db);
+      *db = nullptr;
+    }
+    return b;
+  };
+  if (starting) starting(-1);
+  if (!in.literals.empty()) {
+    std::vector<const char*> exprs;
+    std::vector<size_t> lens;
+    std::vector<unsigned> flags(in.literals.size(), 0), ids;
+    for (uint32_t i = 0; i < in.literals.size(); ++i) {
+      exprs.push_back(in.literals[i].data());
+      lens.push_back(in.literals[i].size());
+      ids.push_back(i);
+    }
+    if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
+                             static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr,
+                             &b.literals, &err) != HS_SUCCESS)
+      return refused(false, err->expression);
+  }
+  if (in.regexes.empty()) return b;
+  if (starting && in.regexes.size() > 1) {
+    // Alone first, so that a regex that takes too long is the one named.
+    for (size_t i = 0; i < in.regexes.size(); ++i) {
+      starting(static_cast<int>(i));
+      hs_database_t* one = nullptr;
+      if (hs_compile(in.regexes[i], in.regex_flags, HS_MODE_BLOCK, nullptr, &one, &err) !=
+          HS_SUCCESS)
+        return refused(true, static_cast<int>(i));
+      hs_free_database(one);
+    }
+  }
+  if (starting) starting(-2);
+  std::vector<unsigned> flags(in.regexes.size(), in.regex_flags);
+  if (hs_compile_multi(in.regexes.data(), flags.data(), in.regex_ids.data(),
+                       static_cast<unsigned>(in.regexes.size()), HS_MODE_BLOCK, nullptr,
+                       &b.regexes, &err) != HS_SUCCESS)
+    return refused(true, err->expression);
+  return b;
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void put_int(std::string& out, int32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+
+int32_t get_int(std::string_view& v) {
+  int32_t x = -1;
+  if (v.size() < 4) return x;
+  std::memcpy(&x, v.data(), 4);
+  v.remove_prefix(4);
+  return x;
+}
+
+// build_databases() in a forked child, killed after `limit_ms`. The child reports over a
+// pipe: 'P' and an int before each step (its progress), then 'D' and the serialized
+// databases, or 'E', whether a regex, the expression and Hyperscan's message.
+hs_build build_in_child(const hs_inputs& in, int limit_ms) {
+  hs_build b;
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    b.outcome = hs_build::no_process;
+    b.message = std::string("cannot compile: pipe: ") + std::strerror(errno);
+    return b;
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    auto child = build_databases(in, [&](int step) {
+      std::string m = "P";
+      put_int(m, step);
+      write_all(fds[1], m);
+    });
+    std::string out;
+    if (child.outcome == hs_build::built) {
+      auto encoded = encode_databases(child.literals, child.regexes);
+      out = encoded ? "D" + *encoded : "X";
+    } else {
+      out = child.in_regexes ? "Er" : "El";
+      put_int(out, child.expression);
+      out += child.message;
+    }
+    ::_exit(write_all(fds[1], out) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  if (pid < 0) {
+    ::close(fds[0]);
+    b.outcome = hs_build::no_process;
+    b.message = std::string("cannot compile: fork: ") + std::strerror(errno);
+    return b;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms);
+  std::string data;
+  bool eof = false;
+  char buf[65536];
+  while (!eof) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) break;
+    pollfd p{fds[0], POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;  // EINTR, or the time is up
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n > 0) data.append(buf, static_cast<size_t>(n));
+    else if (n == 0 || errno != EINTR) eof = true;
+  }
+  ::close(fds[0]);
+  if (!eof) ::kill(pid, SIGKILL);
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  // The progress lines first, then the outcome.
+  std::string_view v(data);
+  int step = -1;
+  while (v.starts_with("P") && v.size() >= 5) {
+    v.remove_prefix(1);
+    step = get_int(v);
+  }
+  if (!eof) {
+    b.outcome = hs_build::time_limit;
+    b.in_regexes = step != -1;
+    b.expression = step >= 0 ? step : (step == -2 && in.regexes.size() == 1 ? 0 : -1);
+    b.message = "the compile took longer than the time limit of " + std::to_string(limit_ms) +
+                " ms (keyword_sets.compile_time_limit_ms) and was stopped";
+  } else if (v.starts_with("D") &&
+             decode_databases(v.substr(1), !in.literals.empty(), !in.regexes.empty(),
+                              b.literals, b.regexes)) {
+    b.outcome = hs_build::built;
+  } else if (v.starts_with("E") && v.size() >= 6) {
+    b.outcome = hs_build::refused;
+    b.in_regexes = v[1] == 'r';
+    v.remove_prefix(2);
+    b.expression = get_int(v);
+    b.message = std::string(v);
+  } else {
+    b.outcome = hs_build::no_process;
+    b.message = "the compile process failed (" +
+                (WIFSIGNALED(wstatus) ? "signal " + std::to_string(WTERMSIG(wstatus))
+                                      : "exit code " + std::to_string(WEXITSTATUS(wstatus))) + ")";
+  }
+  return b;
 }
 
 }  // namespace
@@ -255,6 +455,17 @@ compile_result compiled_set::compile(keyword_set def, const compile_options& opt
   auto fail = [&](const source_pos& pos, const std::string& rule, const std::string& msg) {
     res.diagnostics.push_back({set.file, pos, rule, msg, false});
   };
+  if (options.failures && !set.version.empty()) {
+    if (auto errors = options.failures->find(set.version)) {
+      for (auto& d : *errors) {
+        d.file = set.file;
+        d.message += " (remembered: this content is not compiled again)";
+      }
+      res.diagnostics = std::move(*errors);
+      res.remembered = true;
+      return res;
+    }
+  }
   try {
     cs->norm_ = normalizer::get(set.normalize);
   } catch (const std::exception& e) {
@@ -267,7 +478,7 @@ compile_result compiled_set::compile(keyword_set def, const compile_options& opt
   auto add = [&](const term& t, uint32_t rule, const std::string& rule_id, int part) {
     std::string n = cs->norm_->normalize(t.text);
     if (n.empty()) {
-      fail(t.pos, rule_id, "keyword '" + t.text + "' is empty after normalization");
+      fail(t.pos, rule_id, "keyword " + quote_token(t.text) + " is empty after normalization");
       return;
     }
     auto [it, fresh] = index.emplace(n, static_cast<uint32_t>(cs->patterns_.size()));
@@ -279,8 +490,8 @@ compile_result compiled_set::compile(keyword_set def, const compile_options& opt
       p.first_rule = rule;
       if (ends_in_long_run(n)) {
         res.diagnostics.push_back({set.file, t.pos, rule_id,
-                                   "keyword '" + t.text +
-                                       "' ends in 8 or more repeated bytes, which can slow "
+                                   "keyword " + quote_token(t.text) +
+                                       " ends in 8 or more repeated bytes, which can slow "
                                        "scanning (Hyperscan issue 253)",
                                    true});
       }
@@ -354,38 +565,30 @@ compile_result compiled_set::compile(keyword_set def, const compile_options& opt
     res.from_cache = true;
   }
 
-  if (!res.from_cache && !cs->patterns_.empty()) {
-    std::vector<const char*> exprs;
-    std::vector<size_t> lens;
-    std::vector<unsigned> flags(cs->patterns_.size(), 0), ids;
-    for (uint32_t i = 0; i < cs->patterns_.size(); ++i) {
-      exprs.push_back(cs->patterns_[i].text.data());
-      lens.push_back(cs->patterns_[i].text.size());
-      ids.push_back(i);
-    }
-    if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
-                             static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr,
-                             &cs->impl_->literals, &err) != HS_SUCCESS) {
-      const int e = err->expression;
-      const auto& p = cs->patterns_[e >= 0 ? e : 0];
-      fail(e >= 0 ? p.first->pos : source_pos{},
-           e >= 0 && p.first_rule < set.rules.size() ? set.rules[p.first_rule].id : "",
-           std::string("Hyperscan: ") + err->message);
-      hs_free_compile_error(err);
-      return res;
-    }
-  }
-  if (!res.from_cache && !regex_exprs.empty()) {
-    std::vector<unsigned> flags(regex_exprs.size(), regex_flags);
-    if (hs_compile_multi(regex_exprs.data(), flags.data(), regex_rules.data(),
-                         static_cast<unsigned>(regex_exprs.size()), HS_MODE_BLOCK,
-                         nullptr, &cs->impl_->regexes,
-                         &err) != HS_SUCCESS) {
-      const int e = err->expression;
-      const auto& rule = set.rules[e >= 0 ? regex_rules[e] : 0];
-      fail(e >= 0 ? rule.regex->pos : source_pos{}, e >= 0 ? rule.id : "",
-           std::string("Hyperscan: ") + err->message);
-      hs_free_compile_error(err);
+  if (!res.from_cache) {
+    hs_inputs in{{}, regex_exprs, regex_rules, regex_flags};
+    for (const auto& p : cs->patterns_) in.literals.push_back(p.text);
+    auto built = options.time_limit_ms > 0 ? build_in_child(in, options.time_limit_ms)
+                                           : build_databases(in, {});
+    cs->impl_->literals = built.literals;
+    cs->impl_->regexes = built.regexes;
+    if (built.outcome != hs_build::built) {
+      // Name the rule of the literal or regex that failed, or that was compiling at the limit.
+      const size_t e = static_cast<size_t>(built.expression);  // -1: beyond every index
+      source_pos pos;
+      std::string rule_id;
+      if (built.in_regexes && e < regex_rules.size()) {
+        const auto& r = set.rules[regex_rules[e]];
+        pos = r.regex->pos;
+        rule_id = r.id;
+      } else if (!built.in_regexes && e < cs->patterns_.size()) {
+        const auto& p = cs->patterns_[e];
+        pos = p.first->pos;
+        if (p.first_rule < set.rules.size() && !p.allow) rule_id = set.rules[p.first_rule].id;
+      }
+      fail(pos, rule_id, built.message);
+      if (built.outcome != hs_build::no_process && options.failures && !set.version.empty())
+        options.failures->remember(set.version, res.diagnostics);
       return res;
     }
   }
@@ -742,6 +945,19 @@ std::string directory_result::to_text() const {
   return s;
 }
 
+std::optional<std::vector<diagnostic>> compile_failures::find(const std::string& version) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [v, errors] : entries_)
+    if (v == version) return errors;
+  return std::nullopt;
+}
+
+void compile_failures::remember(const std::string& version, std::vector<diagnostic> errors) {
+  std::lock_guard lock(mu_);
+  entries_.emplace_back(version, std::move(errors));
+  if (entries_.size() > 256) entries_.pop_front();
+}
+
 directory_result load_directory(const std::filesystem::path& dir, const compile_options& options) {
   directory_result out;
   std::vector<std::shared_ptr<const compiled_set>> sets;
@@ -752,8 +968,15 @@ directory_result load_directory(const std::filesystem::path& dir, const compile_
     r.diagnostics.push_back({dir.string(), {}, "", "no such file or directory", false});
     out.results.push_back(std::move(r));
   }
+  const bool is_dir = std::filesystem::is_directory(dir, ec);
   for (const auto& file : keyword_set_files(dir)) {
     if (ec) break;
+    if (auto why = is_dir ? refused_set_file(dir, file) : ""; !why.empty()) {
+      compile_result r;
+      r.diagnostics.push_back({file.string(), {}, "", why, false});
+      out.results.push_back(std::move(r));
+      continue;
+    }
     auto r = compiled_set::load(file, options);
     if (r.set) {
       const auto& id = r.set->definition().id;

@@ -23,12 +23,15 @@
 // 30 days are deleted by load_directory().
 //
 // Errors: compile() never throws. A keyword that normalizes to nothing, a regex that
-// Hyperscan refuses or any other failure comes back as diagnostics with file, line,
-// column and rule; such a set is not built.
+// Hyperscan refuses, a compile past compile_options::time_limit_ms or any other failure
+// comes back as diagnostics with file, line, column and rule; such a set is not built.
 #pragma once
 
 #include <boost/container/small_vector.hpp>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -65,11 +68,30 @@ constexpr size_t max_spans = 16;
 
 class compiled_set;
 
+// Compiles that failed in Hyperscan (a refused expression, the time limit), by the set's
+// content hash (keyword_set::version): the same content again gets the same errors without
+// being compiled again, which could take as long again. Thread-safe; keeps the latest 256.
+class compile_failures {
+ public:
+  std::optional<std::vector<diagnostic>> find(const std::string& version) const;
+  void remember(const std::string& version, std::vector<diagnostic> errors);
+
+ private:
+  mutable std::mutex mu_;
+  std::deque<std::pair<std::string, std::vector<diagnostic>>> entries_;
+};
+
 struct compile_options {
   std::filesystem::path cache_dir;  // empty: no cache
   // Sets already compiled (the ones in force): load() returns the one with the same id,
   // file and content hash instead of compiling it again.
   std::shared_ptr<const class matcher> reuse;
+  // > 0: Hyperscan compiles in a forked child process, killed when it runs longer than
+  // this (Hyperscan has no time limit of its own): the set is refused with an error naming
+  // the rule being compiled. 0: on the calling thread, without a limit.
+  int time_limit_ms = 0;
+  // Where Hyperscan's failures are remembered; null: nowhere.
+  std::shared_ptr<compile_failures> failures;
 };
 
 struct compile_result {
@@ -78,6 +100,7 @@ struct compile_result {
   double compile_seconds = 0;
   bool from_cache = false;                  // the databases came from the cache
   bool reused = false;                      // the set is compile_options::reuse's
+  bool remembered = false;                  // the errors of an earlier compile, not compiled again
   bool ok() const { return set != nullptr; }
   std::string to_text() const;
 };

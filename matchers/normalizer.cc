@@ -15,6 +15,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "matchers/keyword_set.h"  // quote_token
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 // GCC 12 warns that the AVX-512 intrinsics' own _mm512_undefined values may be used
 // uninitialized (a false positive of GCC 12): silenced for the header only.
@@ -256,8 +258,8 @@ bool cpu_has_avx512_vbmi2() {
 result<uint32_t> parse_normalize_option(std::string_view name) {
   for (const auto& [n, f] : option_names)
     if (name == n) return f;
-  return error{"unknown normalize option '" + std::string(name) +
-               "' (known: width, case, t2s, noise, repeat, numerals)"};
+  return error{"unknown normalize option " + quote_token(name) +
+               " (known: width, case, t2s, noise, repeat, numerals)"};
 }
 
 std::vector<std::string> normalize_option_names(uint32_t flags) {

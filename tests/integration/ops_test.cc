@@ -2,6 +2,7 @@
 // every PromQL expression of the Grafana dashboard returns data through its HTTP API.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <thread>
 
@@ -109,4 +110,53 @@ TEST_CASE("every expression of the Grafana dashboard returns data from a real Pr
   for (const auto& e : empty) UNSCOPED_INFO(e);
   CHECK(empty.empty());
   REQUIRE(daemon.stop() == 0);
+}
+
+TEST_CASE("a configured secret and its long fragments never reach the log or stderr, librdkafka's lines included",
+          "[integration][ops][hostile]") {
+  temp_dir dir;
+  std::filesystem::create_directories(dir.path / "sets");
+  write_file(dir.path / "sets" / "s.yaml", "id: s\nrules:\n  - {id: r, any: [疫情]}\n");
+  std::string secret;  // 700 characters: librdkafka's messages cut it short
+  for (int i = 0; secret.size() < 700; ++i) secret += "Kq" + std::to_string(i * 7919 + 13) + "v";
+  auto leaks = [&](const std::string& log) {
+    std::string found;
+    for (size_t i = 0; i + 12 <= secret.size() && found.empty(); ++i)
+      if (log.find(secret.substr(i, 12)) != std::string::npos) found = secret.substr(i, 12);
+    return found;
+  };
+
+  SECTION("in sasl.oauthbearer.config, which librdkafka quotes when it cannot use it") {
+    daemon_process daemon(dir.path / "d",
+                          "channels:\n  - {name: posts, topic: yuqing.posts}\n"
+                          "kafka:\n  properties:\n    security.protocol: SASL_PLAINTEXT\n"
+                          "    sasl.mechanism: OAUTHBEARER\n    enable.sasl.oauthbearer.unsecure.jwt: 'true'\n"
+                          "    sasl.oauthbearer.config: 'principal=admin secretkey=" + secret + "'\n",
+                          dir.path / "sets");
+    child proc({YUQINGD, "--config", (daemon.dir() / "yuqing.yaml").string()}, daemon.dir() / "yuqingd.log");
+    // Every Kafka handle of the daemon (ingest's consumer and dead-letter producer) says so.
+    REQUIRE(eventually([&] {
+      const auto log = daemon.log();
+      size_t n = 0;
+      const std::string failed = "Failed to acquire SASL OAUTHBEARER token";
+      for (size_t at = 0; (at = log.find(failed, at)) != std::string::npos; ++at) ++n;
+      return n >= 2;
+    }, 30s));
+    proc.signal(SIGTERM);
+    proc.wait(60s);
+    CHECK(leaks(daemon.log()) == "");
+  }
+  SECTION("from a file, in a property that refuses it") {
+    std::filesystem::create_directories(dir.path / "d");
+    write_file(dir.path / "d" / "secret.txt", secret + "\n");
+    daemon_process daemon(dir.path / "d",
+                          "channels:\n  - {name: posts, topic: yuqing.posts}\n"
+                          "kafka:\n  properties:\n    security.protocol: ${file:secret.txt}\n",
+                          dir.path / "sets");
+    child proc({YUQINGD, "--config", (daemon.dir() / "yuqing.yaml").string()}, daemon.dir() / "yuqingd.log");
+    CHECK(proc.wait(60s) != 0);
+    const auto log = daemon.log();
+    CHECK(log.find("security.protocol") != std::string::npos);
+    CHECK(leaks(log) == "");
+  }
 }

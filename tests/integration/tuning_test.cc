@@ -2,6 +2,7 @@
 // reloads, a broken edit), the bearer token, a backtest and the noisy-rules view through
 // yuqingctl, and a restart that loads from the Hyperscan cache.
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <map>
 
 #include "matchers/keyword_set.h"
@@ -199,4 +200,115 @@ TEST_CASE("keyword sets edited under a full-speed stream: nothing lost, nothing 
   size_t rejected = 0;
   for (size_t at = 0; (at = log.find("event=keyword_set_rejected", at)) != std::string::npos; ++at) ++rejected;
   CHECK(rejected == 1);
+}
+
+TEST_CASE("a set file replaced by a link out of the directory, a directory or a dangling link keeps its set",
+          "[integration][tuning][hostile]") {
+  temp_dir dir;
+  const auto sets = dir.path / "sets";
+  std::filesystem::create_directories(sets);
+  const std::string token = "t0ken-for-tests";
+  // Outside the directory, secret-looking lines in the form of a valid set: read, it would
+  // replace set a and show its name.
+  const auto outside = dir.path / "shadow";
+  write_file(outside, "id: a\nname: 'root:$6$s3cr3tHASH:19000:0:99999'\nrules:\n  - {id: leak, any: [hunter2pw]}\n");
+  for (const std::string id : {"a", "b", "c"})
+    write_file(sets / (id + ".yaml"), "id: " + id + "\nrules:\n  - {id: r, any: [疫情]}\n");
+  daemon_process daemon(dir.path / "d", "channels:\n  - {name: posts, topic: yuqing.posts}\n", sets,
+                        ", watch: false", ", token: " + token);
+  daemon.start();
+  auto versions = [&] {
+    std::map<std::string, std::string> v;
+    const auto j = json::parse(http_get(daemon.port(), "/api/v1/keyword-sets").body);
+    for (const auto& s : j["sets"]) v[s["id"]] = s["version"];
+    return v;
+  };
+  const auto before = versions();
+  REQUIRE(before.size() == 3);
+
+  std::filesystem::remove(sets / "a.yaml");
+  std::filesystem::create_symlink(outside, sets / "a.yaml");
+  std::filesystem::remove(sets / "b.yaml");
+  std::filesystem::create_directory(sets / "b.yaml");
+  std::filesystem::remove(sets / "c.yaml");
+  std::filesystem::create_symlink(dir.path / "gone.yaml", sets / "c.yaml");
+  const auto reload = http_post(daemon.port(), "/api/v1/keyword-sets/reload", "", token);
+  INFO(reload.body);
+  CHECK(reload.status == 422);
+  const auto errors = json::parse(reload.body)["errors"];
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].get<std::string>().starts_with((sets / "a.yaml").string() + ": error: a link that leads out"));
+  CHECK(errors[1].get<std::string>().starts_with((sets / "b.yaml").string() + ": error: not a regular file"));
+  CHECK(errors[2].get<std::string>().starts_with((sets / "c.yaml").string() + ": error: a link that leads nowhere"));
+  CHECK(versions() == before);  // each keeps the set it had
+
+  const auto api = http_get(daemon.port(), "/api/v1/keyword-sets").body;
+  REQUIRE(daemon.stop() == 0);
+  for (const auto& text : {api, daemon.log()}) {
+    CHECK(text.find("s3cr3t") == std::string::npos);
+    CHECK(text.find("hunter2") == std::string::npos);
+  }
+}
+
+TEST_CASE("a regex that compiles for minutes: stopped at the time limit, /healthz answers meanwhile, never compiled twice",
+          "[integration][tuning][hostile]") {
+  temp_dir dir;
+  const auto sets = dir.path / "sets";
+  std::filesystem::create_directories(sets);
+  const std::string token = "t0ken-for-tests";
+  write_file(sets / "s.yaml", "id: s\nrules:\n  - {id: A, any: [疫情]}\n");
+  // Hyperscan spends over a minute on this regex.
+  const std::string slow =
+      "id: slow\nrules:\n  - {id: fast, any: [江门]}\n  - id: slow\n    regex: '.{0,5000}疫情.{0,5000}江门'\n";
+  daemon_process daemon(dir.path / "d", "channels:\n  - {name: posts, topic: yuqing.posts}\n", sets,
+                        ", watch: false, compile_time_limit_ms: 4000", ", token: " + token);
+  daemon.start();
+  const uint16_t port = daemon.port();
+  const std::string posted = json{{"text", "江门疫情"}, {"set", slow}}.dump();
+  auto refused = [&](const std::string& log) {
+    return log.find("event=posted_set_refused") != std::string::npos;
+  };
+
+  // Posted: the handler waits a second for the compile, then says it is still compiling.
+  const auto first = http_post(port, "/api/v1/test", posted, token);
+  CHECK(first.status == 202);
+  CHECK(json::parse(first.body)["state"] == "compiling");
+  CHECK(http_get(port, "/healthz").status == 200);
+  CHECK_FALSE(refused(daemon.log()));  // the compile was still running when /healthz answered
+  http_result done;
+  REQUIRE(eventually([&] {
+    done = http_post(port, "/api/v1/test", posted, token);
+    return done.status != 202;
+  }, 60s));
+  INFO(done.body);
+  CHECK(done.status == 400);
+  CHECK(done.body.find("(posted):5:12: error: [rule slow] the compile took longer than the time limit of 4000 ms") !=
+        std::string::npos);
+  // Asked again, by a dry run or a backtest: the same refusal at once, not a second compile.
+  const auto again = http_post(port, "/api/v1/test", posted, token);
+  CHECK(again.status == 400);
+  CHECK(again.body.find("[rule slow] the compile took longer") != std::string::npos);
+  const auto backtest = http_post(port, "/api/v1/backtest", json{{"set", slow}, {"since", "1h"}}.dump(), token);
+  CHECK(backtest.status == 400);
+  CHECK(backtest.body.find("[rule slow] the compile took longer") != std::string::npos);
+
+  // The same set as a file: the reload (SIGHUP, on the keyword-set thread) refuses it and
+  // keeps what runs; the next reload reports the remembered failure without compiling.
+  write_file(sets / "slow.yaml", slow + "# another content: compiled once more\n");
+  const std::string rejected = "event=keyword_set_rejected trigger=SIGHUP " + (sets / "slow.yaml").string() +
+                               ":5:12: error: [rule slow] the compile took longer";
+  daemon.signal(SIGHUP);
+  CHECK(http_get(port, "/healthz").status == 200);
+  CHECK(daemon.log().find(rejected) == std::string::npos);  // answered before the reload ended
+  REQUIRE(eventually([&] { return daemon.log().find(rejected) != std::string::npos; }, 60s));
+  auto sets_now = json::parse(http_get(port, "/api/v1/keyword-sets").body);
+  REQUIRE(sets_now["sets"].size() == 1);
+  CHECK(sets_now["sets"][0]["id"] == "s");
+  const auto second = http_post(port, "/api/v1/keyword-sets/reload", "", token);
+  INFO(second.body);
+  CHECK(second.status == 422);
+  CHECK(second.body.find("remembered: this content is not compiled again") != std::string::npos);
+  REQUIRE(daemon.stop() == 0);
+  const auto log = daemon.log();
+  CHECK(log.find("event=posted_set_refused") == log.rfind("event=posted_set_refused"));  // one compile
 }

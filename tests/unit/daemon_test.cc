@@ -98,6 +98,29 @@ TEST_CASE("a rejected Kafka property is named but its value is not quoted", "[ka
   CHECK(conf.error_message().find("s3cr3t") == std::string::npos);
 }
 
+TEST_CASE("a rejected Kafka property quotes no piece of a long value", "[kafka][hostile]") {
+  // librdkafka cuts its message short, so the value is never there whole.
+  std::string secret;
+  for (int i = 0; secret.size() < 700; ++i) secret += "Zq" + std::to_string(i * 7919) + "x";
+  auto conf = make_kafka_conf("127.0.0.1:9", {{"security.protocol", secret}});
+  REQUIRE(!conf.ok());
+  const auto& why = conf.error_message();
+  CHECK(why.find("security.protocol") != std::string::npos);
+  for (size_t i = 0; i + yuqing::daemon::min_secret_fragment <= secret.size(); ++i)
+    REQUIRE(why.find(secret.substr(i, yuqing::daemon::min_secret_fragment)) == std::string::npos);
+}
+
+TEST_CASE("a secret and every long fragment of it are redacted", "[logging][hostile]") {
+  using yuqing::daemon::redact;
+  const std::vector<std::string> secrets = {"correct-horse-battery-staple", "pw1"};
+  CHECK(redact("token=correct-horse-battery-staple end", secrets) == "token=*** end");
+  CHECK(redact("cut: \"correct-horse-batt\" and \"battery-staple\"", secrets) ==
+        "cut: \"***\" and \"***\"");
+  CHECK(redact("short: pw1, pw12", secrets) == "short: ***, ***2");
+  CHECK(redact("correct horse", secrets) == "correct horse");  // no 8 bytes of it in a row
+  CHECK(redact("nothing here", {}) == "nothing here");
+}
+
 TEST_CASE("log lines as JSON keep every key=value, quoted values whole", "[logging]") {
   const auto j = nlohmann::json::parse(yuqing::daemon::kv_line_to_json(
       R"(event=batch_failed messages=12 error="rocksdb /x: IO error: No space left" stray)",

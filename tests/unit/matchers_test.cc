@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -284,6 +285,89 @@ TEST_CASE("the seed keyword sets all compile", "[matchers]") {
   INFO(d.to_text());
   CHECK(d.error_count() == 0);
   CHECK(d.sets->sets().size() == 6);
+}
+
+TEST_CASE("only regular files inside the set directory are read; anything else keeps no set and names the file",
+          "[matchers][hostile]") {
+  yuqing::testing::temp_dir dir;
+  const auto sets = dir.path / "sets";
+  std::filesystem::create_directories(sets / "..2026_data");
+  const auto outside = dir.path / "shadow";
+  std::ofstream(outside) << "id: leaked\nrules:\n  - {id: r, any: [root-pw-hunter2]}\n"
+                         << "root:$6$s3cr3t-hash:19000:0:99999:7:::\n";
+  std::ofstream(sets / "good.yaml") << "id: good\nrules:\n  - {id: r, any: [疫情]}\n";
+  std::ofstream(sets / "..2026_data" / "inside.yaml") << "id: inside\nrules:\n  - {id: r, any: [江门]}\n";
+  std::filesystem::create_symlink(outside, sets / "link.yaml");
+  std::filesystem::create_directory(sets / "dir.yaml");
+  std::filesystem::create_symlink(sets / "gone.txt", sets / "dangling.yaml");
+  std::filesystem::create_symlink("..2026_data/inside.yaml", sets / "inside.yaml");
+  std::filesystem::create_symlink("nowhere", sets / ".#good.yaml");  // an editor's lock
+
+  auto d = load_directory(sets);
+  const auto text = d.to_text();
+  INFO(text);
+  CHECK(d.sets->sets().size() == 2);  // good, and inside through its link
+  CHECK(d.error_count() == 3);
+  CHECK(text.find((sets / "link.yaml").string() + ": error: a link that leads out of") != std::string::npos);
+  CHECK(text.find((sets / "dir.yaml").string() + ": error: not a regular file") != std::string::npos);
+  CHECK(text.find((sets / "dangling.yaml").string() + ": error: a link that leads nowhere") != std::string::npos);
+  CHECK(text.find("hunter2") == std::string::npos);
+  CHECK(text.find("s3cr3t") == std::string::npos);
+  CHECK(text.find(".#good") == std::string::npos);
+}
+
+TEST_CASE("a diagnostic quotes at most the offending token", "[matchers][hostile]") {
+  CHECK(quote_token("rulez") == "'rulez'");
+  CHECK(quote_token("line one\nline two") == "'line one…'");
+  CHECK(quote_token(std::string(100, 'x')) == "'" + std::string(64, 'x') + "…'");
+  CHECK(quote_token("疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情") ==
+        "'疫情疫情疫情疫情疫情疫情疫情疫情疫情疫情疫…'");  // 63 bytes: whole characters only
+  auto r = parse_keyword_set("id: x\n" + std::string(200, 'k') + ": 1\nrules:\n  - {id: r, any: [a]}\n", "bad.yaml");
+  REQUIRE(r.error_count() == 1);
+  CHECK(r.diagnostics[0].message.size() < 100);
+}
+
+TEST_CASE("a compile past its time limit is stopped, names its rule and is remembered", "[matchers][hostile]") {
+  // Hyperscan takes over a minute on this regex; the compile runs in a child that is killed.
+  const std::string yaml =
+      "id: slow\nrules:\n  - {id: fast, regex: '江门.{0,5}疫情'}\n  - id: slow\n"
+      "    regex: '.{0,5000}疫情.{0,5000}江门'\n";
+  auto p = parse_keyword_set(yaml, "slow.yaml");
+  REQUIRE(p.ok());
+  compile_options o;
+  o.time_limit_ms = 500;
+  o.failures = std::make_shared<compile_failures>();
+  auto c = compiled_set::compile(*p.set, o);
+  INFO(c.to_text());
+  REQUIRE(!c.ok());
+  CHECK_FALSE(c.remembered);
+  REQUIRE(c.diagnostics.size() == 1);
+  CHECK(c.diagnostics[0].rule == "slow");
+  CHECK(c.diagnostics[0].pos.line == 5);
+  CHECK(c.diagnostics[0].message.find("time limit of 500 ms") != std::string::npos);
+
+  auto again = compiled_set::compile(*p.set, o);
+  REQUIRE(!again.ok());
+  CHECK(again.remembered);
+  CHECK(again.diagnostics[0].rule == "slow");
+
+  SECTION("a set within the limit compiles in the child and matches as usual") {
+    auto ok = parse_keyword_set("id: ok\nrules:\n  - {id: a, any: [疫情]}\n  - {id: b, regex: '江门.{0,5}封城'}\n", "ok.yaml");
+    REQUIRE(ok.ok());
+    o.time_limit_ms = 60000;
+    auto built = compiled_set::compile(*ok.set, o);
+    INFO(built.to_text());
+    REQUIRE(built.ok());
+    CHECK(run(*built.set, "江门今日封城，疫情") == std::vector<std::string>{"a:疫情", "b:江门今日封城"});
+  }
+  SECTION("a regex Hyperscan refuses, in the child, is named as on the calling thread") {
+    auto bad = parse_keyword_set("id: b\nrules:\n  - {id: ok, any: [a]}\n  - {id: bad, regex: '(a|b)*c.{300}d'}\n", "b.yaml");
+    REQUIRE(bad.ok());
+    auto refused = compiled_set::compile(*bad.set, o);
+    REQUIRE(!refused.ok());
+    CHECK(refused.diagnostics[0].rule == "bad");
+    CHECK(refused.diagnostics[0].message.starts_with("Hyperscan: "));
+  }
 }
 
 TEST_CASE("matching is safe from several threads", "[matchers]") {
