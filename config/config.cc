@@ -497,15 +497,7 @@ const std::vector<binding>& bindings() {
       {{"http.allowed_hosts", "list", "[]",
         "Host names (without port) that requests may name; others answer 421 (/healthz, "
         "/readyz and /metrics excepted); empty: any"},
-       [](daemon_config& c, const YAML::Node& n, load_context&) -> std::string {
-         if (!n.IsSequence()) return "expected a list of host names";
-         c.http_allowed_hosts.clear();
-         for (const auto& e : n) {
-           if (!e.IsScalar() || e.as<std::string>().empty()) return "expected a list of host names";
-           c.http_allowed_hosts.push_back(e.as<std::string>());
-         }
-         return "";
-       }},
+       bind_list(&dc::http_allowed_hosts)},
       {{"log.level", "string", "info", "trace, debug, info, warn, error"},
        bind_string(&dc::log_level)},
       {{"log.format", "string", "text",

@@ -229,13 +229,9 @@ struct alerting_service::impl {
     // The active alerts of the policy topics these partitions carry: this instance's
     // store, then the alerts topic (another instance may have moved them on).
     std::map<std::string, alerting::alert> known;
-    std::set<std::string> in_store;
     if (auto stored = store.alerts()) {
       for (const auto& text : *stored)
-        if (auto a = alerting::alert::from_json(text)) {
-          in_store.insert(a->id);
-          known[a->id] = std::move(*a);
-        }
+        if (auto a = alerting::alert::from_json(text)) known[a->id] = std::move(*a);
     }
     for (auto& [id, a] : read_alerts_topic()) {
       auto it = known.find(id);
@@ -243,10 +239,9 @@ struct alerting_service::impl {
     }
     size_t restored = 0;
     for (const auto& [id, a] : known) {
-      // Rule alerts follow their policy topic's partition; alerts raised by this instance's
-      // mailbox cases stay with the instance whose store has the case.
-      const bool ours = a.origin == "rules" ? mine.count(partition_of(a.topic)) > 0 : in_store.count(id) > 0;
-      if (!a.active() || !ours) continue;
+      // Rule alerts follow their policy topic's partition; the others (mailbox cases, lost
+      // messages) were restored at start from this instance's store.
+      if (!a.active() || a.origin != "rules" || !mine.count(partition_of(a.topic))) continue;
       ev.restore(a);
       ++restored;
     }
@@ -400,6 +395,21 @@ status alerting_service::start() {
   auto consumer = make_group_consumer(d.bootstrap, d.cfg.kafka_properties, co);
   if (!consumer) return error{consumer.error_message()};
   d.consumer = std::move(consumer.value());
+  // Alerts raised here for mailbox cases and lost messages stay with the instance whose
+  // store has them: back before anything raises them again (the mailbox and ingest start
+  // raising before the hits topic is assigned), so that a raise updates them rather than
+  // firing a second alert with the same fingerprint.
+  if (auto stored = d.store.alerts()) {
+    size_t restored = 0;
+    for (const auto& text : *stored)
+      if (auto a = alerting::alert::from_json(text); a && a->active() && a->origin != "rules") {
+        d.ev.restore(*a);
+        ++restored;
+      }
+    spdlog::info("event=alerting_restored origin=raised_here active_alerts={}", restored);
+  } else {
+    spdlog::error("event=alerting_restore_failed error=\"{}\"", stored.error_message());
+  }
   d.started = true;
   d.thread = std::thread([&d] { d.run(); });
   return ok_status();

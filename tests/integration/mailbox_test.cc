@@ -298,6 +298,10 @@ TEST_CASE("mailbox clusters: a copy-paste flood is one 同文多发 issue, store
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count());
   REQUIRE(eventually([&] { return stored_offsets(daemon.data(), "yuqing.posts", 4) == 2 * copies; }, 120s));
   CHECK(metric(daemon.metrics(), R"(yuqing_mailbox_alerts_total{kind="same_text"})") == 0);  // still the same issue
+  // ... and the same alert: the alerting service had it back before the mailbox raised it again.
+  const auto alerts = http_get(daemon.port(), "/api/v1/alerts?kind=same_text");
+  REQUIRE(alerts.status == 200);
+  CHECK(json::parse(alerts.body)["alerts"].size() == 1);
   json r;
   CHECK(eventually([&] {  // the issue's figures are written once its batch is stored
     r = json::parse(http_get(daemon.port(), "/api/v1/report?from=30d").body);

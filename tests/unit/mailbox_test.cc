@@ -56,31 +56,31 @@ struct temp_dir {
   ~temp_dir() { fs::remove_all(path); }
 };
 
-storage::message_record mailbox_message(const std::string& id, int64_t time_ms, const std::string& category,
-                                        const std::string& text = "请问积分入学需要哪些材料") {
+// A message of `channel` (its topic: yuqing.CHANNEL) as the batch builder records it.
+storage::message_record record(const std::string& channel, const std::string& kind, const std::string& id,
+                               int64_t time_ms, const std::string& text) {
   storage::message_record m;
-  m.channel = "mailbox";
-  m.kind = "mailbox";
-  m.source = {"yuqing.mailbox", 0, 0};
+  m.channel = channel;
+  m.kind = kind;
+  m.source = {"yuqing." + channel, 0, 0};
   m.id = id;
-  m.key = "yuqing.mailbox/" + id;
+  m.key = "yuqing." + channel + "/" + id;
   m.time_ms = time_ms;
-  m.category = category;
-  m.author = "市民";
   m.text = {{"content", text}};
   return m;
 }
 
+storage::message_record mailbox_message(const std::string& id, int64_t time_ms, const std::string& category,
+                                        const std::string& text = "请问积分入学需要哪些材料") {
+  auto m = record("mailbox", "mailbox", id, time_ms, text);
+  m.category = category;
+  m.author = "市民";
+  return m;
+}
+
 storage::message_record reply_message(const std::string& id, int64_t time_ms, const std::string& unit) {
-  storage::message_record m;
-  m.channel = "mailbox-replies";
-  m.kind = "mailbox-reply";
-  m.source = {"yuqing.mailbox-replies", 0, 0};
-  m.id = id;
-  m.key = "yuqing.mailbox-replies/" + id;
-  m.time_ms = time_ms;
+  auto m = record("mailbox-replies", "mailbox-reply", id, time_ms, "已转相关部门处理");
   m.author = unit;
-  m.text = {{"content", "已转相关部门处理"}};
   return m;
 }
 
@@ -613,15 +613,8 @@ TEST_CASE("clusters: a cluster is labelled by what it holds, and reposts of an o
   f.cfg.clusters_official_sources = {"江门日报"};
   f.restart();
   auto post = [](const std::string& id, int64_t t, const std::string& text, const std::string& source = "weibo") {
-    storage::message_record m;
-    m.channel = "posts";
-    m.kind = "post";
-    m.source = {"yuqing.posts", 0, 0};
-    m.id = id;
-    m.key = "yuqing.posts/" + id;
-    m.time_ms = t;
+    auto m = record("posts", "post", id, t, text);
     m.source_name = source;
-    m.text = {{"content", text}};
     return m;
   };
   auto hit = [](const std::string& key) {
