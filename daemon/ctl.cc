@@ -571,6 +571,7 @@ int report(const api& a, const std::string& db, const std::string& from, const s
 
 int main(int argc, char** argv) {
   CLI::App cli{"yuqingctl: operate yuqing"};
+  cli.set_version_flag("--version", "yuqingctl " YUQING_VERSION);
   cli.require_subcommand(1);
 
   auto* p = cli.add_subcommand("produce", "feed a file of JSON lines into a Kafka topic");

@@ -10,6 +10,7 @@
 
 int main(int argc, char** argv) {
   CLI::App cli{"yuqingd: public-opinion monitoring daemon"};
+  cli.set_version_flag("--version", "yuqingd " YUQING_VERSION);
   std::string config_file = "config/yuqing.yaml";
   cli.add_option("-c,--config", config_file, "configuration file")->capture_default_str();
   bool check = false;
