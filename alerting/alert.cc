@@ -21,6 +21,8 @@ const char* kind_zh(const std::string& kind) {
   if (kind == "due_soon") return "留言即将超期";
   if (kind == "overdue") return "留言已超期未答复";
   if (kind == "concentrated_issue") return "留言反映问题集中";
+  if (kind == "same_text") return "同文多发";
+  if (kind == "messages_lost") return "消息丢失";
   return "告警";
 }
 

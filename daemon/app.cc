@@ -69,6 +69,17 @@ json hit_json(const storage::hit_record& h) {
 }
 
 // A time (RFC 3339, ms or an age like 7d) or a count; throws std::invalid_argument.
+// A count parameter (limit): digits, 1..max; absent: dflt. Throws invalid_argument(key).
+size_t query_count(const http_request& r, const std::string& key, size_t dflt, size_t max) {
+  const auto it = r.query.find(key);
+  if (it == r.query.end()) return dflt;
+  const std::string& v = it->second;
+  if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) throw std::invalid_argument(key);
+  const auto n = std::stoul(v);
+  if (n < 1 || n > max) throw std::invalid_argument(key);
+  return n;
+}
+
 int64_t query_int(const http_request& r, const std::string& key, int64_t dflt) {
   const auto it = r.query.find(key);
   if (it == r.query.end() || it->second.empty()) return dflt;
@@ -137,9 +148,9 @@ std::string read_alert_query(const http_request& r, alert_query& q) {
   if (!q.kind.empty() && !kinds.count(q.kind))
     return "kind: immediate, threshold, spike, spread, due_soon, overdue, concentrated_issue, same_text or messages_lost";
   try {
-    q.limit = static_cast<size_t>(std::clamp<int64_t>(query_int(r, "limit", 100), 1, 10000));
+    q.limit = query_count(r, "limit", 100, 10000);
   } catch (const std::exception&) {
-    return "limit: a number";
+    return "limit: a number from 1 to 10000";
   }
   return "";
 }
@@ -251,9 +262,10 @@ struct app::impl {
         q.message = r.query.count("message") ? r.query.at("message") : "";
         q.since_ms = query_int(r, "since", 0);
         q.until_ms = query_int(r, "until", q.until_ms);
-        q.limit = static_cast<size_t>(std::clamp<int64_t>(query_int(r, "limit", 100), 1, 10000));
-      } catch (const std::exception&) {
-        return json_error(400, "since/until: RFC 3339 time or milliseconds; limit: a number");
+        q.limit = query_count(r, "limit", 100, 10000);
+      } catch (const std::exception& e) {
+        return json_error(400, std::string(e.what()) == "limit" ? "limit: a number from 1 to 10000"
+                                                               : std::string(e.what()) + ": RFC 3339 time, age (30d) or milliseconds");
       }
       auto hits = store->hits(q);
       if (!hits) return json_error(500, hits.error_message());
@@ -351,9 +363,9 @@ struct app::impl {
     http->route("GET", "/api/v1/rules", [this](const http_request& r) {
       int64_t top = 20;
       try {
-        top = std::clamp<int64_t>(query_int(r, "top", 20), 1, 10000);
+        top = static_cast<int64_t>(query_count(r, "top", 20, 10000));
       } catch (const std::exception&) {
-        return json_error(400, "top: a number");
+        return json_error(400, "top: a number from 1 to 10000");
       }
       return http_response{200, "application/json", rules_json(static_cast<size_t>(top)).dump()};
     });
@@ -461,6 +473,11 @@ struct app::impl {
       if (action != "ack" && action != "handle") return json_error(404, "POST /api/v1/alerts/{id}/ack or /handle");
       json body = r.body.empty() ? json::object() : json::parse(r.body, nullptr, false);
       if (!body.is_object()) return json_error(400, "expected {\"who\": \"...\", \"note\": \"...\"}");
+      for (const char* field : {"who", "note"})
+        if (body.contains(field) && !body[field].is_string()) return json_error(400, std::string(field) + ": a string");
+      constexpr size_t max_note_bytes = 4096;
+      if (body.contains("note") && body["note"].get<std::string>().size() > max_note_bytes)
+        return json_error(400, "note: at most 4096 bytes");
       // A person's token names them; with the shared token the body says who.
       const std::string who = !r.person.empty() ? r.person + "（" + r.unit + "）" : body.value("who", "");
       if (who.empty()) return json_error(400, "who: the person acknowledging or handling");
@@ -483,9 +500,9 @@ struct app::impl {
       static const std::set<std::string> states = {"", "open", "overdue", "closed", "reply_only"};
       if (!states.count(q.state)) return json_error(400, "state: open, overdue, closed or reply_only");
       try {
-        q.limit = static_cast<size_t>(std::clamp<int64_t>(std::stoll(r.query.count("limit") ? r.query.at("limit") : "1000"), 1, 100000));
+        q.limit = query_count(r, "limit", 1000, 100000);
       } catch (const std::exception&) {
-        return json_error(400, "limit: a number");
+        return json_error(400, "limit: a number from 1 to 100000");
       }
       const int64_t now = clk.now_ms();
       auto found = list_cases(*store, q, now);
@@ -587,6 +604,10 @@ struct app::impl {
     http_limits limits;
     limits.allowed_hosts = cfg.http_allowed_hosts;
     http->set_limits(limits);
+    registry.add_collector([this] {
+      const auto r = http->refused();
+      return http_families(r.connections, r.event_streams);
+    });
     std::vector<http_credential> people;
     for (const auto& p : cfg.http_people) people.push_back({p.name, p.unit, p.role, p.token_sha256});
     http->set_people(std::move(people));

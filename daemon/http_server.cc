@@ -29,13 +29,13 @@ int hex_value(char c) {
   return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
-// Percent-decoded `s` ('+' is a space); false when an escape is not two hex digits or the
-// result is not UTF-8 ("%ff").
-bool url_decode(std::string_view s, std::string& out) {
+// Percent-decoded `s` (in a query, '+' is a space; in a path it is itself); false when an
+// escape is not two hex digits or the result is not UTF-8 ("%ff").
+bool url_decode(std::string_view s, std::string& out, bool plus_is_space) {
   out.clear();
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] != '%') {
-      out += s[i] == '+' ? ' ' : s[i];
+      out += plus_is_space && s[i] == '+' ? ' ' : s[i];
       continue;
     }
     if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
@@ -53,7 +53,7 @@ bool to_request(const bhttp::request<bhttp::string_body>& r, http_request& req) 
   req.method = std::string(r.method_string());
   const std::string_view target(r.target().data(), r.target().size());
   const auto q = target.find('?');
-  if (!url_decode(target.substr(0, q), req.path)) return false;
+  if (!url_decode(target.substr(0, q), req.path, false)) return false;
   if (q != std::string_view::npos) {
     std::string_view rest = target.substr(q + 1);
     std::string name, value;
@@ -61,8 +61,8 @@ bool to_request(const bhttp::request<bhttp::string_body>& r, http_request& req) 
       const auto amp = rest.find('&');
       const auto part = rest.substr(0, amp);
       const auto eq = part.find('=');
-      if (!url_decode(part.substr(0, eq), name) ||
-          !url_decode(eq == std::string_view::npos ? "" : part.substr(eq + 1), value))
+      if (!url_decode(part.substr(0, eq), name, true) ||
+          !url_decode(eq == std::string_view::npos ? "" : part.substr(eq + 1), value, true))
         return false;
       req.query[name] = value;
       if (amp == std::string_view::npos) break;
@@ -254,6 +254,8 @@ struct http_server::impl {
   enum class pool { api, reserved, stream };
   int connections = 0, reserved = 0, streams_open = 0;
   std::map<std::string, int> clients;
+  // What the limits turned away, by reason (read by counters() from any thread).
+  std::atomic<uint64_t> refused_full{0}, refused_streams{0};
   asio::io_context io{1};
   std::unique_ptr<tcp::acceptor> acceptor;
   std::thread thread;
@@ -419,8 +421,10 @@ struct http_server::impl {
 
     // From here on the connection carries the event stream until the client goes.
     void start_stream(const std::shared_ptr<sse_hub>& hub, const std::string& last_event_id) {
-      if (pool_ != pool::api || server_.streams_open >= server_.limits.max_event_streams)
+      if (pool_ != pool::api || server_.streams_open >= server_.limits.max_event_streams) {
+        ++server_.refused_streams;
         return reply_error(503, "too many event-stream subscribers: try again later");
+      }
       // Its own pool from here on: subscribers do not take the API's connections.
       --server_.count_of(pool_);
       pool_ = pool::stream;
@@ -493,19 +497,20 @@ struct http_server::impl {
     });
   }
 
-  // A session in the API pool, else in the reserved one, else closed at once; closed also
-  // when its client has max_connections_per_client open.
+  // A session in the API pool while both the API and its client are under their caps,
+  // else in the reserved one (priority paths only: a health check behind the same proxy
+  // address as a flood still gets through), else closed at once.
   void admit(tcp::socket socket) {
     beast::error_code ec;
     const auto ep = socket.remote_endpoint(ec);
     std::string client = ec ? "" : ep.address().to_string();
     const bool client_full = clients[client] >= limits.max_connections_per_client;
-    const std::optional<pool> p = client_full                          ? std::nullopt
-                                  : connections < limits.max_connections ? std::optional(pool::api)
+    const std::optional<pool> p = !client_full && connections < limits.max_connections ? std::optional(pool::api)
                                   : reserved < limits.reserved_connections ? std::optional(pool::reserved)
                                                                            : std::nullopt;
     if (!p) {
       if (clients[client] == 0) clients.erase(client);
+      ++refused_full;
       socket.close(ec);
       return;
     }
@@ -524,6 +529,10 @@ void http_server::route(const std::string& method, const std::string& path, http
 }
 
 void http_server::set_token(std::string token) { impl_->token = std::move(token); }
+
+http_server::refusals http_server::refused() const {
+  return {impl_->refused_full.load(), impl_->refused_streams.load()};
+}
 
 void http_server::set_people(std::vector<http_credential> people) { impl_->people = std::move(people); }
 

@@ -104,6 +104,12 @@ class http_server {
   void route(const std::string& method, const std::string& path, http_handler h,
              access a = access::open);
   void set_limits(const http_limits& l);
+  // Connections the limits turned away since start (any thread): closed at accept (every
+  // pool full), and event streams refused with 503.
+  struct refusals {
+    uint64_t connections = 0, event_streams = 0;
+  };
+  refusals refused() const;
   // A server-sent-events stream at `path` (GET); register before start(). snapshot (may be
   // empty) runs on the server thread when a client connects without a usable Last-Event-ID.
   std::shared_ptr<event_stream> add_event_stream(const std::string& path,

@@ -678,6 +678,7 @@ alerting::alert mailbox::issue_alert(const concentrated_issue& i) const {
                  .value_or(alerting::alert_level::orange);
   al.topic = same_text ? i.topic : i.by == "topic" ? i.what : "";
   al.set_id = same_text ? "clusters" : "mailbox";
+  if (same_text) al.set_name = i.topic.empty() ? "帖文与新闻" : "帖文与新闻（" + i.topic + "）";
   al.alert_rule = same_text ? "same_text" : "concentrated_issue/" + i.by;
   al.plan_item = same_text ? 12 : 11;
   if (plan_)

@@ -99,6 +99,17 @@ std::string metrics::expose() const {
   return prometheus::TextSerializer().Serialize(families);
 }
 
+std::vector<prometheus::MetricFamily> http_families(uint64_t connections, uint64_t event_streams) {
+  std::vector<prometheus::MetricFamily> out;
+  auto& f = add_family(out, "yuqing_http_refused_total",
+                       "What the HTTP limits turned away: connections closed at accept (API, client and "
+                       "reserved slots full) and event streams refused (503)",
+                       prometheus::MetricType::Counter);
+  add_value(f, static_cast<double>(connections), {{"what", "connection"}});
+  add_value(f, static_cast<double>(event_streams), {{"what", "event_stream"}});
+  return out;
+}
+
 std::vector<prometheus::MetricFamily> storage_families(const storage::store::stats& s) {
   std::vector<prometheus::MetricFamily> out;
   if (!s.column_families.empty()) {

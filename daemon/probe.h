@@ -49,6 +49,9 @@ class metrics {
 // _pending_compaction_bytes by column family, yuqing_storage_filesystem_{avail,size}_bytes.
 std::vector<prometheus::MetricFamily> storage_families(const storage::store::stats& s);
 
+// The HTTP server's refusals: yuqing_http_refused_total{what="connection"|"event_stream"}.
+std::vector<prometheus::MetricFamily> http_families(uint64_t connections, uint64_t event_streams);
+
 // Build info, start time and the keyword sets in force.
 class app_probe {
  public:

@@ -229,7 +229,8 @@ TEST_CASE("an alert reaches Alertmanager, the alerts topic and the SSE stream, a
   CHECK(alerts_of(port, "?unit=%E9%98%B2%E6%8E%A7%E5%8A%9E").size() == 1);  // 防控办
   CHECK(alerts_of(port, "?unit=nobody").empty());
   CHECK(alerts_of(port, "?state=closed").empty());
-  for (const std::string bad : {"state=bogus", "state=firing", "condition=maybe", "level=purple", "kind=x", "limit=many", "colour=red"}) {
+  for (const std::string bad : {"state=bogus", "state=firing", "condition=maybe", "level=purple", "kind=x", "limit=many",
+                                "limit=0", "colour=red"}) {
     const auto r = http_get(port, "/api/v1/alerts?" + bad);
     CHECK(r.status == 400);
     CHECK(r.body.find(bad.substr(0, bad.find('='))) != std::string::npos);
@@ -260,6 +261,14 @@ TEST_CASE("an alert reaches Alertmanager, the alerts topic and the SSE stream, a
   CHECK(http_post(port, "/api/v1/alerts/" + id + "/ack", R"({"who":"值班员"})", "no-such-token").status == 401);
   CHECK(http_post(port, "/api/v1/alerts/" + id + "/ack", R"({"who":"值班员"})", viewer_token).status == 403);
   CHECK(http_post(port, "/api/v1/keyword-sets/reload", "", officer_token).status == 403);
+  // A field of the wrong type is named, and nothing changes.
+  for (const auto& [bad, field] : std::vector<std::pair<std::string, std::string>>{{R"({"note":123})", "note"},
+                                                                                {R"({"who":["x"]})", "who"}}) {
+    const auto r = http_post(port, "/api/v1/alerts/" + id + "/ack", bad, officer_token);
+    CHECK(r.status == 400);
+    CHECK(r.body.find(field + ": a string") != std::string::npos);
+  }
+  CHECK(alerts_of(port, "?state=open").size() == 1);
   CHECK(http_post(port, "/api/v1/keyword-sets/reload", "", token).status == 200);
   const auto ack = http_post(port, "/api/v1/alerts/" + id + "/ack", R"({"who":"冒名","note":"已签收"})", officer_token);
   CHECK(ack.status == 200);
