@@ -19,7 +19,7 @@ cleanup() {
   if [ -n "${YUQING_KEEP_TEST_DIRS:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$src/tests/support/daemon.sh"
 
 # 1. verify, with ExecStart pointing at the binary just built.
 sed "s|^ExecStart=[^ ]*/yuqingd |ExecStart=$yuqingd |" "$src/deploy/yuqingd.service" >"$work/yuqingd.service"
@@ -64,11 +64,7 @@ export YUQING_HTTP_TOKEN=systemd-test YUQING_URL=127.0.0.1:$port
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
   strace -f -qq -o "$work/strace.txt" "$yuqingd" --config "$work/config/yuqing.yaml" >"$work/yuqingd.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 240); do
-  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/yuqingd.log"; fail "yuqingd exited"; }
-  sleep 0.5
-done
+wait_ready "$port" "$pid" "$work/yuqingd.log"
 daemon=$(pgrep -P "$pid" | head -n 1)  # strace's child: signals go to the daemon itself
 [ -n "$daemon" ] || fail "no yuqingd under strace"
 bootstrap=$(curl -fs "http://127.0.0.1:$port/api/v1/status" | sed -n 's/.*"bootstrap":"\([^"]*\)".*/\1/p')

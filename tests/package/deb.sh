@@ -14,7 +14,7 @@
 set -euo pipefail
 src=$1 build=$2
 skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
+. "$src/tests/support/daemon.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "dpkg -i needs root"
 status=$(dpkg-query -W -f='${db:Status-Status}' yuqing 2>/dev/null || true)
@@ -101,11 +101,7 @@ chmod 644 "$work/yuqing.yaml"
 (cd / && exec setpriv --reuid=yuqing --regid=yuqing --init-groups -- \
   /usr/bin/yuqingd --config "$work/yuqing.yaml") >"$work/yuqingd.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 240); do
-  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/yuqingd.log"; fail "yuqingd exited"; }
-  sleep 0.5
-done
+wait_ready "$port" "$pid" "$work/yuqingd.log"
 [ "$(ps -o user= -p "$pid")" = yuqing ] || fail "yuqingd does not run as yuqing"
 bootstrap=$(curl -fs "http://127.0.0.1:$port/api/v1/status" | sed -n 's/.*"bootstrap":"\([^"]*\)".*/\1/p')
 [ -n "$bootstrap" ] || { cat "$work/yuqingd.log"; fail "no bootstrap address at /api/v1/status"; }
