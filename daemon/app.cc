@@ -579,7 +579,14 @@ struct app::impl {
         return 1;
       }
       embedded = std::move(k.value());
-      teardown.push("embedded_kafka", [this] { embedded.reset(); });
+      teardown.push("embedded_kafka", [this] {
+        // Its clients go first (every user of them has stopped by now: ingest, mailbox,
+        // alerting, HTTP), so that none reconnects to a cluster that is gone and logs it.
+        cases.reset();
+        consumer.reset();
+        alerts_svc.reset();
+        embedded.reset();
+      });
       for (const auto& ch : cfg.channels) {
         if (auto st = embedded->create_topic(ch.topic, cfg.embedded_partitions); !st)
           spdlog::error("event=topic_create_failed error=\"{}\"", st.error_message());
