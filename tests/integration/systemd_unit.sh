@@ -75,12 +75,7 @@ for t in posts news mailbox; do
 done
 "$yuqingctl" produce "${shift_from[@]}" --brokers "$bootstrap" --topic yuqing.mailbox-replies "$src/seeds/sample/replies.jsonl" >/dev/null
 total=$(cat "$src"/seeds/sample/{posts,news,mailbox,replies}.jsonl | grep -c .)
-for _ in $(seq 1 240); do
-  consumed=$(curl -fs "http://127.0.0.1:$port/api/v1/status" | sed -n 's/.*"consumed":\([0-9]*\).*/\1/p')
-  [ "${consumed:-0}" -ge "$total" ] && break
-  sleep 0.5
-done
-[ "${consumed:-0}" -ge "$total" ] || fail "consumed ${consumed:-0} of $total"
+wait_consumed "$port" "$total"
 curl -fs "http://127.0.0.1:$port/metrics" | grep -q '^yuqing_storage_keys{column_family="hits"}' || fail "no storage metrics"
 curl -fs "http://127.0.0.1:$port/api/v1/report" >/dev/null || fail "no report"
 kill -HUP "$daemon"

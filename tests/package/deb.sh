@@ -111,12 +111,7 @@ for t in posts news mailbox; do
     --topic "yuqing.$t" "$sample/$t.jsonl" >/dev/null
 done
 total=$(cat "$sample"/{posts,news,mailbox}.jsonl | grep -c .)
-for _ in $(seq 1 240); do
-  consumed=$(curl -fs "http://127.0.0.1:$port/api/v1/status" | sed -n 's/.*"consumed":\([0-9]*\).*/\1/p')
-  [ "${consumed:-0}" -ge "$total" ] && break
-  sleep 0.5
-done
-[ "${consumed:-0}" -ge "$total" ] || fail "consumed ${consumed:-0} of $total"
+wait_consumed "$port" "$total"
 echo "status: consumed $consumed of $total"
 hits=$(curl -fs "http://127.0.0.1:$port/api/v1/hits?limit=1000" | grep -o '"rule"' | wc -l)
 [ "$hits" -gt 0 ] || fail "no hits at /api/v1/hits"

@@ -14,3 +14,16 @@ wait_ready() {
   cat "$log"
   fail "yuqingd not ready within 120 s"
 }
+
+# wait_consumed PORT TOTAL: waits up to 120 s until /api/v1/status counts TOTAL messages
+# consumed; sets `consumed`; fails if it never does.
+wait_consumed() {
+  local port=$1 total=$2
+  consumed=0
+  for _ in $(seq 1 240); do
+    consumed=$(curl -fs "http://127.0.0.1:$port/api/v1/status" | sed -n 's/.*"consumed":\([0-9]*\).*/\1/p')
+    [ "${consumed:-0}" -ge "$total" ] && return 0
+    sleep 0.5
+  done
+  fail "consumed ${consumed:-0} of $total"
+}
