@@ -29,6 +29,10 @@ void write_stream_set(const fs::path& dir) {
   write_file(dir / "sets" / "stream.yaml", set_yaml);
 }
 
+// The config head of a daemon on its embedded broker with one partition of posts.
+const char* const embedded_one_partition =
+    "kafka: {embedded: {partitions: 1}}\nchannels:\n  - {name: posts, topic: yuqing.posts}\n";
+
 // What most tests here start from: a test directory with the stream set, and a standalone
 // broker (four partitions of the posts and dead-letter topics; rtt_ms > 0: a slow one).
 struct stream_rig {
@@ -267,7 +271,7 @@ TEST_CASE("bad input from kcat is dead-lettered with its reason, neighbours stil
           "[integration][badinput]") {
   temp_dir dir;
   write_stream_set(dir.path);
-  daemon_process d(dir.path, "kafka: {embedded: {partitions: 1}}\nchannels:\n  - {name: posts, topic: yuqing.posts}\n",
+  daemon_process d(dir.path, embedded_one_partition,
                    dir.path / "sets");
   const auto bootstrap = d.start();
 
@@ -467,7 +471,7 @@ TEST_CASE("a new embedded cluster is read from its beginning, not from the offse
           "[integration][lost]") {
   temp_dir dir;
   write_stream_set(dir.path);
-  daemon_process d(dir.path, "kafka: {embedded: {partitions: 1}}\nchannels:\n  - {name: posts, topic: yuqing.posts}\n",
+  daemon_process d(dir.path, embedded_one_partition,
                    dir.path / "sets");
   write_stream(dir.path / "first.txt", 0, 30);
   const auto [rc, out] = shell("kcat -P -b " + d.start() + " -t yuqing.posts -l " + (dir.path / "first.txt").string() + " 2>&1");
@@ -494,11 +498,11 @@ TEST_CASE("a new embedded cluster is read from its beginning, not from the offse
   CHECK(stored_offsets(d.data(), "yuqing.posts", 1) == 50);
 }
 
-TEST_CASE("content as an array of strings is joined; other types are dead-lettered; a repeated id keeps both versions",
+TEST_CASE("content as an array of strings is joined, other types are dead-lettered, a repeated id keeps both versions",
           "[integration][badinput]") {
   temp_dir dir;
   write_stream_set(dir.path);
-  daemon_process d(dir.path, "kafka: {embedded: {partitions: 1}}\nchannels:\n  - {name: posts, topic: yuqing.posts}\n",
+  daemon_process d(dir.path, embedded_one_partition,
                    dir.path / "sets");
   const auto bootstrap = d.start();
   auto send = [&](const std::string& lines) {

@@ -58,7 +58,7 @@ TEST_CASE("the decoder maps fields and names what is wrong", "[decoder]") {
   CHECK(d.decode(R"({"author":"a"})", pos, 0, m) == decode_error::missing_text);
 }
 
-TEST_CASE("a text field is a string or an array of strings; other types are wrong_type", "[decoder]") {
+TEST_CASE("a text field is a string or an array of strings, other types are wrong_type", "[decoder]") {
   config::channel ch;
   ch.name = "posts";
   decoder d(ch, 1 << 20);

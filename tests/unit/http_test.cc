@@ -236,7 +236,7 @@ std::vector<std::unique_ptr<raw_client>> flood(uint16_t port, const std::string&
 
 }  // namespace
 
-TEST_CASE("http: 256 event-stream subscribers have their own cap; /healthz and /metrics still answer", "[http]") {
+TEST_CASE("http: 256 event-stream subscribers have their own cap, /healthz and /metrics still answer", "[http]") {
   busy_fixture f;
   auto subscribers = flood(f.port(), "GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
   // Every subscriber hears back: the stream, or 503 past the streams' cap.

@@ -287,7 +287,7 @@ TEST_CASE("the seed keyword sets all compile", "[matchers]") {
   CHECK(d.sets->sets().size() == 6);
 }
 
-TEST_CASE("only regular files inside the set directory are read; anything else keeps no set and names the file",
+TEST_CASE("only regular files inside the set directory are read, anything else keeps no set and names the file",
           "[matchers][hostile]") {
   yuqing::testing::temp_dir dir;
   const auto sets = dir.path / "sets";
