@@ -498,6 +498,10 @@ const std::vector<binding>& bindings() {
         "Host names (without port) that requests may name; others answer 421 (/healthz, "
         "/readyz and /metrics excepted); empty: any"},
        bind_list(&dc::http_allowed_hosts)},
+      {{"http.console_dir", "path", "",
+        "Development: serve the web console's files from this directory (the repository's "
+        "console/) instead of the copy built into the binary; empty: the built-in copy"},
+       bind_path(&dc::http_console_dir)},
       {{"log.level", "string", "info", "trace, debug, info, warn, error"},
        bind_string(&dc::log_level)},
       {{"log.format", "string", "text",
