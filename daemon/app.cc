@@ -18,6 +18,7 @@
 #include "daemon/alerting_service.h"
 #include "daemon/mailbox.h"
 #include "daemon/backtest.h"
+#include "daemon/console_routes.h"
 #include "daemon/decoder.h"
 #include "daemon/http_server.h"
 #include "daemon/ingest.h"
@@ -244,6 +245,7 @@ struct app::impl {
                           {"dead_lettered", c.dead_lettered}, {"hits", c.hits},
                           {"batches", c.batches}, {"lost", c.lost}}},
             {"paused", c.paused},
+            {"utc_offset_minutes", cfg.mailbox_utc_offset_minutes},
             {"ready", consumer && consumer->ready()}};
   }
 
@@ -295,7 +297,7 @@ struct app::impl {
       return http_response{200, "application/json",
                            json{{"hits", out}, {"limit_reached", hits->size() >= q.limit}}.dump(
                                -1, ' ', false, json::error_handler_t::replace)};
-    });
+    }, http_server::access::viewer);
     add_tuning_routes();
     add_set_file_routes(*http, {sets.get(), store.get(), &clk, cfg.keyword_sets_dir, cfg.mailbox_utc_offset_minutes});
     add_alert_routes();
@@ -306,7 +308,7 @@ struct app::impl {
       if (!m) return json_error(500, m.error_message());
       if (!m->has_value()) return json_error(404, "no message " + key);
       return http_response{200, "application/json", (*m)->to_json()};
-    });
+    }, http_server::access::viewer);
   }
 
   json keyword_sets_json() const {
@@ -476,7 +478,7 @@ struct app::impl {
       json out = json::array();
       for (const auto& a : *found) out.push_back(alert_json(a, cfg.mailbox_utc_offset_minutes));
       return http_response{200, "application/json", json{{"alerts", out}}.dump()};
-    });
+    }, http_server::access::viewer);
     http->route("GET", "/api/v1/alerts/", [this, unavailable](const http_request& r) {
       if (!alerts_svc) return unavailable();
       const auto id = r.path.substr(std::string("/api/v1/alerts/").size());
@@ -486,7 +488,7 @@ struct app::impl {
       const auto parsed = alerting::alert::from_json(**a);
       if (!parsed) return json_error(500, "alert " + id + " is unreadable in the store");
       return http_response{200, "application/json", alert_json(*parsed, cfg.mailbox_utc_offset_minutes).dump()};
-    });
+    }, http_server::access::viewer);
     // POST /api/v1/alerts/{id}/ack and /handle with {"who": "...", "note": "..."}.
     http->route("POST", "/api/v1/alerts/", [this, unavailable](const http_request& r) {
       if (!alerts_svc) return unavailable();
@@ -534,7 +536,7 @@ struct app::impl {
       json out = json::array();
       for (const auto& c : *found) out.push_back(json::parse(c.to_json(now)));
       return http_response{200, "application/json", json{{"cases", out}}.dump(-1, ' ', false, json::error_handler_t::replace)};
-    });
+    }, http_server::access::viewer);
     http->route("GET", "/api/v1/report", [this](const http_request& r) {
       int64_t from = 0, to = 0;
       const int64_t now = clk.now_ms();
@@ -551,7 +553,7 @@ struct app::impl {
       if (format == "md") return http_response{200, "text/markdown; charset=utf-8", report->to_markdown()};
       if (format == "csv") return http_response{200, "text/csv; charset=utf-8", report->to_csv()};
       return http_response{200, "application/json", report->to_json()};
-    });
+    }, http_server::access::viewer);
   }
 
   int run() {
@@ -655,8 +657,9 @@ struct app::impl {
         }
       }
       return json{{"alerts", out}}.dump(-1, ' ', false, json::error_handler_t::replace);
-    });
+    }, http_server::access::viewer);
     add_routes();
+    add_console_routes(*http, cfg.http_console_dir, !cfg.http_token.empty() || !cfg.http_people.empty());
     if (auto st = http->start(cfg.http_listen); !st) {
       spdlog::critical("event=start_failed step=http error=\"{}\"", st.error_message());
       return 1;
