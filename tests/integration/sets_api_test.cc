@@ -3,6 +3,8 @@
 // with excerpts: each with its happy path and its bad input.
 #include <catch2/catch.hpp>
 
+#include <array>
+
 #include "matchers/keyword_set.h"
 #include "tests/support/yuqing.h"
 
@@ -15,15 +17,9 @@ namespace {
 const std::string token = "sets-admin-token";
 // http.people: an analyst and a viewer (printf %s TOKEN | sha256sum).
 const std::string analyst_token = "analyst-token", viewer_token = "viewer-token";
-std::string people_file(const std::filesystem::path& dir) {
-  write_file(dir / "people.yaml",
-             "people:\n"
-             "  - {name: 王五, unit: 情报科, role: analyst, "
-             "token_sha256: 06ff3913469cdb533bd93c0701fee774bbf18c48e01cdfc413a17b69dbea0764}\n"
-             "  - {name: 李四, unit: 宣传科, role: viewer, "
-             "token_sha256: d036bd6d01a1cae081d39a2f8dab751dc042de814fd60df31fcb553170950f29}\n");
-  return (dir / "people.yaml").string();
-}
+const std::vector<std::array<std::string, 4>> people = {
+    {"王五", "情报科", "analyst", "06ff3913469cdb533bd93c0701fee774bbf18c48e01cdfc413a17b69dbea0764"},
+    {"李四", "宣传科", "viewer", "d036bd6d01a1cae081d39a2f8dab751dc042de814fd60df31fcb553170950f29"}};
 
 const std::string v1 = "id: s\nname: 测试集\ntopic: epidemic\nrules:\n  - {id: A, any: [疫情]}\n";
 const std::string v2 = "id: s\nname: 测试集\ntopic: epidemic\nrules:\n  - {id: A, any: [疫情]}\n  - {id: B, any: [封城]}\n";
@@ -56,8 +52,12 @@ struct sets_daemon {
   sets_daemon() {
     std::filesystem::create_directories(sets);
     write_file(sets / "s.yaml", v1);
+    std::string yaml = "people:\n";
+    for (const auto& [name, unit, role, sha] : people)
+      yaml += "  - {name: " + name + ", unit: " + unit + ", role: " + role + ", token_sha256: " + sha + "}\n";
+    write_file(dir.path / "people.yaml", yaml);
     d.emplace(dir.path / "d", "channels:\n  - {name: posts, topic: yuqing.posts}\n", sets, ", settle_ms: 100",
-              ", token: " + token + ", people: " + people_file(dir.path));
+              ", token: " + token + ", people: " + (dir.path / "people.yaml").string());
     bootstrap = d->start();
     port = d->port();
   }
