@@ -51,6 +51,12 @@ def click_text(driver, selector, text, timeout=20):
     return el
 
 
+def shot(driver, name):
+    """A screenshot once the sign-in's passing notice has gone."""
+    yb.wait_for(lambda: not css(driver, "#toast.show"), 10, "the notice gone")
+    yb.screenshot(driver, name)
+
+
 def no_dialog(driver):
     try:
         driver.switch_to.alert
@@ -200,7 +206,7 @@ def mailbox_cases_and_report():
         assert states == sorted(states, key=lambda s: s != "已超期"), states  # overdue ones first
         css(driver, "table.cases tbody tr")[0].click()
         one(driver, ".case-detail .case-message", what="the case's message")
-        yb.screenshot(driver, "mailbox")
+        shot(driver, "mailbox")
         assert no_dialog(driver)
 
         closed = [c for c in body["cases"] if c["state"] == "closed"]
@@ -217,9 +223,12 @@ def mailbox_cases_and_report():
         goto(driver, d, "mailbox?tab=issues")
         issues = len(report["concentrated_issues"]) + len(report["same_text_issues"])
         yb.wait_for(lambda: len(css(driver, "ul.issues > li")) == issues, 30, f"{issues} concentrated issues")
-        if issues:
-            css(driver, "ul.issues summary")[0].click()
-            one(driver, "ul.members li", what="the first issue's members")
+        listed = report["concentrated_issues"] + report["same_text_issues"]
+        with_members = next((i for i, x in enumerate(listed) if x["members"]), None)
+        if with_members is not None:
+            css(driver, "ul.issues summary")[with_members].click()
+            yb.wait_for(lambda: len(css(driver, ".members li")) == min(20, len(listed[with_members]["members"])), 20,
+                        "the members of an issue")
 
         goto(driver, d, "mailbox?tab=report")
         total = one(driver, "table.report tbody tr td", what="the report's total row")
@@ -238,10 +247,10 @@ def mailbox_cases_and_report():
         yb.sign_in(driver, d, ANALYST, view="sets")
         yb.wait_for(lambda: len(css(driver, "table.sets-list tbody tr")) >= 1 and css(driver, "table.rules"), 30, "the sets and rules")
         yb.wait_for(lambda: "…" not in one(driver, "table.sets-list").text, 20, "the hit counts")
-        yb.screenshot(driver, "sets")
+        shot(driver, "sets")
         goto(driver, d, "sets?set=epidemic-info&tab=edit")
         one(driver, ".check-state.ok", what="the set checked clean")
-        yb.screenshot(driver, "sets-editor")
+        shot(driver, "sets-editor")
         report = yb.accessibility(driver)
         assert not report["unnamed"], report
     finally:

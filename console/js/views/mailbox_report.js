@@ -44,7 +44,7 @@ function issueItem(issue) {
         return h('li', { class: 'muted' }, `${key}：${e.status === 404 ? '已过保留期' : e.message}`);
       }
     }));
-    replace(members, rows);
+    replace(members, rows.length ? rows : h('li', { class: 'muted' }, '（没有记录成员消息）'));
   });
   return h('li', {}, details);
 }
