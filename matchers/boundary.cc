@@ -58,12 +58,20 @@ bool check_hit(const boundary_index& ix, const normalizer& norm,
   uint64_t mask = 0;
   thread_local std::vector<char> aligned;
   aligned.assign(h.spans.size(), 0);
+  const bool filter = info.mode == boundary_mode::word;
+  const bool any_only = info.required == 1;  // every span is an any keyword: no lookup
   for (size_t k = 0; k < h.spans.size(); ++k) {
+    // Marking only: the first spans that satisfy the rule settle it.
+    if (!filter && (mask & info.required) == info.required) break;
     const auto& s = h.spans[k];
     if (s.field >= fields.size()) continue;
     const std::string_view text = fields[s.field];
     if (segment::align(*ix.segmenter, text, s.begin, s.end) != segment::alignment::word) continue;
     aligned[k] = 1;
+    if (any_only) {
+      mask |= 1;
+      continue;
+    }
     const auto p = ix.parts.find(norm.normalize(text.substr(s.begin, s.end - s.begin)));
     bool known = false;
     if (p != ix.parts.end()) {
@@ -79,7 +87,7 @@ bool check_hit(const boundary_index& ix, const normalizer& norm,
   }
   const bool word = (mask & info.required) == info.required;
   h.boundary = word ? segment::alignment::word : segment::alignment::cut;
-  if (info.mode != boundary_mode::word) return true;
+  if (!filter) return true;
   if (!word) return false;
   size_t w = 0;
   for (size_t k = 0; k < h.spans.size(); ++k)

@@ -62,15 +62,17 @@ result<std::shared_ptr<const dictionary>> dictionary::load(const std::filesystem
   }
   d->words_.reserve(entries.size() * 2);
   for (const auto& [w, f] : entries) {
-    auto [it, fresh] = d->words_.emplace(w, f);
-    if (!fresh) it->second = std::max(it->second, f);
+    auto [it, fresh] = d->words_.emplace(w, entry{f, 0});
+    if (!fresh) it->second.freq = std::max(it->second.freq, f);
     for (size_t n = 0; n < w.size();) {  // the prefixes, as words of frequency 0
       n += char_len(static_cast<unsigned char>(w[n]));
-      if (n < w.size()) d->words_.emplace(w.substr(0, n), 0);
+      if (n < w.size()) d->words_.emplace(w.substr(0, n), entry{});
     }
   }
   d->word_count_ = entries.size();
   d->log_total_ = std::log(total);
+  for (auto& [w, e] : d->words_)
+    if (e.freq > 0) e.log_p = static_cast<float>(std::log(double(e.freq)) - d->log_total_);
   return std::shared_ptr<const dictionary>(std::move(d));
 }
 

@@ -39,7 +39,16 @@ class dictionary {
   std::optional<uint32_t> find(std::string_view word) const {
     const auto it = words_.find(word);
     if (it == words_.end()) return std::nullopt;
-    return it->second;
+    return it->second.freq;
+  }
+  // The same with log(freq / total) of a word (0 for a prefix only): the segmenter's cost.
+  struct entry {
+    uint32_t freq = 0;
+    float log_p = 0;
+  };
+  const entry* lookup(std::string_view word) const {
+    const auto it = words_.find(word);
+    return it == words_.end() ? nullptr : &it->second;
   }
   double log_total() const { return log_total_; }  // log of the sum of the frequencies
   size_t word_count() const { return word_count_; }
@@ -51,7 +60,7 @@ class dictionary {
 
  private:
   std::string arena_;  // every word, once; the map's keys point into it
-  std::unordered_map<std::string_view, uint32_t> words_;
+  std::unordered_map<std::string_view, entry> words_;
   double log_total_ = 0;
   size_t word_count_ = 0;
   size_t skipped_ = 0;

@@ -43,45 +43,60 @@ bool in_run(char32_t c) {
 dag_segmenter::dag_segmenter(std::shared_ptr<const dictionary> base,
                              const std::vector<std::string>& extra_words, uint32_t extra_frequency)
     : base_(std::move(base)) {
+  const double log_total = base_ ? base_->log_total() : std::log(1e8);
+  unknown_cost_ = static_cast<float>(-log_total);
+  size_t bytes = 0;
+  for (const auto& w : extra_words) bytes += w.size();
+  arena_.reserve(bytes);  // never reallocated below: the map's keys point into it
   for (const auto& w : extra_words) {
     if (w.empty()) continue;
-    auto [it, fresh] = extra_.emplace(w, extra_frequency);
-    if (!fresh) it->second = std::max(it->second, extra_frequency);
-    for (size_t n = 0; n < w.size();) {
-      n += decode(w, n).second;
-      if (n < w.size()) extra_.emplace(w.substr(0, n), 0);
-    }
+    const size_t off = arena_.size();
+    arena_.append(w);
+    const std::string_view v(arena_.data() + off, w.size());
+    const uint32_t f = std::max(extra_frequency, base_ ? base_->find(v).value_or(0) : 0);
+    const dictionary::entry e{f, static_cast<float>(std::log(double(f)) - log_total)};
+    auto [it, fresh] = extra_.emplace(v, e);
+    if (!fresh && it->second.freq < f) it->second = e;
+    const auto [cp, first] = decode(v, 0);
+    if (cp < 0x10000) extra_first_[cp >> 6] |= uint64_t{1} << (cp & 63);
+    for (size_t n = first; n < v.size(); n += decode(v, n).second) extra_.emplace(v.substr(0, n), dictionary::entry{});
   }
 }
 
-std::optional<uint32_t> dag_segmenter::find(std::string_view word) const {
-  std::optional<uint32_t> f = base_ ? base_->find(word) : std::nullopt;
-  if (!extra_.empty()) {
-    thread_local std::string key;
-    key.assign(word);
-    if (const auto it = extra_.find(key); it != extra_.end()) f = std::max(f.value_or(0), it->second);
+std::optional<float> dag_segmenter::cost(std::string_view word, bool extra, bool& prefix_only) const {
+  const dictionary::entry* e = base_ ? base_->lookup(word) : nullptr;
+  if (extra) {
+    const auto it = extra_.find(word);
+    if (it != extra_.end() && (!e || it->second.freq > e->freq)) e = &it->second;
   }
-  return f;
+  if (!e) return std::nullopt;
+  prefix_only = e->freq == 0;
+  return e->log_p;
+}
+
+bool dag_segmenter::is_word(std::string_view word) const {
+  bool prefix_only = false;
+  return cost(word, !extra_.empty(), prefix_only).has_value() && !prefix_only;
 }
 
 // One run of segmentable characters: chars[k] is the byte offset of its k-th character,
 // chars.back() its end. Appends the end of every word of the best route to `out`.
-void dag_segmenter::cut_run(std::string_view text, size_t, const std::vector<uint32_t>& chars,
+void dag_segmenter::cut_run(std::string_view text, const std::vector<uint32_t>& chars,
                             std::vector<uint32_t>& out) const {
   const size_t n = chars.size() - 1;
-  const double log_total = base_ ? base_->log_total() : std::log(1e8);
-  thread_local std::vector<double> score;
+  thread_local std::vector<float> score;
   thread_local std::vector<uint32_t> next;  // the end (in characters) of the word from k
   score.assign(n + 1, 0);
   next.assign(n, 0);
   for (size_t i = n; i-- > 0;) {
-    double best = -std::numeric_limits<double>::infinity();
+    const bool extra = !extra_.empty() && extra_starts(decode(text, chars[i]).first);
+    float best = -std::numeric_limits<float>::infinity();
     for (size_t j = i; j < n && j < i + max_word_chars; ++j) {
-      const auto f = find(text.substr(chars[i], chars[j + 1] - chars[i]));
-      if (!f && j > i) break;  // no longer word starts here
-      if (j > i && *f == 0) continue;  // only a prefix
-      const uint32_t freq = f && *f > 0 ? *f : 1;
-      const double s = std::log(static_cast<double>(freq)) - log_total + score[j + 1];
+      bool prefix_only = false;
+      const auto c = cost(text.substr(chars[i], chars[j + 1] - chars[i]), extra, prefix_only);
+      if (!c && j > i) break;  // no longer word starts here
+      if (j > i && prefix_only) continue;
+      const float s = (c && !prefix_only ? *c : unknown_cost_) + score[j + 1];
       if (s >= best) {  // ties go to the longer word, as in jieba
         best = s;
         next[i] = static_cast<uint32_t>(j + 1);
@@ -108,7 +123,7 @@ void dag_segmenter::boundaries(std::string_view text, std::vector<uint32_t>& out
   auto flush = [&](size_t end) {
     if (chars.empty()) return;
     chars.push_back(static_cast<uint32_t>(end));
-    cut_run(text, chars.front(), chars, out);
+    cut_run(text, chars, out);
     chars.clear();
   };
   for (size_t i = 0; i < text.size();) {

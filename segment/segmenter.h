@@ -52,17 +52,28 @@ class dag_segmenter final : public segmenter {
                          const std::vector<std::string>& extra_words = {},
                          uint32_t extra_frequency = keyword_frequency);
   void boundaries(std::string_view text, std::vector<uint32_t>& out) const override;
-  bool is_word(std::string_view word) const override { return find(word).value_or(0) > 0; }
+  bool is_word(std::string_view word) const override;
   const char* name() const override { return "jieba-dag"; }
   // The words of `text`, for tests and tools.
   std::vector<std::string> cut(std::string_view text) const;
 
  private:
-  std::optional<uint32_t> find(std::string_view word) const;
-  void cut_run(std::string_view text, size_t begin, const std::vector<uint32_t>& chars,
+  // The cost of `word`: its log probability; nullopt when it is no word and no prefix of
+  // one, 0 (with *prefix_only) for a prefix only. `extra` says whether extra words may
+  // start here (their first characters are few).
+  std::optional<float> cost(std::string_view word, bool extra, bool& prefix_only) const;
+  void cut_run(std::string_view text, const std::vector<uint32_t>& chars,
                std::vector<uint32_t>& out) const;
   std::shared_ptr<const dictionary> base_;
-  std::unordered_map<std::string, uint32_t> extra_;  // extra words and their prefixes (0)
+  std::string arena_;  // the extra words, once
+  std::unordered_map<std::string_view, dictionary::entry> extra_;  // extra words, prefixes
+  // The first characters of the extra words, a bit per code point of plane 0 (others:
+  // always looked up).
+  std::vector<uint64_t> extra_first_ = std::vector<uint64_t>(1024, 0);
+  bool extra_starts(char32_t c) const {
+    return c >= 0x10000 || (extra_first_[c >> 6] >> (c & 63) & 1) != 0;
+  }
+  float unknown_cost_ = 0;  // log(1 / total): a character that is no word
 };
 
 // Whether a stretch of text lines up with words.
