@@ -2,7 +2,7 @@
 //
 // After a set's rule logic has made its hits (compiled_set::match_batch), each hit of a rule
 // whose `boundary` is not `off` is checked against Chinese word boundaries: every span is
-// aligned with segment::align() (a window of 10 characters on either side is segmented,
+// aligned with segment::align() (a window of 6 characters on either side is segmented,
 // not the whole message) and the hit is marked
 //   word  when the rule is still satisfied by its spans that align with words (every `all`
 //         group and `any` keeps an aligned occurrence; a regex span counts for the regex),

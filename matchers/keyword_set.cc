@@ -349,12 +349,8 @@ class parser {
 }  // namespace
 
 const char* to_string(boundary_mode m) {
-  switch (m) {
-    case boundary_mode::score: return "score";
-    case boundary_mode::word: return "word";
-    case boundary_mode::off: return "off";
-  }
-  return "?";
+  static const char* const names[] = {"score", "word", "off"};
+  return names[static_cast<int>(m)];
 }
 
 const char* to_string(severity s) {

@@ -89,6 +89,6 @@ const char* to_string(alignment a);  // "", "word", "cut"
 // The alignment of bytes [begin, end) of `text`, found by segmenting only a window of
 // `window_chars` characters on either side of it (not the whole text).
 alignment align(const segmenter& seg, std::string_view text, uint32_t begin, uint32_t end,
-                size_t window_chars = 10);
+                size_t window_chars = 6);
 
 }  // namespace yuqing::segment

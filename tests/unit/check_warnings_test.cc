@@ -25,6 +25,14 @@ std::string errors_of(const std::string& yaml) {
   return r.to_text();
 }
 
+// `yaml` has one warning, starting with `text`, and `clean` none.
+void one_warning(const std::string& yaml, const std::string& text, const std::string& clean) {
+  const auto w = warnings_of(yaml);
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].starts_with(text));
+  CHECK(warnings_of(clean).empty());
+}
+
 bool has(const std::vector<std::string>& v, const std::string& s) {
   for (const auto& x : v)
     if (x.find(s) != std::string::npos) return true;
@@ -34,10 +42,9 @@ bool has(const std::vector<std::string>& v, const std::string& s) {
 }  // namespace
 
 TEST_CASE("check: a one-character CJK keyword is a warning at its position") {
-  const auto w = warnings_of("id: w\nrules:\n  - id: r\n    any: [疫情, 疫]\n");
-  REQUIRE(w.size() == 1);
-  CHECK(w[0].starts_with("w.yaml:4:19: warning: [rule r] keyword '疫' is one CJK character"));
-  CHECK(warnings_of("id: w\nrules:\n  - {id: r, any: [疫情], none: [疫]}\n").empty());
+  one_warning("id: w\nrules:\n  - id: r\n    any: [疫情, 疫]\n",
+              "w.yaml:4:19: warning: [rule r] keyword '疫' is one CJK character",
+              "id: w\nrules:\n  - {id: r, any: [疫情], none: [疫]}\n");
 }
 
 TEST_CASE("check: a single Latin letter, and a short Latin word without whole words, are warnings") {
@@ -50,16 +57,15 @@ TEST_CASE("check: a single Latin letter, and a short Latin word without whole wo
 }
 
 TEST_CASE("check: a word both in any and in none is a warning, after normalization") {
-  const auto w = warnings_of("id: w\nrules:\n  - id: r\n    any: [疫情, 确诊]\n    none: [疫 情]\n");
-  REQUIRE(w.size() == 1);
-  CHECK(w[0].starts_with("w.yaml:5:12: warning: [rule r] keyword '疫 情' is both a keyword of the rule and in its none"));
+  one_warning("id: w\nrules:\n  - id: r\n    any: [疫情, 确诊]\n    none: [疫 情]\n",
+              "w.yaml:5:12: warning: [rule r] keyword '疫 情' is both a keyword of the rule and in its none",
+              "id: w\nrules:\n  - id: r\n    any: [疫情, 确诊]\n    none: [演练]\n");
 }
 
 TEST_CASE("check: a keyword the allow list always covers is a warning") {
-  const auto w = warnings_of("id: w\nallow: [防疫演练]\nrules:\n  - {id: r, any: [疫情, 防疫演练]}\n");
-  REQUIRE(w.size() == 1);
-  CHECK(w[0].starts_with("w.yaml:4:27: warning: [rule r] keyword '防疫演练' is also an allow phrase"));
-  CHECK(warnings_of("id: w\nallow: [防疫演练]\nrules:\n  - {id: r, any: [防疫]}\n").empty());
+  one_warning("id: w\nallow: [防疫演练]\nrules:\n  - {id: r, any: [疫情, 防疫演练]}\n",
+              "w.yaml:4:27: warning: [rule r] keyword '防疫演练' is also an allow phrase",
+              "id: w\nallow: [防疫演练]\nrules:\n  - {id: r, any: [防疫]}\n");
 }
 
 TEST_CASE("check: warnings leave the set loadable") {
