@@ -419,6 +419,7 @@ int config_keys() {
               << ")";
     if (!k.default_value.empty()) std::cout << " default: " << k.default_value;
     if (k.type == "integer") std::cout << " bounds: " << k.min << ".." << k.max;
+    for (size_t i = 0; i < k.choices.size(); ++i) std::cout << (i ? "|" : " one of: ") << k.choices[i];
     std::cout << "\n    " << k.description << "\n";
   }
   return 0;
