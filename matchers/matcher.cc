@@ -725,6 +725,7 @@ void compiled_set::match_batch(std::span<const std::string_view> fields,
                                std::span<const size_t> begin, std::vector<hit>& out,
                                std::vector<size_t>& ends) const {
   const size_t messages = begin.empty() ? 0 : begin.size() - 1;
+  const size_t first_hit = out.size(), first_end = ends.size();
   hs_scratch_t* scratch = impl_->acquire();
   if (scratch == nullptr) {
     ends.insert(ends.end(), messages, out.size());
@@ -772,6 +773,7 @@ void compiled_set::match_batch(std::span<const std::string_view> fields,
     m0 = m1;
   }
   impl_->release(scratch);
+  check_boundaries(fields, begin, out, first_hit, ends, first_end);
 }
 
 // Views of the message's fields in the chunk; no occurrence, no rule suppressed yet.
