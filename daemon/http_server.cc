@@ -423,6 +423,9 @@ struct http_server::impl {
       msg->keep_alive(keep_alive);
       msg->body() = res.body;
       msg->prepare_payload();
+      // The answer has its own deadline: the request's (which the handler's time used up
+      // in part) cut large answers, such as 10,000 alerts, in the middle.
+      stream_.expires_after(std::chrono::milliseconds(server_.limits.stream_write_timeout_ms));
       bhttp::async_write(stream_, *msg,
                          [self = shared_from_this(), msg, keep_alive](beast::error_code ec, size_t) {
                            if (ec || !keep_alive) return self->close();

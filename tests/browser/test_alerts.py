@@ -267,7 +267,9 @@ def ten_thousand_alerts():
         for chunk in range(0, n, 2000):
             d.produce([yb.post(f"第{i}条 {word(i)}", i) for i in range(chunk, chunk + 2000)])
         yb.wait_for(lambda: d.fired_total() >= n, 600, f"{n} alerts fired", interval=1)
+        t1 = time.monotonic()
         assert len(d.alerts()) == n
+        print(f"GET /api/v1/alerts?limit={n}: {time.monotonic() - t1:.2f} s")
         print(f"{n} messages produced and {n} alerts fired in {time.monotonic() - t0:.1f} s")
         t0 = time.monotonic()
         yb.sign_in(driver, d, yb.PEOPLE["officer"][2])

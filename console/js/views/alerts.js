@@ -9,7 +9,7 @@ import { AlertStore, group, matches, topicOf, unitOf } from '../alert_model.js';
 import { beep, setSound, soundOn } from '../sound.js';
 import { openStream } from '../stream.js';
 import { AlertList } from './alerts_list.js';
-import { actionsForm, auditTable, clockLine, detailHeader, examplesNode } from './alerts_detail.js';
+import { DetailPanel, clockLine } from './alerts_detail.js';
 
 const CONN_TEXT = { connecting: '正在连接…', open: '实时', closed: '连接中断，正在重连…', unauthorized: '未授权' };
 
@@ -50,9 +50,8 @@ export function mount(root, ctx) {
   const keys = h('div', { class: 'keys' }, '键盘：', h('kbd', {}, 'j'), '/', h('kbd', {}, 'k'), ' 上下 ',
     h('kbd', {}, 'a'), ' 签收 ', h('kbd', {}, 'h'), ' 处置 ', h('kbd', {}, '/'), ' 搜索');
   replace(root, h('div', { class: 'alerts' }, h('div', { class: 'alerts-side' }, bar, counts, list.el, keys), detail));
-  let shownId = '';
-  let form = null;
-  let parts = null;
+  const panel = new DetailPanel(detail, ctx.session, (action, body) => act(action, body));
+  const showDetail = () => panel.show(store.get(selected), store.all().length);
 
   function syncUrl() { ctx.setParams({ ...f, by: by === 'level' ? '' : by, id: selected }); }
 
@@ -76,36 +75,6 @@ export function mount(root, ctx) {
     showDetail();
   }
 
-  function showDetail() {
-    const a = store.get(selected);
-    if (!a) {
-      shownId = '';
-      replace(detail, h('p', { class: 'muted' }, store.all().length ? '选择左侧一条预警查看详情（j/k 上下移动）。' : '当前没有预警。'));
-      return;
-    }
-    if (shownId !== a.id) {
-      shownId = a.id;
-      form = ctx.session.can('alerts.ack') || ctx.session.can('alerts.handle') ? actionsForm(ctx.session, act) : null;
-      parts = { head: h('div'), clocks: h('div'), examples: examplesNode(a), audit: h('div'), examplesKey: exampleKeys(a) };
-      replace(detail, parts.head, parts.clocks, form ? form.form : null, h('h3', {}, '示例消息'), parts.examples, h('h3', {}, '处理记录'), parts.audit);
-    } else if (parts.examplesKey !== exampleKeys(a)) {
-      const fresh = examplesNode(a);
-      parts.examples.replaceWith(fresh);
-      parts.examples = fresh;
-      parts.examplesKey = exampleKeys(a);
-    }
-    replace(parts.head, detailHeader(a));
-    replace(parts.clocks, clockLine(a));
-    replace(parts.audit, auditTable(a));
-    if (form) {
-      form.ack.hidden = !(ctx.session.can('alerts.ack') && a.state === 'open');
-      form.handle.hidden = !(ctx.session.can('alerts.handle') && (a.state === 'open' || a.state === 'acknowledged'));
-      form.form.hidden = form.ack.hidden && form.handle.hidden;
-    }
-  }
-
-  function exampleKeys(a) { return (a.examples || []).map((e) => e.message_key).join('\n'); }
-
   function choose(id) {
     selected = id;
     list.select(id);
@@ -117,16 +86,13 @@ export function mount(root, ctx) {
     const a = store.get(selected);
     if (!a) return;
     if (action === 'handle' && !body.note) {
-      form.form.dataset.pending = 'handle';
-      form.note.focus();
+      panel.askNote('handle');
       toast('请输入处置说明，按 Enter 提交');
       return;
     }
     try {
-      const updated = await api.post(`/api/v1/alerts/${encodeURIComponent(a.id)}/${action}`, body);
-      store.upsert(updated);
-      form.note.value = '';
-      delete form.form.dataset.pending;
+      store.upsert(await api.post(`/api/v1/alerts/${encodeURIComponent(a.id)}/${action}`, body));
+      panel.done();
       toast(action === 'ack' ? '已签收' : '已处置');
       refresh();
       list.el.focus();
