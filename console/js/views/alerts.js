@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { h, replace, toast } from '../dom.js';
 import { LEVELS, LEVEL_TEXT, STATE_TEXT } from '../labels.js';
-import { AlertStore, group, matches, topicOf, unitOf } from '../alert_model.js';
+import { AlertStore, group, matches, topicOf, unitOf, warmSearch } from '../alert_model.js';
 import { beep, setSound, soundOn } from '../sound.js';
 import { openStream } from '../stream.js';
 import { AlertList } from './alerts_list.js';
@@ -68,7 +68,8 @@ export function mount(root, ctx) {
     }
     list.setRows(rows);
     list.select(selected, { scroll: false });
-    const per = Object.fromEntries(LEVELS.map((l) => [l, shown.filter((a) => a.level === l).length]));
+    const per = { red: 0, orange: 0, yellow: 0, blue: 0 };
+    for (const a of shown) per[a.level] = (per[a.level] || 0) + 1;
     replace(counts, h('span', {}, `共 ${shown.length} 条`), LEVELS.map((l) => h('span', { class: `level level-${l}` }, `${LEVEL_TEXT[l]} ${per[l]}`)));
     list.el.dataset.count = String(shown.length);
     list.el.dataset.filterMs = (performance.now() - t0).toFixed(1);
@@ -121,8 +122,12 @@ function wire({ root, f, bar, list, store, refresh, choose, act, setBy, syncUrl 
   const stream = openStream('/api/v1/alerts/stream', {
     onState(s) { if (conn) { conn.textContent = CONN_TEXT[s] || s; conn.className = `conn ${s}`; } },
     onEvent(name, data) {
+      const t0 = performance.now();
       const msg = JSON.parse(data);
-      if (name === 'snapshot') { store.replace(msg.alerts || []); live = true; soon(); return; }
+      if (name === 'snapshot') {
+        Object.assign(list.el.dataset, { snapshotBytes: String(data.length), snapshotParseMs: (performance.now() - t0).toFixed(1) });
+      }
+      if (name === 'snapshot') { store.replace(msg.alerts || []); warmSearch(store.all()); live = true; soon(); return; }
       if (name !== 'alert' || !msg.alert) return;
       const had = store.upsert(msg.alert);
       const fresh = msg.reason === 'fired' || msg.reason === 'fired_again' || (!had && msg.alert.state === 'open');

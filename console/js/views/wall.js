@@ -71,7 +71,7 @@ export function trendSvg(alerts, now) {
 
 function overdueTable(cases, now) {
   if (!cases.length) return h('p', {}, '无超期信件');
-  return h('table', {}, h('tbody', {}, cases.slice(0, 6).map((c) => {
+  return h('table', {}, h('tbody', {}, cases.slice(0, 4).map((c) => {
     const due = Date.parse(c.deadline);
     return h('tr', {}, h('td', {}, c.title || c.category || c.id), h('td', {}, (c.units || []).join('、')),
       h('td', { class: 'late' }, Number.isNaN(due) ? '已超期' : formatDuration(due - now)));
