@@ -18,6 +18,7 @@
 #include "daemon/alerting_service.h"
 #include "daemon/mailbox.h"
 #include "daemon/backtest.h"
+#include "daemon/console_routes.h"
 #include "daemon/decoder.h"
 #include "daemon/http_server.h"
 #include "daemon/ingest.h"
@@ -237,6 +238,7 @@ struct app::impl {
                           {"dead_lettered", c.dead_lettered}, {"hits", c.hits},
                           {"batches", c.batches}, {"lost", c.lost}}},
             {"paused", c.paused},
+            {"utc_offset_minutes", cfg.mailbox_utc_offset_minutes},
             {"ready", consumer && consumer->ready()}};
   }
 
@@ -273,7 +275,7 @@ struct app::impl {
       json out = json::array();
       for (const auto& h : *hits) out.push_back(hit_json(h));
       return http_response{200, "application/json", json{{"hits", out}}.dump()};
-    });
+    }, http_server::access::viewer);
     add_tuning_routes();
     add_alert_routes();
     add_mailbox_routes();
@@ -283,7 +285,7 @@ struct app::impl {
       if (!m) return json_error(500, m.error_message());
       if (!m->has_value()) return json_error(404, "no message " + key);
       return http_response{200, "application/json", (*m)->to_json()};
-    });
+    }, http_server::access::viewer);
   }
 
   json keyword_sets_json() const {
@@ -453,7 +455,7 @@ struct app::impl {
       json out = json::array();
       for (const auto& a : *found) out.push_back(alert_json(a, cfg.mailbox_utc_offset_minutes));
       return http_response{200, "application/json", json{{"alerts", out}}.dump()};
-    });
+    }, http_server::access::viewer);
     http->route("GET", "/api/v1/alerts/", [this, unavailable](const http_request& r) {
       if (!alerts_svc) return unavailable();
       const auto id = r.path.substr(std::string("/api/v1/alerts/").size());
@@ -463,7 +465,7 @@ struct app::impl {
       const auto parsed = alerting::alert::from_json(**a);
       if (!parsed) return json_error(500, "alert " + id + " is unreadable in the store");
       return http_response{200, "application/json", alert_json(*parsed, cfg.mailbox_utc_offset_minutes).dump()};
-    });
+    }, http_server::access::viewer);
     // POST /api/v1/alerts/{id}/ack and /handle with {"who": "...", "note": "..."}.
     http->route("POST", "/api/v1/alerts/", [this, unavailable](const http_request& r) {
       if (!alerts_svc) return unavailable();
@@ -511,7 +513,7 @@ struct app::impl {
       json out = json::array();
       for (const auto& c : *found) out.push_back(json::parse(c.to_json(now)));
       return http_response{200, "application/json", json{{"cases", out}}.dump(-1, ' ', false, json::error_handler_t::replace)};
-    });
+    }, http_server::access::viewer);
     http->route("GET", "/api/v1/report", [this](const http_request& r) {
       int64_t from = 0, to = 0;
       const int64_t now = clk.now_ms();
@@ -528,7 +530,7 @@ struct app::impl {
       if (format == "md") return http_response{200, "text/markdown; charset=utf-8", report->to_markdown()};
       if (format == "csv") return http_response{200, "text/csv; charset=utf-8", report->to_csv()};
       return http_response{200, "application/json", report->to_json()};
-    });
+    }, http_server::access::viewer);
   }
 
   int run() {
@@ -632,8 +634,9 @@ struct app::impl {
         }
       }
       return json{{"alerts", out}}.dump(-1, ' ', false, json::error_handler_t::replace);
-    });
+    }, http_server::access::viewer);
     add_routes();
+    add_console_routes(*http, cfg.http_console_dir, !cfg.http_token.empty() || !cfg.http_people.empty());
     if (auto st = http->start(cfg.http_listen); !st) {
       spdlog::critical("event=start_failed step=http error=\"{}\"", st.error_message());
       return 1;

@@ -645,7 +645,7 @@ int main(int argc, char** argv) {
   a.token = std::getenv("YUQING_HTTP_TOKEN") ? std::getenv("YUQING_HTTP_TOKEN") : "";
   auto api_options = [&](CLI::App* sub) {
     sub->add_option("--url", a.url, "the daemon's HTTP address (env YUQING_URL)")->capture_default_str();
-    sub->add_option("--token", a.token, "bearer token of POST endpoints (env YUQING_HTTP_TOKEN)");
+    sub->add_option("--token", a.token, "bearer token: POST endpoints, and reading alerts, cases and the report when the daemon has tokens (env YUQING_HTTP_TOKEN)");
   };
   auto* ks = cli.add_subcommand("sets", "keyword sets in force, their versions and the last reload");
   api_options(ks);

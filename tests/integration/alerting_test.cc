@@ -81,7 +81,7 @@ void produce(const std::string& bootstrap, const std::filesystem::path& file, co
 
 // The alerts of the daemon as JSON.
 json alerts_of(uint16_t port, const std::string& query = "") {
-  const auto r = http_get(port, "/api/v1/alerts" + query);
+  const auto r = http_get(port, "/api/v1/alerts" + query, token);
   if (r.status != 200) return json::array();
   return json::parse(r.body)["alerts"];
 }
@@ -200,7 +200,12 @@ TEST_CASE("an alert reaches Alertmanager, the alerts topic and the SSE stream, a
     for (const char* level : {"blue", "yellow", "orange", "red"})
       CHECK(metric(at_start, std::string("yuqing_alerts_fired_total{kind=\"") + kind + "\",level=\"" + level + "\"}") == 0);
   CHECK(metric(at_start, "yuqing_alert_acknowledge_seconds_count{level=\"orange\"}") == 0);
-  child sse({"curl", "-sN", "--max-time", "60", "http://127.0.0.1:" + std::to_string(port) + "/api/v1/alerts/stream"},
+  // Alerts hold citizens' texts: with tokens configured, reading them needs one.
+  CHECK(http_get(port, "/api/v1/alerts").status == 401);
+  CHECK(http_get(port, "/api/v1/alerts/stream").status == 401);
+  CHECK(http_get(port, "/api/v1/alerts", viewer_token).status == 200);
+  child sse({"curl", "-sN", "--max-time", "60", "-H", "Authorization: Bearer " + token,
+             "http://127.0.0.1:" + std::to_string(port) + "/api/v1/alerts/stream"},
             dir.path / "sse.log");
   REQUIRE(eventually([&] { return read_file(dir.path / "sse.log").find(": connected") != std::string::npos; }, 10s));
 
@@ -230,7 +235,7 @@ TEST_CASE("an alert reaches Alertmanager, the alerts topic and the SSE stream, a
   CHECK(alerts_of(port, "?state=closed").empty());
   for (const std::string bad : {"state=bogus", "state=firing", "condition=maybe", "level=purple", "kind=x", "limit=many",
                                 "limit=0", "colour=red"}) {
-    const auto r = http_get(port, "/api/v1/alerts?" + bad);
+    const auto r = http_get(port, "/api/v1/alerts?" + bad, token);
     CHECK(r.status == 400);
     CHECK(r.body.find(bad.substr(0, bad.find('='))) != std::string::npos);
   }
@@ -344,7 +349,7 @@ TEST_CASE("a post matching two rules is two red alerts and two Alertmanager aler
   const uint16_t port = daemon.port();
   const std::string stream_url = "http://127.0.0.1:" + std::to_string(port) + "/api/v1/alerts/stream";
   std::optional<child> sse;
-  sse.emplace(std::vector<std::string>{"curl", "-sN", "--max-time", "200", stream_url}, dir.path / "sse1.log");
+  sse.emplace(std::vector<std::string>{"curl", "-sN", "--max-time", "200", "-H", "Authorization: Bearer " + token, stream_url}, dir.path / "sse1.log");
   REQUIRE(eventually([&] { return read_file(dir.path / "sse1.log").find(": connected") != std::string::npos; }, 10s));
   // A fresh connection starts with a snapshot of the alerts not closed: none yet.
   CHECK(read_file(dir.path / "sse1.log").find("event: snapshot\ndata: {\"alerts\":[]}") != std::string::npos);
@@ -402,7 +407,7 @@ TEST_CASE("a post matching two rules is two red alerts and two Alertmanager aler
   INFO(ack_out);
   REQUIRE(ack_rc == 0);
   CHECK(ack_out.find("acknowledged") != std::string::npos);
-  child resumed({"curl", "-sN", "--max-time", "60", "-H", "Last-Event-ID: " + last_seen, stream_url},
+  child resumed({"curl", "-sN", "--max-time", "60", "-H", "Last-Event-ID: " + last_seen, "-H", "Authorization: Bearer " + token, stream_url},
                 dir.path / "sse2.log");
   REQUIRE(eventually([&] { return read_file(dir.path / "sse2.log").find("\"reason\":\"acknowledged\"") != std::string::npos; }, 15s));
   const auto after = sse_events(read_file(dir.path / "sse2.log"));
@@ -414,7 +419,7 @@ TEST_CASE("a post matching two rules is two red alerts and two Alertmanager aler
   for (size_t i = 0; i < sequence.size(); ++i) CHECK(sequence[i] == i + 1);
   CHECK(std::none_of(after.begin(), after.end(), [](const auto& e) { return e.second == "snapshot"; }));
   // A fresh connection gets both alerts in its snapshot.
-  child fresh({"curl", "-sN", "--max-time", "60", stream_url}, dir.path / "sse3.log");
+  child fresh({"curl", "-sN", "--max-time", "60", "-H", "Authorization: Bearer " + token, stream_url}, dir.path / "sse3.log");
   REQUIRE(eventually([&] { return read_file(dir.path / "sse3.log").find("event: snapshot") != std::string::npos; }, 15s));
   for (const auto& id : ids) CHECK(read_file(dir.path / "sse3.log").find(id) != std::string::npos);
   REQUIRE(eventually([&] { return am.alerts().size() == 1; }, 15s));

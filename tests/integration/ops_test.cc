@@ -74,7 +74,7 @@ TEST_CASE("every expression of the Grafana dashboard returns data from a real Pr
   // Someone acknowledges an alert (the time-to-acknowledge panel).
   json open_alerts;
   REQUIRE(eventually([&] {
-    open_alerts = json::parse(http_get(daemon.port(), "/api/v1/alerts?state=open").body)["alerts"];
+    open_alerts = json::parse(http_get(daemon.port(), "/api/v1/alerts?state=open", "ops-token").body)["alerts"];
     return !open_alerts.empty();
   }, 30s));
   REQUIRE(http_post(daemon.port(), "/api/v1/alerts/" + open_alerts[0]["id"].get<std::string>() + "/ack",

@@ -66,8 +66,8 @@ uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
-http_result http_get(uint16_t port, const std::string& target) {
-  return http_post(port, target, "", "", "GET");
+http_result http_get(uint16_t port, const std::string& target, const std::string& token) {
+  return http_post(port, target, "", token, "GET");
 }
 
 http_result http_post(uint16_t port, const std::string& target, const std::string& body,

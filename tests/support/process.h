@@ -37,7 +37,9 @@ struct http_result {
   int status = 0;  // 0: could not connect
   std::string body;
 };
-http_result http_get(uint16_t port, const std::string& target);
+// With `token`: "Authorization: Bearer token" (reading alerts, hits, cases... when the
+// daemon has tokens).
+http_result http_get(uint16_t port, const std::string& target, const std::string& token = "");
 // A request with a body and, when `token` is set, "Authorization: Bearer token".
 http_result http_post(uint16_t port, const std::string& target, const std::string& body,
                       const std::string& token = "", const std::string& method = "POST");
