@@ -26,6 +26,8 @@
 #include "daemon/keyword_sets.h"
 #include "daemon/notifier.h"
 #include "daemon/probe.h"
+#include "daemon/hit_excerpt.h"
+#include "daemon/routes_sets.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
 
@@ -56,6 +58,12 @@ class teardown_stack {
  private:
   std::vector<std::pair<std::string, std::function<void()>>> steps_;
 };
+
+std::string join(const std::set<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+  return out;
+}
 
 json hit_json(const storage::hit_record& h) {
   json spans = json::array();
@@ -259,9 +267,18 @@ struct app::impl {
     });
     http->route("GET", "/api/v1/hits", [this](const http_request& r) {
       storage::hit_query q;
+      static const std::set<std::string> known = {"topic", "set", "rule", "channel", "region", "message",
+                                                  "since", "until", "limit", "excerpt"};
+      for (const auto& [key, value] : r.query)
+        if (!known.count(key)) return json_error(400, key + ": unknown parameter (" + join(known) + ")");
+      const bool excerpts = r.query.count("excerpt") && r.query.at("excerpt") == "1";
+      if (r.query.count("excerpt") && !excerpts && r.query.at("excerpt") != "0") return json_error(400, "excerpt: 0 or 1");
       try {
         q.topic = r.query.count("topic") ? r.query.at("topic") : "";
         q.set = r.query.count("set") ? r.query.at("set") : "";
+        q.rule = r.query.count("rule") ? r.query.at("rule") : "";
+        q.channel = r.query.count("channel") ? r.query.at("channel") : "";
+        q.region = r.query.count("region") ? r.query.at("region") : "";
         q.message = r.query.count("message") ? r.query.at("message") : "";
         q.since_ms = query_int(r, "since", 0);
         q.until_ms = query_int(r, "until", q.until_ms);
@@ -273,10 +290,17 @@ struct app::impl {
       auto hits = store->hits(q);
       if (!hits) return json_error(500, hits.error_message());
       json out = json::array();
-      for (const auto& h : *hits) out.push_back(hit_json(h));
-      return http_response{200, "application/json", json{{"hits", out}}.dump()};
+      for (const auto& h : *hits) {
+        out.push_back(hit_json(h));
+        out.back()["local_time"] = rfc3339_at_offset(h.time_ms, cfg.mailbox_utc_offset_minutes);
+        if (excerpts) out.back()["context"] = hit_excerpt_json(*store, h);
+      }
+      return http_response{200, "application/json",
+                           json{{"hits", out}, {"limit_reached", hits->size() >= q.limit}}.dump(
+                               -1, ' ', false, json::error_handler_t::replace)};
     }, http_server::access::viewer);
     add_tuning_routes();
+    add_set_file_routes(*http, {sets.get(), store.get(), &clk, cfg.keyword_sets_dir, cfg.mailbox_utc_offset_minutes});
     add_alert_routes();
     add_mailbox_routes();
     http->route("GET", "/api/v1/messages/", [this](const http_request& r) {

@@ -7,4 +7,7 @@
 export const VIEWS = [
   { name: 'alerts', title: '值班台', load: () => import('./alerts.js') },
   { name: 'wall', title: '大屏', load: () => import('./wall.js'), chrome: false },
+  { name: 'mailbox', title: '政府信箱', load: () => import('./mailbox.js') },
+  { name: 'sets', title: '关键词集', load: () => import('./sets.js') },
+  { name: 'hits', title: '命中检索', load: () => import('./hits.js') },
 ];
