@@ -74,7 +74,8 @@ json hit_json(const storage::hit_record& h) {
           {"set_version", h.set_version}, {"rule", h.rule_id},
           {"severity", h.severity},       {"plan_item", h.plan_item},
           {"channel", h.channel},         {"author", h.author},
-          {"title", h.title},             {"spans", spans}};
+          {"title", h.title},             {"spans", spans},
+          {"boundary", h.boundary}};
 }
 
 // A time (RFC 3339, ms or an age like 7d) or a count; throws std::invalid_argument.
@@ -106,7 +107,7 @@ json hit_json(const matchers::hit& h, const std::vector<std::string>& names,
   const uint32_t f = h.spans.empty() ? 0 : h.spans.front().field;
   return {{"set", h.set_id},       {"set_version", h.set_version}, {"rule", h.rule_id},
           {"topic", h.topic},      {"severity", matchers::to_string(h.level)},
-          {"spans", spans},
+          {"spans", spans},           {"boundary", segment::to_string(h.boundary)},
           {"highlighted", matchers::highlight(fields[f], h.spans, f, "【", "】")}};
 }
 

@@ -135,16 +135,23 @@ int hits(const std::string& db, const std::string& topic, const std::string& set
   return 0;
 }
 
-int check(const std::string& path, bool as_json) {
+// Errors first, then warnings (as `falco -V`); exit 1 on errors, and with --strict on
+// warnings too.
+int check(const std::string& path, bool as_json, bool strict) {
   const auto r = matchers::load_directory(path);
+  size_t warnings = 0;
+  for (const auto& c : r.results)
+    for (const auto& d : c.diagnostics) warnings += d.warning ? 1 : 0;
   if (as_json) {
     json out = json::array();
     for (const auto& c : r.results) {
       json diags = json::array();
-      for (const auto& d : c.diagnostics)
-        diags.push_back({{"file", d.file}, {"line", d.pos.line}, {"column", d.pos.column},
-                         {"rule", d.rule}, {"message", d.message},
-                         {"severity", d.warning ? "warning" : "error"}});
+      for (const bool warning : {false, true})
+        for (const auto& d : c.diagnostics)
+          if (d.warning == warning)
+            diags.push_back({{"file", d.file}, {"line", d.pos.line}, {"column", d.pos.column},
+                             {"rule", d.rule}, {"message", d.message},
+                             {"severity", d.warning ? "warning" : "error"}});
       json e = {{"ok", c.ok()}, {"diagnostics", diags}};
       if (c.set) {
         e["set"] = c.set->definition().id;
@@ -155,7 +162,10 @@ int check(const std::string& path, bool as_json) {
     }
     std::cout << out.dump(2) << "\n";
   } else {
-    std::cout << r.to_text();
+    for (const bool warning : {false, true})
+      for (const auto& c : r.results)
+        for (const auto& d : c.diagnostics)
+          if (d.warning == warning) std::cout << d.to_text() << "\n";
     for (const auto& c : r.results) {
       if (!c.set) continue;
       const auto& d = c.set->definition();
@@ -163,8 +173,9 @@ int check(const std::string& path, bool as_json) {
                   d.id.c_str(), d.file.c_str(), d.version.c_str(), d.rules.size(),
                   c.set->literal_count(), c.compile_seconds * 1000);
     }
+    if (r.error_count() || warnings) std::printf("%zu errors, %zu warnings\n", r.error_count(), warnings);
   }
-  return r.error_count() == 0 ? 0 : 1;
+  return r.error_count() == 0 && !(strict && warnings > 0) ? 0 : 1;
 }
 
 int test(const std::string& set_file, const std::string& text, const std::string& file,
@@ -199,7 +210,8 @@ int test(const std::string& set_file, const std::string& text, const std::string
           spans.push_back({{"begin", s.begin}, {"end", s.end},
                            {"text", inputs[i].substr(s.begin, s.end - s.begin)}});
         std::cout << json{{"line", i + 1}, {"set", h.set_id}, {"rule", h.rule_id},
-                          {"severity", matchers::to_string(h.level)}, {"spans", spans}}
+                          {"severity", matchers::to_string(h.level)}, {"spans", spans},
+                          {"boundary", yuqing::segment::to_string(h.boundary)}}
                          .dump()
                   << "\n";
       } else {
@@ -207,7 +219,10 @@ int test(const std::string& set_file, const std::string& text, const std::string
         for (const auto& s : h.spans)
           where += (where.empty() ? "" : ",") + std::to_string(s.begin) + "-" + std::to_string(s.end);
         std::cout << (inputs.size() > 1 ? std::to_string(i + 1) + ": " : "") << h.set_id << "/"
-                  << h.rule_id << " " << matchers::to_string(h.level) << " bytes " << where << "  "
+                  << h.rule_id << " " << matchers::to_string(h.level) << " bytes " << where
+                  << (h.boundary != yuqing::segment::alignment::unknown
+                          ? std::string(" boundary ") + yuqing::segment::to_string(h.boundary) : "")
+                  << "  "
                   << matchers::highlight(inputs[i], h.spans, 0, color ? "\033[1;31m" : "【",
                                          color ? "\033[0m" : "】")
                   << "\n";
@@ -655,9 +670,11 @@ int main(int argc, char** argv) {
   h->add_option("--limit", limit, "most hits to print")->capture_default_str();
   h->add_flag("--json", as_json, "one JSON object per line");
 
-  auto* c = cli.add_subcommand("check", "validate keyword sets (exit 0: all good, 1: errors)");
+  auto* c = cli.add_subcommand("check", "validate keyword sets (exit 0: all good, 1: errors, or warnings with --strict)");
   std::string check_path;
+  bool strict = false;
   c->add_option("path", check_path, "keyword-set directory or file")->required();
+  c->add_flag("--strict", strict, "warnings fail the check too (exit 1)");
   c->add_flag("--json", as_json, "JSON output");
 
   auto* t = cli.add_subcommand("test", "match text against a keyword set, with highlights");
@@ -775,7 +792,7 @@ int main(int argc, char** argv) {
       return produce(brokers, topic, file, key_field, shift);
     }
     if (*h) return hits(db, htopic, hset, hmessage, since, limit, as_json);
-    if (*c) return check(check_path, as_json);
+    if (*c) return check(check_path, as_json, strict);
     if (*t) {
       if (!*text_opt && !*file_opt) {
         std::cerr << "test: give --text or --file\n";

@@ -258,6 +258,7 @@ struct http_server::impl {
   std::map<std::string, int> clients;
   // What the limits turned away, by reason (read by counters() from any thread).
   std::atomic<uint64_t> refused_full{0}, refused_streams{0};
+  std::atomic<int> open_now{0};  // connections of every pool (read by open_connections())
   asio::io_context io{1};
   std::unique_ptr<tcp::acceptor> acceptor;
   std::thread thread;
@@ -280,6 +281,7 @@ struct http_server::impl {
   int& count_of(pool p) { return p == pool::api ? connections : p == pool::reserved ? reserved : streams_open; }
   void release(pool p, const std::string& client) {
     --count_of(p);
+    --open_now;
     if (auto it = clients.find(client); it != clients.end() && --it->second <= 0) clients.erase(it);
   }
   bool is_priority(const std::string& path) const {
@@ -423,6 +425,9 @@ struct http_server::impl {
       msg->keep_alive(keep_alive);
       msg->body() = res.body;
       msg->prepare_payload();
+      // The answer has its own deadline: the request's (which the handler's time used up
+      // in part) cut large answers, such as 10,000 alerts, in the middle.
+      stream_.expires_after(std::chrono::milliseconds(server_.limits.stream_write_timeout_ms));
       bhttp::async_write(stream_, *msg,
                          [self = shared_from_this(), msg, keep_alive](beast::error_code ec, size_t) {
                            if (ec || !keep_alive) return self->close();
@@ -531,6 +536,7 @@ struct http_server::impl {
       return;
     }
     ++count_of(*p);
+    ++open_now;
     ++clients[client];
     std::make_shared<session>(*this, std::move(socket), *p, std::move(client))->start();
   }
@@ -549,6 +555,8 @@ void http_server::set_token(std::string token) { impl_->token = std::move(token)
 http_server::refusals http_server::refused() const {
   return {impl_->refused_full.load(), impl_->refused_streams.load()};
 }
+
+int http_server::open_connections() const { return impl_->open_now.load(); }
 
 void http_server::set_people(std::vector<http_credential> people) { impl_->people = std::move(people); }
 

@@ -115,6 +115,8 @@ class http_server {
     uint64_t connections = 0, event_streams = 0;
   };
   refusals refused() const;
+  // Connections admitted and not yet closed, every pool together (any thread).
+  int open_connections() const;
   // A server-sent-events stream at `path` (GET); register before start(). snapshot (may be
   // empty) runs on the server thread when a client connects without a usable Last-Event-ID.
   // With an access level, subscribing needs a token as for a route.

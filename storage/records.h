@@ -39,6 +39,9 @@ struct hit_record {
   std::string author;
   std::string title;
   std::vector<matched_span> spans;
+  // Word boundaries (matchers/boundary.h): "word", "cut", or empty when not computed.
+  // Stored after the spans, only when set (records written before it decode as empty).
+  std::string boundary;
 
   // The stored (binary) form; encode_to appends it to `out`.
   std::string encode() const;

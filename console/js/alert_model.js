@@ -44,6 +44,16 @@ function haystack(a) {
   return a._hay;
 }
 
+// Builds the search text of every alert ahead of the first search, in idle slices.
+export function warmSearch(alerts) {
+  let i = 0;
+  const step = (deadline) => {
+    while (i < alerts.length && (!deadline || deadline.timeRemaining() > 2)) haystack(alerts[i++]);
+    if (i < alerts.length) (window.requestIdleCallback || setTimeout)(step);
+  };
+  (window.requestIdleCallback || setTimeout)(step);
+}
+
 // filters: {level, state ('' = not closed, 'all'), topic, unit, q}
 export function matches(a, f) {
   if (f.level && a.level !== f.level) return false;
@@ -86,11 +96,14 @@ export function group(alerts, by) {
   return out;
 }
 
-// The deadline that counts now: the response clock while not handled, else none.
+// The deadline that counts now: the response clock while not handled, else none. (Kept on
+// the alert: the store replaces an alert object on every change, so it cannot go stale.)
 export function deadline(a) {
-  if (a.state === 'handled' || a.state === 'closed') return 0;
-  const times = [a.respond_by_ms, a.release_by_ms].filter((t) => t > 0);
-  return times.length ? Math.min(...times) : 0;
+  if (a._deadline === undefined) {
+    const times = [a.respond_by_ms, a.release_by_ms].filter((t) => t > 0);
+    a._deadline = a.state === 'handled' || a.state === 'closed' || !times.length ? 0 : Math.min(...times);
+  }
+  return a._deadline;
 }
 
 // The clocks of an alert: [{label, due_ms}] (response, authoritative release).

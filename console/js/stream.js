@@ -7,6 +7,24 @@ import { authHeaders } from './api.js';
 
 const SILENCE_MS = 40000;
 
+// One frame ("id: ...\nevent: ...\ndata: ...") as {name, id, data} (null: absent).
+export function parseFrame(frame) {
+  let name = 'message';
+  let id = null;
+  const data = [];
+  for (const line of frame.split('\n')) {
+    if (line === '' || line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') name = value;
+    else if (field === 'data') data.push(value);
+    else if (field === 'id') id = value;
+  }
+  return { name, id, data: data.length ? data.join('\n') : null };
+}
+
 // onEvent(name, data, id); onState('connecting' | 'open' | 'closed' | 'unauthorized').
 export function openStream(path, { onEvent, onState = () => {} }) {
   let lastId = '';
@@ -21,21 +39,9 @@ export function openStream(path, { onEvent, onState = () => {} }) {
   };
 
   const dispatch = (frame) => {
-    let name = 'message';
-    let id = null;
-    const data = [];
-    for (const line of frame.split('\n')) {
-      if (line === '' || line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      let value = colon < 0 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'event') name = value;
-      else if (field === 'data') data.push(value);
-      else if (field === 'id') id = value;
-    }
+    const { name, id, data } = parseFrame(frame);
     if (id !== null) lastId = id;
-    if (data.length) onEvent(name, data.join('\n'), id);
+    if (data !== null) onEvent(name, data, id);
   };
 
   async function readOnce() {
@@ -61,11 +67,15 @@ export function openStream(path, { onEvent, onState = () => {} }) {
       const { value, done } = await reader.read();
       if (done) break;
       armSilence();
+      // A snapshot of 10,000 alerts is one frame of megabytes: look for its end only in
+      // what just arrived (and the character before), not the whole buffer each time.
+      let from = Math.max(0, buffer.length - 1);
       buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
       let end;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
+      while ((end = buffer.indexOf('\n\n', from)) >= 0) {
         dispatch(buffer.slice(0, end));
         buffer = buffer.slice(end + 2);
+        from = 0;
       }
     }
   }

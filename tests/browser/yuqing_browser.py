@@ -176,7 +176,9 @@ def browser(width=1920, height=1080):
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     opts.set_capability("unhandledPromptBehavior", "ignore")
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    driver.set_window_size(width, height)
+    # The viewport itself is width x height (the window's size would include its frame).
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
     return driver
 
 

@@ -103,15 +103,4 @@ bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds tim
   }
 }
 
-temp_dir::temp_dir() {
-  char tmpl[] = "/tmp/yuqing-test-XXXXXX";
-  path = mkdtemp(tmpl);
-}
-
-temp_dir::~temp_dir() {
-  if (std::getenv("YUQING_KEEP_TEST_DIRS")) return;  // for a post-mortem
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-}
-
 }  // namespace yuqing::testing

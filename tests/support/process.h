@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"  // temp_dir, for the tests that include this header
+
 namespace yuqing::testing {
 
 // A child process whose stdout and stderr go to `log`. Killed (SIGKILL) if still running
@@ -47,12 +49,5 @@ std::pair<int, std::string> shell(const std::string& command);
 
 // Polls `cond` every 50 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
-
-// A fresh directory under /tmp, removed afterwards unless YUQING_KEEP_TEST_DIRS is set.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir();
-  ~temp_dir();
-};
 
 }  // namespace yuqing::testing

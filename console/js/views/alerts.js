@@ -5,11 +5,11 @@
 import { api } from '../api.js';
 import { h, replace, toast } from '../dom.js';
 import { LEVELS, LEVEL_TEXT, STATE_TEXT } from '../labels.js';
-import { AlertStore, group, matches, topicOf, unitOf } from '../alert_model.js';
+import { AlertStore, group, matches, topicOf, unitOf, warmSearch } from '../alert_model.js';
 import { beep, setSound, soundOn } from '../sound.js';
 import { openStream } from '../stream.js';
 import { AlertList } from './alerts_list.js';
-import { actionsForm, auditTable, clockLine, detailHeader, examplesNode } from './alerts_detail.js';
+import { DetailPanel, clockLine } from './alerts_detail.js';
 
 const CONN_TEXT = { connecting: '正在连接…', open: '实时', closed: '连接中断，正在重连…', unauthorized: '未授权' };
 
@@ -50,9 +50,8 @@ export function mount(root, ctx) {
   const keys = h('div', { class: 'keys' }, '键盘：', h('kbd', {}, 'j'), '/', h('kbd', {}, 'k'), ' 上下 ',
     h('kbd', {}, 'a'), ' 签收 ', h('kbd', {}, 'h'), ' 处置 ', h('kbd', {}, '/'), ' 搜索');
   replace(root, h('div', { class: 'alerts' }, h('div', { class: 'alerts-side' }, bar, counts, list.el, keys), detail));
-  let shownId = '';
-  let form = null;
-  let parts = null;
+  const panel = new DetailPanel(detail, ctx.session, (action, body) => act(action, body));
+  const showDetail = () => panel.show(store.get(selected), store.all().length);
 
   function syncUrl() { ctx.setParams({ ...f, by: by === 'level' ? '' : by, id: selected }); }
 
@@ -69,42 +68,13 @@ export function mount(root, ctx) {
     }
     list.setRows(rows);
     list.select(selected, { scroll: false });
-    const per = Object.fromEntries(LEVELS.map((l) => [l, shown.filter((a) => a.level === l).length]));
+    const per = { red: 0, orange: 0, yellow: 0, blue: 0 };
+    for (const a of shown) per[a.level] = (per[a.level] || 0) + 1;
     replace(counts, h('span', {}, `共 ${shown.length} 条`), LEVELS.map((l) => h('span', { class: `level level-${l}` }, `${LEVEL_TEXT[l]} ${per[l]}`)));
     list.el.dataset.count = String(shown.length);
     list.el.dataset.filterMs = (performance.now() - t0).toFixed(1);
     showDetail();
   }
-
-  function showDetail() {
-    const a = store.get(selected);
-    if (!a) {
-      shownId = '';
-      replace(detail, h('p', { class: 'muted' }, store.all().length ? '选择左侧一条预警查看详情（j/k 上下移动）。' : '当前没有预警。'));
-      return;
-    }
-    if (shownId !== a.id) {
-      shownId = a.id;
-      form = ctx.session.can('alerts.ack') || ctx.session.can('alerts.handle') ? actionsForm(ctx.session, act) : null;
-      parts = { head: h('div'), clocks: h('div'), examples: examplesNode(a), audit: h('div'), examplesKey: exampleKeys(a) };
-      replace(detail, parts.head, parts.clocks, form ? form.form : null, h('h3', {}, '示例消息'), parts.examples, h('h3', {}, '处理记录'), parts.audit);
-    } else if (parts.examplesKey !== exampleKeys(a)) {
-      const fresh = examplesNode(a);
-      parts.examples.replaceWith(fresh);
-      parts.examples = fresh;
-      parts.examplesKey = exampleKeys(a);
-    }
-    replace(parts.head, detailHeader(a));
-    replace(parts.clocks, clockLine(a));
-    replace(parts.audit, auditTable(a));
-    if (form) {
-      form.ack.hidden = !(ctx.session.can('alerts.ack') && a.state === 'open');
-      form.handle.hidden = !(ctx.session.can('alerts.handle') && (a.state === 'open' || a.state === 'acknowledged'));
-      form.form.hidden = form.ack.hidden && form.handle.hidden;
-    }
-  }
-
-  function exampleKeys(a) { return (a.examples || []).map((e) => e.message_key).join('\n'); }
 
   function choose(id) {
     selected = id;
@@ -117,16 +87,13 @@ export function mount(root, ctx) {
     const a = store.get(selected);
     if (!a) return;
     if (action === 'handle' && !body.note) {
-      form.form.dataset.pending = 'handle';
-      form.note.focus();
+      panel.askNote('handle');
       toast('请输入处置说明，按 Enter 提交');
       return;
     }
     try {
-      const updated = await api.post(`/api/v1/alerts/${encodeURIComponent(a.id)}/${action}`, body);
-      store.upsert(updated);
-      form.note.value = '';
-      delete form.form.dataset.pending;
+      store.upsert(await api.post(`/api/v1/alerts/${encodeURIComponent(a.id)}/${action}`, body));
+      panel.done();
       toast(action === 'ack' ? '已签收' : '已处置');
       refresh();
       list.el.focus();
@@ -155,8 +122,12 @@ function wire({ root, f, bar, list, store, refresh, choose, act, setBy, syncUrl 
   const stream = openStream('/api/v1/alerts/stream', {
     onState(s) { if (conn) { conn.textContent = CONN_TEXT[s] || s; conn.className = `conn ${s}`; } },
     onEvent(name, data) {
+      const t0 = performance.now();
       const msg = JSON.parse(data);
-      if (name === 'snapshot') { store.replace(msg.alerts || []); live = true; soon(); return; }
+      if (name === 'snapshot') {
+        Object.assign(list.el.dataset, { snapshotBytes: String(data.length), snapshotParseMs: (performance.now() - t0).toFixed(1) });
+      }
+      if (name === 'snapshot') { store.replace(msg.alerts || []); warmSearch(store.all()); live = true; soon(); return; }
       if (name !== 'alert' || !msg.alert) return;
       const had = store.upsert(msg.alert);
       const fresh = msg.reason === 'fired' || msg.reason === 'fired_again' || (!had && msg.alert.state === 'open');

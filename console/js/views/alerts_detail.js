@@ -123,4 +123,55 @@ export function detailHeader(a) {
     h('p', { class: 'muted' }, `编号 ${a.id}`), facts(a)];
 }
 
-export { audit as auditTable };
+const exampleKeys = (a) => (a.examples || []).map((e) => e.message_key).join('\n');
+
+// The right-hand panel: rebuilt when another alert is chosen; for the same alert only its
+// facts, clocks and audit are redrawn (the note being typed and the examples stay).
+export class DetailPanel {
+  constructor(el, session, onAct) {
+    this.el = el;
+    this.session = session;
+    this.onAct = onAct;
+    this.id = '';
+  }
+
+  show(a, total) {
+    if (!a) {
+      this.id = '';
+      replace(this.el, h('p', { class: 'muted' }, total ? '选择左侧一条预警查看详情（j/k 上下移动）。' : '当前没有预警。'));
+      return;
+    }
+    const s = this.session;
+    if (this.id !== a.id) {
+      this.id = a.id;
+      this.form = s.can('alerts.ack') || s.can('alerts.handle') ? actionsForm(s, this.onAct) : null;
+      this.parts = { head: h('div'), clocks: h('div'), examples: examplesNode(a), audit: h('div'), keys: exampleKeys(a) };
+      const p = this.parts;
+      replace(this.el, p.head, p.clocks, this.form ? this.form.form : null, h('h3', {}, '示例消息'), p.examples,
+        h('h3', {}, '处理记录'), p.audit);
+    } else if (this.parts.keys !== exampleKeys(a)) {
+      const fresh = examplesNode(a);
+      this.parts.examples.replaceWith(fresh);
+      Object.assign(this.parts, { examples: fresh, keys: exampleKeys(a) });
+    }
+    replace(this.parts.head, detailHeader(a));
+    replace(this.parts.clocks, clockLine(a));
+    replace(this.parts.audit, audit(a));
+    if (this.form) {
+      this.form.ack.hidden = !(s.can('alerts.ack') && a.state === 'open');
+      this.form.handle.hidden = !(s.can('alerts.handle') && (a.state === 'open' || a.state === 'acknowledged'));
+      this.form.form.hidden = this.form.ack.hidden && this.form.handle.hidden;
+    }
+  }
+
+  // The handle key without a note: the note field takes the focus, Enter submits.
+  askNote(action) {
+    this.form.form.dataset.pending = action;
+    this.form.note.focus();
+  }
+
+  done() {
+    this.form.note.value = '';
+    delete this.form.form.dataset.pending;
+  }
+}

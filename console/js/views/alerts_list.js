@@ -37,14 +37,13 @@ export class AlertList {
     this.nodes = new Map();  // key (alert id, or g:group) -> {node, sig, sel}
   }
 
-  // rows: [{group: {title, count, key}} | {alert}]
+  // rows: [{group: {title, count, key}} | {alert}]; select() or render() draws them.
   setRows(rows) {
     this.rows = rows;
     this.offsets = new Array(rows.length + 1);
     this.offsets[0] = 0;
     for (let i = 0; i < rows.length; i++) this.offsets[i + 1] = this.offsets[i] + (rows[i].group ? GROUP_H : ROW_H);
     this.spacer.style.height = `${this.offsets[rows.length]}px`;
-    this.render();
   }
 
   alertIds() { return this.rows.filter((r) => r.alert).map((r) => r.alert.id); }

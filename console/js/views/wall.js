@@ -1,7 +1,7 @@
 // 大屏: the command center's wall. Big type, no interaction: today's alerts per level and
-// policy topic, the newest alerts, the hits per hour over the last 24 hours (an SVG drawn
-// here), the overdue mailbox cases. Refreshes itself (alerts and cases every 15 s, the
-// trend every minute); the clock ticks every second.
+// policy topic and how many wait for 签收, the newest alerts, the alerts per hour over the
+// last 24 hours (an SVG drawn here, stacked by level), the overdue mailbox cases.
+// Refreshes itself every 15 s; the clock ticks every second.
 import { api } from '../api.js';
 import { h, replace } from '../dom.js';
 import { LEVELS, LEVEL_TEXT, STATE_TEXT } from '../labels.js';
@@ -10,9 +10,13 @@ import { dayStart, formatDuration, formatShort, formatTime, hourOf, zoneName } f
 
 const HOUR = 3600000;
 
-function tiles(today) {
-  return h('div', { class: 'tiles' }, LEVELS.map((l) => h('div', { class: `tile ${l}` },
-    h('div', {}, `${LEVEL_TEXT[l]}预警`), h('div', { class: 'n' }, String(today.filter((a) => a.level === l).length)))));
+function tiles(today, active) {
+  const waiting = active.filter((a) => a.state === 'open').length;
+  const late = active.filter((a) => a.state === 'open' && a.respond_by_ms && a.respond_by_ms < Date.now()).length;
+  return [h('div', { class: 'tiles' }, LEVELS.map((l) => h('div', { class: `tile ${l}` },
+    h('div', {}, `${LEVEL_TEXT[l]}预警`), h('div', { class: 'n' }, String(today.filter((a) => a.level === l).length))))),
+  h('p', { class: 'waiting' }, `今日共 ${today.length} 条 · 待签收 ${waiting} 条`,
+    late ? h('span', { class: 'late' }, ` · 响应超时 ${late} 条`) : null)];
 }
 
 function topicTable(today) {
@@ -33,34 +37,41 @@ function newest(alerts, now) {
     h('span', { class: 'muted' }, STATE_TEXT[a.state] || a.state))));
 }
 
-// Bars of hits per hour for the 24 hours up to now, labelled every 3 hours.
-export function trendSvg(times, now) {
+// Alerts fired per hour over the 24 hours up to now, stacked by level, labelled every 3 hours.
+export function trendSvg(alerts, now) {
   const W = 960, H = 300, left = 64, bottom = 40, top = 24;
   const start = Math.floor(now / HOUR) * HOUR - 23 * HOUR;
-  const counts = new Array(24).fill(0);
-  for (const t of times) {
-    const i = Math.floor((t - start) / HOUR);
-    if (i >= 0 && i < 24) counts[i]++;
+  const counts = Array.from({ length: 24 }, () => ({ red: 0, orange: 0, yellow: 0, blue: 0 }));
+  for (const a of alerts) {
+    const i = Math.floor((a.fired_ms - start) / HOUR);
+    if (i >= 0 && i < 24 && a.level in counts[i]) counts[i][a.level]++;
   }
-  const max = Math.max(1, ...counts);
+  const totals = counts.map((c) => c.red + c.orange + c.yellow + c.blue);
+  const max = Math.max(1, ...totals);
   const bw = (W - left) / 24;
-  const y = (n) => H - bottom - (n / max) * (H - bottom - top);
-  const svg = h('svg:svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `近24小时每小时命中数，最多 ${max} 条` });
+  const scale = (n) => (n / max) * (H - bottom - top);
+  const svg = h('svg:svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `近24小时每小时预警数，最多 ${max} 条` });
   svg.append(h('svg:line', { class: 'axis', x1: left, y1: H - bottom, x2: W, y2: H - bottom }));
   svg.append(h('svg:text', { x: 4, y: top + 8 }, String(max)));
   svg.append(h('svg:text', { x: 4, y: H - bottom }, '0'));
-  counts.forEach((n, i) => {
+  counts.forEach((c, i) => {
     const x = left + i * bw + 2;
-    svg.append(h('svg:rect', { class: i === 23 ? 'bar now' : 'bar', x, y: y(n), width: bw - 4, height: H - bottom - y(n) },
-      h('svg:title', {}, `${hourOf(start + i * HOUR)}时：${n} 条`)));
-    if (i % 3 === 0 || i === 23) svg.append(h('svg:text', { x, y: H - 8 }, `${hourOf(start + i * HOUR)}时`));
+    let y = H - bottom;
+    for (const level of ['blue', 'yellow', 'orange', 'red']) {
+      if (!c[level]) continue;
+      const hgt = scale(c[level]);
+      y -= hgt;
+      svg.append(h('svg:rect', { class: `bar ${level}`, x, y, width: bw - 4, height: hgt },
+        h('svg:title', {}, `${hourOf(start + i * HOUR)}时 ${LEVEL_TEXT[level]}：${c[level]} 条`)));
+    }
+    if (i % 3 === 0) svg.append(h('svg:text', { x, y: H - 8 }, `${hourOf(start + i * HOUR)}时`));
   });
   return svg;
 }
 
 function overdueTable(cases, now) {
   if (!cases.length) return h('p', {}, '无超期信件');
-  return h('table', {}, h('tbody', {}, cases.slice(0, 6).map((c) => {
+  return h('table', {}, h('tbody', {}, cases.slice(0, 4).map((c) => {
     const due = Date.parse(c.deadline);
     return h('tr', {}, h('td', {}, c.title || c.category || c.id), h('td', {}, (c.units || []).join('、')),
       h('td', { class: 'late' }, Number.isNaN(due) ? '已超期' : formatDuration(due - now)));
@@ -76,7 +87,7 @@ export function mount(root) {
     h('section', { 'aria-label': '今日预警' }, h('h2', {}, '今日预警（按级别）'), panels.tiles),
     h('section', { 'aria-label': '今日专题' }, h('h2', {}, '今日预警（按专题）'), panels.topics),
     h('section', { 'aria-label': '最新预警' }, h('h2', {}, '最新预警'), panels.newest),
-    h('section', { 'aria-label': '近24小时趋势' }, h('h2', {}, '近24小时命中趋势'), panels.trend,
+    h('section', { 'aria-label': '近24小时趋势与超期件' }, h('h2', {}, '近24小时预警趋势（每小时）'), panels.trend,
       h('h2', {}, '政府信箱超期件'), panels.overdue, stamp)));
   let alive = true;
   const tick = () => { clock.textContent = `${formatTime(Date.now())} ${zoneName()}`; };
@@ -89,29 +100,18 @@ export function mount(root) {
       ]);
       if (!alive) return;
       const today = list.filter((a) => a.fired_ms >= dayStart(now));
-      replace(panels.tiles, tiles(today));
+      replace(panels.tiles, tiles(today, list.filter((a) => a.state !== 'closed')));
       replace(panels.topics, topicTable(today));
       replace(panels.newest, newest(list, now));
       replace(panels.overdue, overdueTable(cases, now));
+      replace(panels.trend, trendSvg(list, now));
       stamp.textContent = `更新于 ${formatTime(now)}`;
     } catch (e) {
       stamp.textContent = `更新失败：${e.message}（将自动重试）`;
     }
   }
-  async function trend() {
-    try {
-      const now = Date.now();
-      const { hits } = await api.get('/api/v1/hits', { since: String(now - 24 * HOUR), limit: 10000 });
-      if (!alive) return;
-      const times = hits.map((x) => Date.parse(x.time));
-      replace(panels.trend, trendSvg(times, now), hits.length >= 10000 ? h('p', { class: 'stamp' }, '（按最近 10000 条命中统计）') : null);
-    } catch (e) {
-      stamp.textContent = `趋势更新失败：${e.message}`;
-    }
-  }
   tick();
   alerts();
-  trend();
-  const timers = [setInterval(tick, 1000), setInterval(alerts, 15000), setInterval(trend, 60000)];
+  const timers = [setInterval(tick, 1000), setInterval(alerts, 15000)];
   return () => { alive = false; timers.forEach(clearInterval); };
 }
