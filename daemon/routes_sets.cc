@@ -333,10 +333,14 @@ class set_file_api {
     if (!all) return fail(500, all.error_message());
     const auto s = running(name);
     if (all->empty() && !s) return fail(404, "NAME: set " + name + " has no recorded version");
-    const std::string current = s ? s->definition().version : "";
+    std::string current = s ? s->definition().version : "";
+    const std::string in_force = current;
     json out = json::array();
-    for (size_t i = all->size(); i-- > 0;) out.push_back(version_json((*all)[i], i + 1, current));
-    return answer(200, json{{"set", name}, {"in_force", current}, {"versions", out}});
+    for (size_t i = all->size(); i-- > 0;) {
+      out.push_back(version_json((*all)[i], i + 1, current));
+      if ((*all)[i].version == current) current.clear();  // an older record of the same text is not the one in force
+    }
+    return answer(200, json{{"set", name}, {"in_force", in_force}, {"versions", out}});
   }
 
   http_response version_text(const std::string& name, const std::string& v) {
