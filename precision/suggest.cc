@@ -46,13 +46,27 @@ void note(candidate_map& out, const std::string& kind, std::string text, size_t 
   if (c.holders.empty() || c.holders.back() != holder) c.holders.push_back(holder);
 }
 
+// The code points of `text` inside an occurrence of one of `terms` (a word straddling a
+// keyword is no word of its own).
+std::vector<bool> inside_terms(const std::string& text, const std::vector<code_point>& cps,
+                               const std::vector<std::string>& terms) {
+  std::vector<bool> in(cps.size(), false);
+  for (const auto& term : terms)
+    for (auto at = text.find(term); !term.empty() && at != std::string::npos; at = text.find(term, at + 1)) {
+      const auto [a, b] = cp_range(cps, static_cast<uint32_t>(at), static_cast<uint32_t>(at + term.size()));
+      for (size_t k = a; k < b; ++k) in[k] = true;
+    }
+  return in;
+}
+
 // The allow phrases around each span of hit `i` and the words near it (none candidates).
-void collect(const judged& j, size_t i, const suggest_options& o, candidate_map& allow,
-             std::set<std::string>& words) {
+void collect(const judged& j, size_t i, const suggest_options& o, const std::vector<std::string>& terms,
+             candidate_map& allow, std::set<std::string>& words) {
   for (const auto& s : j.spans) {
     const std::string* t = field_text(j.message, s.field);
     if (!t || s.end > t->size() || s.begin >= s.end) continue;
     const auto cps = decode_utf8(*t);
+    const auto skip = inside_terms(*t, cps, terms);
     const auto [i0, i1] = cp_range(cps, s.begin, s.end);
     size_t left = 0, right = 0;
     while (left < static_cast<size_t>(o.max_context) && i0 >= left + 1 && word_cp(cps[i0 - left - 1].c)) ++left;
@@ -64,8 +78,8 @@ void collect(const judged& j, size_t i, const suggest_options& o, candidate_map&
         note(allow, "allow", t->substr(b, e - b), i, j.what == verdict::false_hit ? excerpt(*t, b, e, 20) : "");
       }
     const size_t w = static_cast<size_t>(o.window);
-    for (auto& word : words_in(*t, cps, i0 >= w ? i0 - w : 0, i0)) words.insert(std::move(word));
-    for (auto& word : words_in(*t, cps, i1, std::min(cps.size(), i1 + w))) words.insert(std::move(word));
+    for (auto& word : words_in(*t, cps, i0 >= w ? i0 - w : 0, i0, skip)) words.insert(std::move(word));
+    for (auto& word : words_in(*t, cps, i1, std::min(cps.size(), i1 + w), skip)) words.insert(std::move(word));
   }
 }
 
@@ -228,22 +242,32 @@ result<suggest_result> suggest(const storage::store& store, const verdict_book& 
   res.set_version = running.definition().version;
   auto hits = judged_hits(store, book, res.set, rule, res);
   if (!hits) return error{hits.error_message()};
+  std::vector<std::string> terms;  // the rule's keywords, as written
+  for (const auto& r : running.definition().rules) {
+    if (r.id != rule) continue;
+    for (const auto& t : r.any) terms.push_back(t.text);
+    for (const auto& g : r.all)
+      for (const auto& t : g) terms.push_back(t.text);
+  }
   candidate_map candidates;
   std::set<std::string> words;
   for (size_t i = 0; i < hits->size(); ++i) {
     std::set<std::string> near;
-    collect((*hits)[i], i, o, candidates, near);
+    collect((*hits)[i], i, o, terms, candidates, near);
     if ((*hits)[i].what == verdict::false_hit) words.insert(near.begin(), near.end());
   }
   collect_words(*hits, words, candidates);
   uint64_t nf = 0, nr = 0;
   for (const auto& h : *hits) (h.what == verdict::false_hit ? nf : nr)++;
-  res.suggestions = rank(candidates, *hits, nf, nr, o.max_suggestions);
+  // The best few by score are backtested; one that removes no false hit there is dropped.
+  res.suggestions = rank(candidates, *hits, nf, nr, 4 * o.max_suggestions);
   for (auto& s : res.suggestions) {
     s.set = res.set;
     s.rule = rule;
   }
   if (auto st = measure(store, book, running, o, res); !st) return error{st.error_message()};
+  std::erase_if(res.suggestions, [](const suggestion& s) { return !s.measured || s.false_removed == 0; });
+  if (res.suggestions.size() > o.max_suggestions) res.suggestions.resize(o.max_suggestions);
   return res;
 }
 

@@ -13,10 +13,12 @@
 // F / false hits, ham% = R / relevant hits, S/O = spam% / (spam% + ham%), and the score
 // S/O × spam%. Candidates with S/O > 0.5 are ranked by score (then fewer relevant hits,
 // then shorter text); of candidates that cover exactly the same judged hits only the first
-// is kept. The best `max_suggestions` are then backtested: the set in force with the
+// is kept. The best 4 × `max_suggestions` are then backtested: the set in force with the
 // candidate added is compiled and run over the stored message of every hit of the rule in
 // the period; the counts are of the messages it would no longer hit: false (judged false),
-// relevant (judged relevant) and in all.
+// relevant (judged relevant) and in all. A candidate that removes no false hit there is
+// dropped; the first `max_suggestions` of the rest are the suggestions. Words that overlap
+// an occurrence of one of the rule's keywords are not candidates.
 //
 // apply_suggestion() writes a suggestion into the set file (a textual edit located with
 // yaml-cpp, so comments and layout stay), checks that the result parses and holds it, and

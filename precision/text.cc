@@ -47,19 +47,22 @@ std::pair<size_t, size_t> cp_range(const std::vector<code_point>& cps, uint32_t 
 }
 
 std::vector<std::string> words_in(std::string_view text, const std::vector<code_point>& cps, size_t first,
-                                  size_t last) {
+                                  size_t last, const std::vector<bool>& skip) {
   std::vector<std::string> out;
   auto piece = [&](size_t a, size_t b) {
     return std::string(text.substr(cps[a].begin, cps[b - 1].end - cps[a].begin));
   };
+  auto usable = [&](size_t k) { return k >= skip.size() || !skip[k]; };
   for (size_t i = first; i < last;) {
     size_t j = i;
-    if (cjk_cp(cps[i].c)) {
-      while (j < last && cjk_cp(cps[j].c)) ++j;
+    if (!usable(i)) {
+      ++j;
+    } else if (cjk_cp(cps[i].c)) {
+      while (j < last && cjk_cp(cps[j].c) && usable(j)) ++j;
       for (size_t a = i; a < j; ++a)
         for (size_t n = 2; n <= 3 && a + n <= j; ++n) out.push_back(piece(a, a + n));
     } else if (word_cp(cps[i].c)) {
-      while (j < last && word_cp(cps[j].c) && !cjk_cp(cps[j].c)) ++j;
+      while (j < last && word_cp(cps[j].c) && !cjk_cp(cps[j].c) && usable(j)) ++j;
       if (j - i >= 2) out.push_back(piece(i, j));
     } else {
       ++j;

@@ -25,9 +25,10 @@ bool word_cp(uint32_t c);  // a letter, a digit or a CJK ideograph (not punctuat
 std::pair<size_t, size_t> cp_range(const std::vector<code_point>& cps, uint32_t begin, uint32_t end);
 
 // The words of code points [first, last) of `text`: every two and three CJK characters in a
-// row, and each Latin or digit run of two or more.
+// row, and each Latin or digit run of two or more; none holding a code point marked in
+// `skip` (one flag per code point; empty: none marked).
 std::vector<std::string> words_in(std::string_view text, const std::vector<code_point>& cps, size_t first,
-                                  size_t last);
+                                  size_t last, const std::vector<bool>& skip = {});
 
 // Bytes [begin, end) of `text` in 【】 with up to `context` characters on each side ("…" where cut).
 std::string excerpt(std::string_view text, uint32_t begin, uint32_t end, size_t context);
