@@ -59,7 +59,7 @@ struct suggest_options {
   int64_t from_ms = 0;  // hits (for the backtest) since
   size_t max_suggestions = 5;
   int max_context = 3;  // allow: characters of context on each side
-  int window = 8;       // none: characters on each side of the match
+  int window = 20;      // none: characters on each side of the match
   size_t max_scan = 20000;  // hits of the rule backtested at most
 };
 
