@@ -395,7 +395,7 @@ json precision_api::enrich_hit(const storage::hit_record& h, json j) const {
     for (const auto& [name, text] : (*m)->text)
       if (name == s.field && s.end <= text.size() && s.begin < s.end)
         context.push_back(pr::excerpt(text, s.begin, s.end, 30));
-  j["context"] = context;
+  j["around"] = context;
   return j;
 }
 
