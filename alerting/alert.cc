@@ -23,6 +23,7 @@ const char* kind_zh(const std::string& kind) {
   if (kind == "concentrated_issue") return "留言反映问题集中";
   if (kind == "same_text") return "同文多发";
   if (kind == "messages_lost") return "消息丢失";
+  if (kind == "rule_tuning") return "规则需要调整";
   return "告警";
 }
 

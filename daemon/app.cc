@@ -27,6 +27,7 @@
 #include "daemon/notifier.h"
 #include "daemon/probe.h"
 #include "daemon/hit_excerpt.h"
+#include "daemon/routes_precision.h"
 #include "daemon/routes_sets.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
@@ -154,9 +155,9 @@ std::string read_alert_query(const http_request& r, alert_query& q) {
   if (!q.condition.empty() && !alerting::parse_alert_condition(q.condition)) return "condition: firing or cleared";
   if (!q.level.empty() && !matchers::parse_alert_level(q.level)) return "level: blue, yellow, orange or red";
   static const std::set<std::string> kinds = {"immediate", "threshold", "spike", "spread", "due_soon",
-                                              "overdue", "concentrated_issue", "same_text", "messages_lost"};
+                                              "overdue", "concentrated_issue", "same_text", "messages_lost", "rule_tuning"};
   if (!q.kind.empty() && !kinds.count(q.kind))
-    return "kind: immediate, threshold, spike, spread, due_soon, overdue, concentrated_issue, same_text or messages_lost";
+    return "kind: immediate, threshold, spike, spread, due_soon, overdue, concentrated_issue, same_text, messages_lost or rule_tuning";
   try {
     q.limit = query_count(r, "limit", 100, 10000);
   } catch (const std::exception&) {
@@ -226,6 +227,7 @@ struct app::impl {
   std::unique_ptr<alerting_service> alerts_svc;
   std::unique_ptr<mailbox_probe> mb_probe;
   std::unique_ptr<mailbox> cases;
+  std::unique_ptr<precision_api> precision;  // verdicts, precision, suggestions (issue 23)
 
   std::shared_ptr<const matchers::matcher> current_sets() const { return sets->current(); }
 
@@ -291,7 +293,7 @@ struct app::impl {
       if (!hits) return json_error(500, hits.error_message());
       json out = json::array();
       for (const auto& h : *hits) {
-        out.push_back(hit_json(h));
+        out.push_back(precision ? precision->enrich_hit(h, hit_json(h)) : hit_json(h));
         out.back()["local_time"] = rfc3339_at_offset(h.time_ms, cfg.mailbox_utc_offset_minutes);
         if (excerpts) out.back()["context"] = hit_excerpt_json(*store, h);
       }
@@ -300,6 +302,7 @@ struct app::impl {
                                -1, ' ', false, json::error_handler_t::replace)};
     }, http_server::access::viewer);
     add_tuning_routes();
+    if (precision) precision->add_routes(*http);  // before the alerts/ prefix routes
     add_set_file_routes(*http, {sets.get(), store.get(), &clk, cfg.keyword_sets_dir, cfg.mailbox_utc_offset_minutes});
     add_alert_routes();
     add_mailbox_routes();
@@ -357,7 +360,7 @@ struct app::impl {
     for (const auto& c : counts) total += c.hits;
     const uint64_t consumed = consumer ? consumer->counters().consumed : 0;
     json out = json::array();
-    for (size_t i = 0; i < counts.size() && i < top; ++i) {
+    for (size_t i = 0; i < counts.size(); ++i) {
       const auto& c = counts[i];
       out.push_back({{"set", c.set},
                      {"rule", c.rule},
@@ -369,6 +372,8 @@ struct app::impl {
                      {"example", {{"message_key", c.example_key}, {"text", c.example_text},
                                   {"time", format_rfc3339(c.example_time_ms)}}}});
     }
+    if (precision) precision->rank_rules(out);  // by false hits and precision when judged
+    if (out.size() > top) out.erase(out.begin() + static_cast<std::ptrdiff_t>(top), out.end());
     return {{"since", format_rfc3339(started_ms)}, {"messages", consumed}, {"hits", total},
             {"rules", out}};
   }
@@ -597,6 +602,7 @@ struct app::impl {
     }
     teardown.push("keyword_sets", [this] { sets->stop(); });
     backtests = std::make_unique<backtest_jobs>(*store);
+    precision = std::make_unique<precision_api>(*store, *sets, plan, registry);
     teardown.push("backtests", [this] { backtests.reset(); });
 
     if (cfg.embedded_kafka()) {
@@ -693,6 +699,7 @@ struct app::impl {
         return 1;
       }
       teardown.push("alerting", [this] { alerts_svc->stop(); });
+      precision->set_alerts(alerts_svc.get());
     }
 
     const bool has_mailbox = std::any_of(cfg.channels.begin(), cfg.channels.end(), [](const config::channel& c) {

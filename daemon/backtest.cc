@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -61,6 +62,9 @@ result<backtest_report> run_backtest(const storage::store& store, const backtest
   std::vector<std::string_view> fields;
   std::vector<matchers::hit> before, after;
   std::string after_key;
+  alert_simulation sim_candidate(req.candidate->definition());
+  std::optional<alert_simulation> sim_running;
+  if (req.running) sim_running.emplace(req.running->definition());
   while (true) {
     const double cpu0 = thread_cpu_seconds();
     auto page = store.scan_messages(after_key, 256);
@@ -75,6 +79,8 @@ result<backtest_report> run_backtest(const storage::store& store, const backtest
       after.clear();
       if (req.running) req.running->match(fields, before);
       req.candidate->match(fields, after);
+      sim_candidate.add(m, after);
+      if (sim_running) sim_running->add(m, before);
       rep.hits_running += before.size();
       rep.hits_candidate += after.size();
       // Rule ids are unique within a set, and each rule hits a message at most once.
@@ -107,6 +113,8 @@ result<backtest_report> run_backtest(const storage::store& store, const backtest
     }
   }
   for (auto& [id, rc] : rules) rep.rules.push_back(std::move(rc));
+  rep.alerts_candidate = sim_candidate.alerts();
+  if (sim_running) rep.alerts_running = sim_running->alerts();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return rep;
 }
@@ -116,6 +124,14 @@ std::string backtest_report::to_json() const {
     json a = json::array();
     for (const auto& e : v)
       a.push_back({{"message_key", e.message_key}, {"time", format_time(e.time_ms)}, {"text", e.text}});
+    return a;
+  };
+  auto alert_list = [](const std::vector<simulated_alert>& v) {
+    json a = json::array();
+    for (const auto& x : v)
+      a.push_back({{"alert_rule", x.alert_rule}, {"kind", x.kind}, {"level", x.level}, {"keyword_rule", x.keyword_rule},
+                   {"fired", format_time(x.fired_ms)}, {"count", x.count}, {"again", x.again},
+                   {"summary", x.summary}, {"example", x.example}});
     return a;
   };
   json rj = json::array();
@@ -135,7 +151,8 @@ std::string backtest_report::to_json() const {
               {"hits_running", hits_running},
               {"hits_candidate", hits_candidate},
               {"seconds", seconds},
-              {"rules", rj}}
+              {"rules", rj},
+              {"alerts", {{"running", alert_list(alerts_running)}, {"candidate", alert_list(alerts_candidate)}}}}
       .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -3,7 +3,8 @@
 // Operation: run_backtest() scans the messages column family page by page, matches each
 // message of the period with the candidate set and with the version in force, and counts
 // per rule the messages the candidate adds (it hits, the running one does not) and removes,
-// keeping a few examples of each with the matched text highlighted. The scan throttles
+// keeping a few examples of each with the matched text highlighted; and the alerts each
+// version would have raised on those messages (backtest_alerts.h). The scan throttles
 // itself to `cpu_share` of one core (measured on the thread's CPU clock; it sleeps for the
 // rest), so that it cannot take more than that share from live ingest; backtest_jobs also
 // runs it at the lowest scheduling priority.
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "config/result.h"
+#include "daemon/backtest_alerts.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
 
@@ -57,6 +59,8 @@ struct backtest_report {
   uint64_t messages_in_period = 0;  // those matched
   uint64_t hits_running = 0, hits_candidate = 0;
   std::vector<rule_change> rules;   // every rule of either version, by id
+  // The alerts each version's alert rules would have raised on the period's messages.
+  std::vector<simulated_alert> alerts_running, alerts_candidate;
   double seconds = 0;
 
   std::string to_json() const;  // the API's form; `yuqingctl backtest` prints it as a table

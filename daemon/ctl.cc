@@ -1,7 +1,7 @@
 // yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker,
 // config-keys, and against a running daemon's HTTP API: sets (versions, diff, rollback),
 // reload, backtest, rules,
-// alerts, ack, handle;
+// alerts, ack, handle, verdict, precision, suggest (ctl_precision.cc);
 // cases and report read either the API or the store (--db).
 #include <signal.h>
 #include <unistd.h>
@@ -20,11 +20,14 @@
 #include "config/clock.h"
 #include "config/config.h"
 #include "daemon/app.h"
+#include "daemon/ctl_precision.h"
 #include "daemon/decoder.h"
 #include "daemon/http_client.h"
 #include "daemon/kafka.h"
 #include "daemon/mailbox.h"
 #include "matchers/matcher.h"
+#include "precision/text.h"
+#include "precision/verdicts.h"
 #include "storage/store.h"
 
 namespace {
@@ -120,16 +123,32 @@ int hits(const std::string& db, const std::string& topic, const std::string& set
     std::cerr << found.error_message() << "\n";
     return 1;
   }
+  precision::verdict_book book(**s);
   for (const auto& h : *found) {
+    const auto v = book.find(precision::hit_id(h));  // the analyst's verdict, exported with the hit
+    const bool judged = v && v->has_value();
     if (as_json) {
-      std::cout << h.to_json() << "\n";
+      auto j = json::parse(h.to_json());
+      j["id"] = precision::hit_id(h);
+      j["verdict"] = judged ? json::parse((*v)->to_json())["current"] : json(nullptr);
+      std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
       continue;
     }
     std::string words;
     for (const auto& sp : h.spans) words += (words.empty() ? "" : " ") + sp.text;
     std::cout << daemon::format_rfc3339(h.time_ms) << "  " << h.topic << "  " << h.set_id << "/"
               << h.rule_id << "  " << h.severity << "  " << h.message_key << "  [" << words
-              << "]  " << h.title << "\n";
+              << "]  " << h.title << (judged ? std::string("  ") + precision::to_chinese((*v)->current.what) : "")
+              << "\n";
+    // Its id (for yuqingctl verdict), the text around each span and where the message came from.
+    std::cout << "    id " << precision::hit_id(h) << "\n";
+    auto m = (*s)->message(h.message_key);
+    if (!m || !m->has_value()) continue;
+    for (const auto& sp : h.spans)
+      for (const auto& [name, text] : (*m)->text)
+        if (name == sp.field && sp.begin < sp.end && sp.end <= text.size())
+          std::cout << "    " << precision::excerpt(text, sp.begin, sp.end, 30) << "\n";
+    if (!(*m)->url.empty()) std::cout << "    " << (*m)->url << "\n";
   }
   if (!as_json) std::cerr << found->size() << " hits\n";
   return 0;
@@ -318,6 +337,19 @@ int reload(const api& a) {
   return 0;
 }
 
+// The alerts each version would have raised (as elastalert-test-rule shows them).
+void print_backtest_alerts(const json& report) {
+  for (const char* version : {"running", "candidate"}) {
+    const auto& list = report["alerts"][version];
+    std::printf("\nalerts the %s version would have raised: %zu\n", version, list.size());
+    for (const auto& x : list)
+      std::printf("  %s %-6s %-9s %-12s %5llu  %s\n", x["fired"].get<std::string>().c_str(),
+                  x["level"].get<std::string>().c_str(), x["kind"].get<std::string>().c_str(),
+                  x["alert_rule"].get<std::string>().c_str(), x["count"].get<unsigned long long>(),
+                  x["summary"].get<std::string>().c_str());
+  }
+}
+
 int backtest(const api& a, const std::string& set_file, const std::string& since, size_t examples,
              bool as_json) {
   // Check locally first: errors then name the real file.
@@ -396,6 +428,7 @@ int backtest(const api& a, const std::string& set_file, const std::string& since
       std::printf("  - %s  %s  %s\n", c["rule"].get<std::string>().c_str(),
                   e["message_key"].get<std::string>().c_str(), e["text"].get<std::string>().c_str());
   }
+  print_backtest_alerts(r);
   return 0;
 }
 
@@ -456,16 +489,22 @@ int rules(const api& a, int top, bool as_json) {
   json body;
   if (auto rc = get_or_print(a, "/api/v1/rules?top=" + std::to_string(top), as_json, body)) return *rc;
   const json* j = &body;
-  std::printf("since %s: %llu messages, %llu hits\n%-16s %-20s %10s %7s %10s  %s\n",
+  std::printf("since %s: %llu messages, %llu hits\n%-16s %-20s %10s %7s %10s %6s %6s %9s  %s\n",
               (*j)["since"].get<std::string>().c_str(), (*j)["messages"].get<unsigned long long>(),
-              (*j)["hits"].get<unsigned long long>(), "set", "rule", "hits", "share", "per_1000",
-              "latest example");
-  for (const auto& r : (*j)["rules"])
-    std::printf("%-16s %-20s %10llu %6.1f%% %10.2f  %s %s\n", r["set"].get<std::string>().c_str(),
+              (*j)["hits"].get<unsigned long long>(), "set", "rule", "hits", "share", "per_1000", "judged", "false",
+              "precision", "latest example");
+  for (const auto& r : (*j)["rules"]) {
+    // With verdicts, the daemon ranks by false hits and precision (yuqingctl precision for more).
+    const bool judged = r.contains("judged");
+    std::printf("%-16s %-20s %10llu %6.1f%% %10.2f %6s %6s %9s  %s %s\n", r["set"].get<std::string>().c_str(),
                 r["rule"].get<std::string>().c_str(), r["hits"].get<unsigned long long>(),
                 r["share"].get<double>() * 100, r["per_1000_messages"].get<double>(),
+                judged ? std::to_string(r["judged"].get<uint64_t>()).c_str() : "-",
+                judged ? std::to_string(r["false"].get<uint64_t>()).c_str() : "-",
+                judged && r["precision"].is_number() ? std::to_string(r["precision"].get<double>()).substr(0, 5).c_str() : "-",
                 r["example"]["message_key"].get<std::string>().c_str(),
                 r["example"]["text"].get<std::string>().c_str());
+  }
   return 0;
 }
 
@@ -776,6 +815,8 @@ int main(int argc, char** argv) {
     sub->add_option("--note", step_note, "a note for the audit trail");
   }
 
+  daemon::precision_commands precision_cmds(cli, api_options);
+
   CLI11_PARSE(cli, argc, argv);
   try {
     if (*k) return config_keys();
@@ -817,6 +858,7 @@ int main(int argc, char** argv) {
     if (*al) return alerts(a, al_filters, al_limit, as_json);
     if (*ack) return alert_step(a, "ack", step_id, step_who, step_note);
     if (*hd) return alert_step(a, "handle", step_id, step_who, step_note);
+    if (auto rc = precision_cmds.run(a.url, a.token)) return *rc;
   } catch (const std::exception& e) {
     std::cerr << "yuqingctl: " << e.what() << "\n";
     return 1;

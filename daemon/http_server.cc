@@ -101,6 +101,18 @@ std::string_view host_name(std::string_view h) {
              ? h : h.substr(0, colon);
 }
 
+// A route's path: exact, a prefix (ending in '/'), or with one '*' standing for one segment.
+bool route_matches(const std::string& pattern, const std::string& path) {
+  const auto star = pattern.find('*');
+  if (star == std::string::npos) {
+    const bool prefix = pattern.size() > 1 && pattern.back() == '/';  // "/" itself is exact
+    return prefix ? path.rfind(pattern, 0) == 0 : path == pattern;
+  }
+  const std::string_view pre(pattern.data(), star), post(pattern.data() + star + 1, pattern.size() - star - 1);
+  if (path.size() <= pre.size() + post.size() || !path.starts_with(pre) || !path.ends_with(post)) return false;
+  return std::string_view(path).substr(pre.size(), path.size() - pre.size() - post.size()).find('/') == std::string_view::npos;
+}
+
 const char* role_of(http_server::access a) {
   switch (a) {
     case http_server::access::open: return "viewer";
@@ -340,9 +352,7 @@ struct http_server::impl {
   http_response dispatch(const http_request& req) {
     bool path_known = false;
     for (const auto& r : routes) {
-      const bool prefix = r.path.size() > 1 && r.path.back() == '/';  // "/" itself is exact
-      const bool match = prefix ? req.path.rfind(r.path, 0) == 0 : req.path == r.path;
-      if (!match) continue;
+      if (!route_matches(r.path, req.path)) continue;
       path_known = true;
       if (r.method != req.method) continue;
       if (r.needs != access::open) {

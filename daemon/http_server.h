@@ -105,7 +105,9 @@ class http_server {
   http_server& operator=(const http_server&) = delete;
 
   enum class access { open, viewer, officer, analyst, admin, token = admin };
-  // Exact path match ("/api/v1/status", "/") or, ending in '/', a prefix ("/api/v1/alerts/").
+  // Exact path match ("/api/v1/status", "/"), ending in '/', a prefix ("/api/v1/alerts/"),
+  // or with one '*' for one path segment ("/api/v1/alerts/*/verdict"). The first route
+  // registered that matches the path and method answers.
   void route(const std::string& method, const std::string& path, http_handler h,
              access a = access::open);
   void set_limits(const http_limits& l);

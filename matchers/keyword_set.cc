@@ -284,7 +284,7 @@ class parser {
     try {
       check_keys(root,
                  {"id", "name", "topic", "plan_item", "normalize", "whole_words", "allow", "rules",
-                  "alerts"},
+                  "alerts", "precision_threshold", "precision_min_judged"},
                  "", "set");
       static const std::regex id_re("[A-Za-z0-9][A-Za-z0-9._-]*");
       if (!root["id"] || !root["id"].IsScalar() ||
@@ -313,6 +313,16 @@ class parser {
         if (!YAML::convert<bool>::decode(w, set.whole_words)) fail(w, "", "whole_words: true or false");
       }
       set.allow = keywords(root["allow"], "");
+      if (const auto t = root["precision_threshold"]) {
+        if (!YAML::convert<double>::decode(t, set.precision_threshold) || !(set.precision_threshold >= 0) ||
+            set.precision_threshold > 1)
+          fail(t, "", "precision_threshold: a number from 0 to 1");
+      }
+      if (const auto m = root["precision_min_judged"]) {
+        int64_t n = 0;
+        if (!YAML::convert<int64_t>::decode(m, n) || n < 1) fail(m, "", "precision_min_judged: a count of at least 1");
+        else set.precision_min_judged = static_cast<uint64_t>(n);
+      }
       const auto rules = root["rules"];
       if (!rules || !rules.IsSequence() || rules.size() == 0) {
         fail(rules ? rules : root, "", "the set needs a non-empty list of rules");

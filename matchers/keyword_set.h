@@ -93,6 +93,10 @@ struct keyword_set {
   std::vector<term> allow;
   std::vector<rule> rules;
   std::vector<alert_rule> alerts;
+  // A rule whose precision from analysts' verdicts falls under this (0: never) once it has
+  // precision_min_judged relevant or false verdicts needs tuning (yuqing::precision).
+  double precision_threshold = 0;
+  uint64_t precision_min_judged = 10;
   std::string file;
   std::string version;   // content hash (16 hex digits)
   std::string text;      // the file as parsed (its content hash is `version`)

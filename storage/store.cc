@@ -16,8 +16,8 @@ namespace yuqing::storage {
 namespace {
 
 const char* const cf_names[] = {rocksdb::kDefaultColumnFamilyName.c_str(), "hits", "messages",
-                                "offsets", "meta", "alerts", "mailbox"};
-enum cf_index { cf_default = 0, cf_hits, cf_messages, cf_offsets, cf_meta, cf_alerts, cf_mailbox, cf_count };
+                                "offsets", "meta", "alerts", "mailbox", "verdicts"};
+enum cf_index { cf_default = 0, cf_hits, cf_messages, cf_offsets, cf_meta, cf_alerts, cf_mailbox, cf_verdicts, cf_count };
 
 void put_be64(std::string& s, uint64_t v) {
   for (int i = 7; i >= 0; --i) s += static_cast<char>((v >> (i * 8)) & 0xFF);
@@ -63,6 +63,14 @@ class message_retention final : public rocksdb::CompactionFilter {
   const clock& clk_;
   int64_t retention_ms_;
 };
+
+// The column families whose keys and values belong to a component above (put/get/scan).
+int owned_family(std::string_view name) {
+  if (name == "verdicts") return cf_verdicts;
+  if (name == "mailbox") return cf_mailbox;
+  if (name == "alerts") return cf_alerts;
+  return -1;
+}
 
 std::string describe(const std::filesystem::path& p, const rocksdb::Status& s) {
   return "rocksdb " + p.string() + ": " + s.ToString();
@@ -598,33 +606,14 @@ result<std::vector<std::string>> store::alerts() const {
   return out;
 }
 
-result<std::optional<std::string>> store::alert(const std::string& id) const {
-  std::shared_lock lock(impl_->mu);
-  if (!impl_->db) return error{unavailable()};
-  std::string v;
-  const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_alerts], id, &v);
-  if (st.IsNotFound()) return std::optional<std::string>{};
-  if (!st.ok()) return error{describe(options_.path, st)};
-  return std::optional<std::string>{std::move(v)};
-}
+result<std::optional<std::string>> store::alert(const std::string& id) const { return get("alerts", id); }
 
 status store::put_mailbox(const std::vector<std::pair<std::string, std::string>>& kvs) {
-  if (kvs.empty()) return ok_status();
-  if (auto st = recover_if_failed(); !st) return st;
-  std::shared_lock lock(impl_->mu);
-  rocksdb::WriteBatch wb;
-  for (const auto& [k, v] : kvs) wb.Put(impl_->cf[cf_mailbox], k, v);
-  return apply(wb, {});
+  return put("mailbox", kvs);
 }
 
 result<std::optional<std::string>> store::mailbox_value(const std::string& key) const {
-  std::shared_lock lock(impl_->mu);
-  if (!impl_->db) return error{unavailable()};
-  std::string v;
-  const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_mailbox], key, &v);
-  if (st.IsNotFound()) return std::optional<std::string>{};
-  if (!st.ok()) return error{describe(options_.path, st)};
-  return std::optional<std::string>{std::move(v)};
+  return get("mailbox", key);
 }
 
 status store::scan_mailbox(std::string_view prefix, std::string_view from,
@@ -651,6 +640,47 @@ status store::delete_mailbox_range(const std::string& begin, const std::string& 
   rocksdb::WriteBatch wb;
   wb.DeleteRange(impl_->cf[cf_mailbox], begin, end);
   return apply(wb, {});
+}
+
+status store::put(std::string_view family, const std::vector<std::pair<std::string, std::string>>& kvs) {
+  const int cf = owned_family(family);
+  if (cf < 0) return error{"no column family " + std::string(family)};
+  if (kvs.empty()) return ok_status();
+  if (auto st = recover_if_failed(); !st) return st;
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  rocksdb::WriteBatch wb;
+  for (const auto& [k, v] : kvs) wb.Put(impl_->cf[cf], k, v);
+  return apply(wb, {});
+}
+
+result<std::optional<std::string>> store::get(std::string_view family, const std::string& key) const {
+  const int cf = owned_family(family);
+  if (cf < 0) return error{"no column family " + std::string(family)};
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  std::string v;
+  const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf], key, &v);
+  if (st.IsNotFound()) return std::optional<std::string>{};
+  if (!st.ok()) return error{describe(options_.path, st)};
+  return std::optional<std::string>{std::move(v)};
+}
+
+status store::scan(std::string_view family, std::string_view prefix,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  const int cf = owned_family(family);
+  if (cf < 0) return error{"no column family " + std::string(family)};
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[cf]));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    const auto k = it->key();
+    if (!k.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
+    if (!fn(std::string_view(k.data(), k.size()), std::string_view(it->value().data(), it->value().size())))
+      break;
+  }
+  if (!it->status().ok()) return error{describe(options_.path, it->status())};
+  return ok_status();
 }
 
 status store::flush() {

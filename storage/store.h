@@ -12,6 +12,8 @@
 //   alerts    key: alert id            value: the alert as JSON (latest state, audit trail)
 //   mailbox   mailbox cases: keys and values are the daemon's (daemon/cases.h); written
 //             with the batch that consumed their messages, or on their own (alert markers)
+//   verdicts  analysts' verdicts on hits and alerts: keys and values are precision/'s
+//             (precision/verdicts.h); apart from the hits, so a replay leaves them alone
 // (Column families added after a database was made are created when it is next opened
 // read-write.)
 // A batch (hits, messages and the next offsets of the partitions it read) is one
@@ -170,6 +172,14 @@ class store {
                       const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
   // Deletes the keys in [begin, end) (synced).
   status delete_mailbox_range(const std::string& begin, const std::string& end);
+
+  // Column families owned by a component above ("verdicts"): synced writes, one value,
+  // and the keys that start with `prefix`, in order, until fn returns false. An unknown
+  // family is an error.
+  status put(std::string_view family, const std::vector<std::pair<std::string, std::string>>& kvs);
+  result<std::optional<std::string>> get(std::string_view family, const std::string& key) const;
+  status scan(std::string_view family, std::string_view prefix,
+              const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
   // Records a loaded keyword-set version (synced), with its text when r.text is not empty.
   status record_set_version(const set_version_record& r);
