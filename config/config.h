@@ -144,6 +144,7 @@ struct daemon_config {
   };
   std::vector<person> http_people;
   std::vector<std::string> http_allowed_hosts;  // empty: any Host
+  std::filesystem::path http_console_dir;  // empty: the console's files built into the binary
   // log
   std::string log_level;
   std::string log_format;  // text (key=value) | json

@@ -305,8 +305,9 @@ std::vector<binding> http_keys() {
       text("http.listen", "127.0.0.1:9464", &dc::http_listen,
           "Address and port of /metrics, /healthz and /api/v1 (port 0 picks a free one)"),
       custom("http.token", "string", "", apply_token,
-          "Bearer token required by POST endpoints (reload, backtest, test); ${env:NAME} or "
-          "${file:PATH} reads it from there; empty: POST endpoints are refused"),
+          "Bearer token (an admin) required by POST endpoints (reload, backtest, test) and, with "
+          "any token configured, by reading hits, messages, cases, the report and alerts; "
+          "${env:NAME} or ${file:PATH} reads it from there; empty: POST endpoints are refused"),
       custom("units", "list", "[]", apply_units,
           "The unit directory: real units ({name, receiver, plan_names: [...]}) that the plan's "
           "units and roles stand for; Alertmanager's unit label carries the real unit, its "
@@ -317,6 +318,10 @@ std::vector<binding> http_keys() {
       strings("http.allowed_hosts", "[]", &dc::http_allowed_hosts,
           "Host names (without port) that requests may name; others answer 421 (/healthz, "
           "/readyz and /metrics excepted); empty: any"),
+      path("http.console_dir", "", &dc::http_console_dir,
+          "Development: serve the web console's files from this directory (the repository's "
+          "console/), read at each request, instead of the copy built into the binary; empty: "
+          "the built-in copy"),
       one_of("log.level", "info", {"trace", "debug", "info", "warn", "error"}, &dc::log_level,
           "trace, debug, info, warn, error"),
       one_of("log.format", "text", {"text", "json"}, &dc::log_format,

@@ -1,11 +1,14 @@
 // yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker,
-// config-keys, and against a running daemon's HTTP API: sets, reload, backtest, rules,
+// config-keys, and against a running daemon's HTTP API: sets (versions, diff, rollback),
+// reload, backtest, rules,
 // alerts, ack, handle;
 // cases and report read either the API or the store (--db).
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -396,6 +399,59 @@ int backtest(const api& a, const std::string& set_file, const std::string& since
   return 0;
 }
 
+// `yuqingctl sets versions|diff|rollback`: a set's recorded versions, a diff between two,
+// and going back to one (saved again as the newest version).
+bool plain_word(const std::string& s) {
+  return !s.empty() && s.size() <= 128 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+int set_versions(const api& a, const std::string& name, bool as_json) {
+  json body;
+  if (auto rc = get_or_print(a, "/api/v1/keyword-sets/" + name + "/versions", as_json, body)) return *rc;
+  std::printf("%5s  %-16s  %-29s  %5s  %s\n", "#", "version", "loaded", "rules", "who / trigger");
+  for (const auto& v : body["versions"]) {
+    const std::string who = v["who"].get<std::string>();
+    std::printf("%4llu%s  %-16s  %-29s  %5llu  %s\n", v["number"].get<unsigned long long>(),
+                v["in_force"].get<bool>() ? "*" : " ", v["version"].get<std::string>().c_str(),
+                v["time"].get<std::string>().c_str(), v["rules"].get<unsigned long long>(),
+                (who.empty() ? v["trigger"].get<std::string>() : who).c_str());
+  }
+  std::printf("(* in force)\n");
+  return 0;
+}
+
+int set_diff(const api& a, const std::string& name, const std::string& from, const std::string& to, bool as_json) {
+  json body;
+  const auto target = "/api/v1/keyword-sets/" + name + "/diff?from=" + from + "&to=" + to;
+  if (auto rc = get_or_print(a, target, as_json, body)) return *rc;
+  std::cout << body["unified"].get<std::string>();
+  std::cerr << "+" << body["added"].get<size_t>() << " -" << body["removed"].get<size_t>() << " lines\n";
+  return 0;
+}
+
+int set_rollback(const api& a, const std::string& name, const std::string& version) {
+  int status = 0;
+  const auto request = json{{"version", version}}.dump();
+  auto j = a.call("POST", "/api/v1/keyword-sets/" + name + "/rollback", request, &status);
+  while (j && status == 202 && j->value("state", "") == "compiling") {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    j = a.call("POST", "/api/v1/keyword-sets/" + name + "/rollback", request, &status);
+  }
+  if (!j) {
+    std::cerr << j.error_message() << "\n";
+    return 1;
+  }
+  if (status == 202) {
+    std::cout << "saved; the reload still runs: see yuqingctl sets versions " << name << "\n";
+    return 0;
+  }
+  std::cout << "set " << name << " is back at version " << (*j)["version"].get<std::string>()
+            << ((*j)["changed"].get<bool>() ? " (reloaded)" : " (it was in force already)") << "\n";
+  return 0;
+}
+
 int rules(const api& a, int top, bool as_json) {
   json body;
   if (auto rc = get_or_print(a, "/api/v1/rules?top=" + std::to_string(top), as_json, body)) return *rc;
@@ -645,11 +701,24 @@ int main(int argc, char** argv) {
   a.token = std::getenv("YUQING_HTTP_TOKEN") ? std::getenv("YUQING_HTTP_TOKEN") : "";
   auto api_options = [&](CLI::App* sub) {
     sub->add_option("--url", a.url, "the daemon's HTTP address (env YUQING_URL)")->capture_default_str();
-    sub->add_option("--token", a.token, "bearer token of POST endpoints (env YUQING_HTTP_TOKEN)");
+    sub->add_option("--token", a.token, "bearer token: POST endpoints, and reading alerts, cases and the report when the daemon has tokens (env YUQING_HTTP_TOKEN)");
   };
   auto* ks = cli.add_subcommand("sets", "keyword sets in force, their versions and the last reload");
   api_options(ks);
   ks->add_flag("--json", as_json, "JSON output");
+  std::string sv_name, sv_from, sv_to, sv_version;
+  auto* ksv = ks->add_subcommand("versions", "the recorded versions of a set, newest first");
+  auto* ksd = ks->add_subcommand("diff", "a unified diff between two versions of a set");
+  auto* ksr = ks->add_subcommand("rollback", "save an earlier version of a set again and reload it");
+  for (auto* sub : {ksv, ksd, ksr}) {
+    api_options(sub);
+    sub->add_option("name", sv_name, "the set id")->required();
+  }
+  ksv->add_flag("--json", as_json, "JSON output");
+  ksd->add_flag("--json", as_json, "JSON output");
+  ksd->add_option("--from", sv_from, "the older version: its hash or its number (see versions)")->required();
+  ksd->add_option("--to", sv_to, "the newer version")->required();
+  ksr->add_option("--version", sv_version, "the version to go back to: its hash or its number")->required();
   auto* rl = cli.add_subcommand("reload", "reload the keyword sets now (exit 1 when it failed)");
   api_options(rl);
   auto* bt = cli.add_subcommand("backtest", "what a candidate set would add and remove on stored messages");
@@ -732,7 +801,14 @@ int main(int argc, char** argv) {
       return test(set_file, text, text_file, as_json);
     }
     if (*b) return broker(nbrokers, topics, partitions, rtt_ms);
-    if (*ks) return sets(a, as_json);
+    if (*ks) {
+      for (const auto& [opt, v] : {std::pair{"name", sv_name}, {"--from", sv_from}, {"--to", sv_to}, {"--version", sv_version}})
+        if (!v.empty() && !plain_word(v)) throw std::invalid_argument(std::string(opt) + ": letters, digits, '.', '_' or '-'");
+      if (*ksv) return set_versions(a, sv_name, as_json);
+      if (*ksd) return set_diff(a, sv_name, sv_from, sv_to, as_json);
+      if (*ksr) return set_rollback(a, sv_name, sv_version);
+      return sets(a, as_json);
+    }
     if (*rl) return reload(a);
     if (*bt) return backtest(a, bt_set, bt_since, bt_examples, as_json);
     if (*ru) return rules(a, top, as_json);

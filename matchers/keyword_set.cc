@@ -279,6 +279,7 @@ class parser {
     keyword_set set;
     set.file = file_;
     set.version = content_hash(text);
+    set.text = text;
     set.normalize = norm_default;
     try {
       check_keys(root,

@@ -95,6 +95,7 @@ struct keyword_set {
   std::vector<alert_rule> alerts;
   std::string file;
   std::string version;   // content hash (16 hex digits)
+  std::string text;      // the file as parsed (its content hash is `version`)
 };
 
 struct diagnostic {

@@ -139,6 +139,7 @@ class compiled_set {
   struct impl;
   struct pattern;
   struct workspace;
+  struct builder;  // the steps of compile()
   // The rule logic of one message of a chunk that match_batch() scanned: its fields are
   // the chunk's texts from `first_text`; its literal matches start at chunk_raw[next_raw].
   void match_message(std::span<const std::string_view> fields, ::hs_scratch* scratch,

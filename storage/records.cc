@@ -301,7 +301,7 @@ std::string set_version_record::to_json() const {
   return dump(json{{"set", set_id},       {"version", version}, {"loaded_ms", loaded_ms},
                    {"trigger", trigger},  {"file", file},       {"rules", rules},
                    {"literals", literals}, {"compile_ms", compile_ms},
-                   {"from_cache", from_cache}});
+                   {"from_cache", from_cache}, {"who", who}});
 }
 
 std::optional<set_version_record> set_version_record::from_json(const std::string& value) {
@@ -317,6 +317,7 @@ std::optional<set_version_record> set_version_record::from_json(const std::strin
     r.literals = j.value("literals", uint64_t{0});
     r.compile_ms = j.value("compile_ms", 0.0);
     r.from_cache = j.value("from_cache", false);
+    r.who = j.value("who", "");
     return r;
   } catch (const json::exception&) {
     return std::nullopt;
