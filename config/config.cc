@@ -51,6 +51,17 @@ apply_fn bind_path(fs::path daemon_config::*m) {
   };
 }
 
+// A path that may be given empty (""): none.
+apply_fn bind_optional_path(fs::path daemon_config::*m) {
+  return [m](daemon_config& c, const YAML::Node& n, load_context& ctx) -> std::string {
+    if (n.IsScalar() && n.as<std::string>().empty()) {
+      (c.*m).clear();
+      return "";
+    }
+    return bind_path(m)(c, n, ctx);
+  };
+}
+
 template <class Int>
 apply_fn bind_int(Int daemon_config::*m, int64_t lo, int64_t hi) {
   return [m, lo, hi](daemon_config& c, const YAML::Node& n, load_context&) -> std::string {
@@ -238,6 +249,36 @@ std::string apply_channels(daemon_config& c, const YAML::Node& n, load_context&)
     c.channels.push_back(std::move(ch));
   }
   if (c.channels.empty()) return "at least one channel is needed";
+  return "";
+}
+
+// risk.policies: a list of {id, name, published, keywords, unit}.
+std::string apply_risk_policies(daemon_config& c, const YAML::Node& n, load_context&) {
+  c.risk_policies.clear();
+  if (n.IsNull()) return "";
+  if (!n.IsSequence()) return "expected a list of {id, name, published, keywords, unit}";
+  for (const auto& p : n) {
+    const std::string at = "line " + std::to_string(p.Mark().line + 1) + ": ";
+    if (!p.IsMap()) return at + "expected {id, name, published, keywords, unit}";
+    daemon_config::policy_entry e;
+    for (const auto& kv : p) {
+      const auto key = kv.first.as<std::string>();
+      if (key == "keywords") {
+        if (!kv.second.IsSequence()) return at + "keywords: expected a list of strings";
+        for (const auto& k : kv.second) e.keywords.push_back(k.as<std::string>());
+      } else if (key == "id" || key == "name" || key == "published" || key == "unit") {
+        if (!kv.second.IsScalar()) return at + key + ": expected a string";
+        (key == "id" ? e.id : key == "name" ? e.name : key == "published" ? e.published : e.unit) =
+            kv.second.as<std::string>();
+      } else {
+        return at + "unknown field " + key + " (id, name, published, keywords, unit)";
+      }
+    }
+    const bool date = e.published.size() >= 10 && e.published[4] == '-' && e.published[7] == '-';
+    if (e.id.empty() || e.name.empty() || e.keywords.empty() || !date)
+      return at + "a policy needs id, name, published (YYYY-MM-DD or RFC 3339) and keywords";
+    c.risk_policies.push_back(std::move(e));
+  }
   return "";
 }
 
@@ -449,6 +490,72 @@ const std::vector<binding>& bindings() {
         "Sources (the message's source field) or channel names of official publications: their "
         "messages and reposts of them are not clustered (not public concern)"},
        bind_list(&dc::clusters_official_sources)},
+      // risk index (issue 24): the formula and what each key does are in risk/README.md
+      {{"risk.step_minutes", "integer", "10",
+        "The index is computed at every boundary of this many minutes of message time (divides 1440)", 1, 60},
+       bind_int(&dc::risk_step_minutes, 1, 60)},
+      {{"risk.window_minutes", "integer", "60",
+        "The sliding window of message time each reading covers (a multiple of risk.step_minutes)", 1, 1440},
+       bind_int(&dc::risk_window_minutes, 1, 1440)},
+      {{"risk.baseline_days", "integer", "7",
+        "Growth compares a window with the same window on this many previous days", 1, 28},
+       bind_int(&dc::risk_baseline_days, 1, 28)},
+      {{"risk.weights.volume", "integer", "20", "Weight of the volume part", 0, 1000},
+       bind_int(&dc::risk_weight_volume, 0, 1000)},
+      {{"risk.weights.growth", "integer", "30", "Weight of the growth part", 0, 1000},
+       bind_int(&dc::risk_weight_growth, 0, 1000)},
+      {{"risk.weights.spread", "integer", "20", "Weight of the spread part (authors, channels, sources)", 0, 1000},
+       bind_int(&dc::risk_weight_spread, 0, 1000)},
+      {{"risk.weights.negative", "integer", "15", "Weight of the negative-tendency share", 0, 1000},
+       bind_int(&dc::risk_weight_negative, 0, 1000)},
+      {{"risk.weights.mailbox", "integer", "15", "Weight of the mailbox pressure (open, overdue, concentrated)", 0, 1000},
+       bind_int(&dc::risk_weight_mailbox, 0, 1000)},
+      {{"risk.full.volume", "integer", "30", "Messages in a window that score the volume part full", 1, 1000000},
+       bind_int(&dc::risk_full_volume, 1, 1000000)},
+      {{"risk.full.growth_percent", "integer", "300",
+        "Growth against the baseline (percent) that scores the growth part full", 101, 100000},
+       bind_int(&dc::risk_full_growth_percent, 101, 100000)},
+      {{"risk.full.authors", "integer", "20", "Distinct authors in a window that score full", 1, 1000000},
+       bind_int(&dc::risk_full_authors, 1, 1000000)},
+      {{"risk.full.channels", "integer", "3", "Distinct channels in a window that score full", 1, 1000},
+       bind_int(&dc::risk_full_channels, 1, 1000)},
+      {{"risk.full.sources", "integer", "5", "Distinct sources in a window that score full", 1, 1000},
+       bind_int(&dc::risk_full_sources, 1, 1000)},
+      {{"risk.full.open_cases", "integer", "10", "Open mailbox cases of the topic that score full", 1, 1000000},
+       bind_int(&dc::risk_full_open_cases, 1, 1000000)},
+      {{"risk.full.overdue_cases", "integer", "3", "Overdue mailbox cases of the topic that score full", 1, 1000000},
+       bind_int(&dc::risk_full_overdue_cases, 1, 1000000)},
+      {{"risk.min_volume", "integer", "5", "Below this many messages in a window growth scores 0", 0, 1000000},
+       bind_int(&dc::risk_min_volume, 0, 1000000)},
+      {{"risk.levels.medium", "integer", "30", "Index from which the level is 中", 1, 100},
+       bind_int(&dc::risk_level_medium, 1, 100)},
+      {{"risk.levels.high", "integer", "55", "Index from which the level is 高", 1, 100},
+       bind_int(&dc::risk_level_high, 1, 100)},
+      {{"risk.levels.very_high", "integer", "80", "Index from which the level is 极高", 1, 100},
+       bind_int(&dc::risk_level_very_high, 1, 100)},
+      {{"risk.levels.margin", "integer", "8",
+        "Hysteresis: a level falls only once the index is this far below its threshold", 0, 50},
+       bind_int(&dc::risk_level_margin, 0, 50)},
+      {{"risk.levels.fall_steps", "integer", "3",
+        "Hysteresis: ... for this many steps in a row (one level at a time)", 1, 1000},
+       bind_int(&dc::risk_level_fall_steps, 1, 1000)},
+      {{"risk.mailbox_days", "integer", "60", "Mailbox cases followed for the mailbox pressure (days of message time)", 1, 3650},
+       bind_int(&dc::risk_mailbox_days, 1, 3650)},
+      {{"risk.alert_from", "string", "medium",
+        "A topic whose level rises to this level or above raises a risk_level alert (medium, high, "
+        "very_high; off: none)"},
+       bind_string(&dc::risk_alert_from)},
+      {{"risk.gazetteer", "path", "/usr/share/yuqing/seeds/gazetteer/jiangmen.yaml",
+        "Regions and their aliases, to place a message without a region field by its text (empty: none)"},
+       bind_optional_path(&dc::risk_gazetteer)},
+      {{"risk.lexicon_dir", "path", "",
+        "Directory of the customer's tendency word lists (negative.txt, positive.txt, negation.txt, "
+        "degree.txt); empty: every tendency is unknown"},
+       bind_optional_path(&dc::risk_lexicon_dir)},
+      {{"risk.policies", "list", "[]",
+        "Published policies to follow (plan item 9): {id, name, published: YYYY-MM-DD or RFC 3339, "
+        "keywords: [...], unit}"},
+       apply_risk_policies},
       {{"http.listen", "string", "127.0.0.1:9464",
         "Address and port of /metrics, /healthz and /api/v1 (port 0 picks a free one)"},
        bind_string(&dc::http_listen)},
@@ -553,6 +660,13 @@ std::string validate(const daemon_config& c) {
   }
   static const std::set<std::string> scopes = {"none", "mailbox", "matched", "all"};
   if (!scopes.count(c.clusters_scope)) return "mailbox.clusters.scope: must be none, mailbox, matched or all";
+  if (1440 % c.risk_step_minutes != 0) return "risk.step_minutes: must divide 1440 (a day)";
+  if (c.risk_window_minutes % c.risk_step_minutes != 0)
+    return "risk.window_minutes: must be a multiple of risk.step_minutes";
+  if (!(c.risk_level_medium < c.risk_level_high && c.risk_level_high < c.risk_level_very_high))
+    return "risk.levels: medium < high < very_high is required";
+  static const std::set<std::string> rises = {"medium", "high", "very_high", "off"};
+  if (!rises.count(c.risk_alert_from)) return "risk.alert_from: must be medium, high, very_high or off";
   for (const auto& ch : c.channels) {
     if (ch.topic == c.dead_letter_topic)
       return "channels: topic '" + ch.topic + "' is also the dead-letter topic";

@@ -32,9 +32,14 @@ struct policy {
   std::vector<std::string> keywords;  // a message mentions it when its text holds any
   std::string unit;                   // drafting unit (for the briefing)
   std::string origin = "config";      // config | api
-  std::string to_json() const;
-  static result<policy> from_json(const std::string& text);  // names the field at fault
+  std::string to_json(int utc_offset_minutes = 480) const;
+  // From the API's JSON ({id, name, published, keywords, unit}); the error names the field
+  // at fault. A bare date is local midnight in the UTC offset.
+  static result<policy> from_json(const std::string& text, int utc_offset_minutes = 480);
 };
+
+// "YYYY-MM-DD" (local midnight), or RFC 3339 ("2022-11-01T09:30:00+08:00", "...Z").
+std::optional<int64_t> parse_time(const std::string& s, int utc_offset_minutes);
 
 struct policy_day {
   int64_t day_ms = 0;  // local midnight (UTC offset) as epoch ms
@@ -55,7 +60,7 @@ struct policy_curve {
   std::vector<policy_cluster> clusters;    // largest first, at most `top`
   uint64_t messages = 0, negative = 0, neutral = 0, positive = 0, unknown = 0;
   bool before_retention = false;  // publication is older than the messages kept
-  std::string to_json() const;
+  std::string to_json(int utc_offset_minutes = 480) const;
 };
 
 // Groups messages into clusters: returns a cluster id for (key, text, time) and, for an id,

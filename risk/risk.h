@@ -58,6 +58,9 @@ namespace yuqing::risk {
 enum class level { low, medium, high, very_high };
 const char* to_string(level l);   // low, medium, high, very_high
 const char* to_chinese(level l);  // 低, 中, 高, 极高
+std::optional<level> parse_level(const std::string& s);  // low, medium, ... or 低, 中, ...
+// "2022-11-21T09:00:00+08:00": ms since the epoch in the given UTC offset.
+std::string local_time(int64_t ms, int utc_offset_minutes);
 
 // The region of a topic's total series, and of messages the gazetteer cannot place.
 inline constexpr const char* all_regions = "全市";
@@ -78,8 +81,9 @@ struct options {
   int64_t concentrated_period_ms = int64_t{168} * 3600 * 1000;  // mailbox.concentrated.*
   uint64_t concentrated_count = 10;
   int mailbox_days = 60;
+  int utc_offset_minutes = 480;  // times in JSON are shown in this offset (mailbox.utc_offset_minutes)
   // level thresholds on the index, hysteresis margin and steps below before a fall
-  double medium = 35, high = 55, very_high = 75, margin = 8;
+  double medium = 30, high = 55, very_high = 80, margin = 8;
   int fall_steps = 3;
   // reply deadline of a mailbox message (category, received) -> deadline; unset: 15 days
   std::function<int64_t(const std::string& category, int64_t received_ms)> deadline;
@@ -118,7 +122,7 @@ struct reading {
   level lvl = level::low;     // with hysteresis
   figures fig;
   std::vector<part> parts;    // volume, growth, spread, negative, mailbox
-  std::string to_json() const;
+  std::string to_json(int utc_offset_minutes = 480) const;
 };
 
 struct query {
@@ -138,7 +142,7 @@ struct snapshot_row {
 struct snapshot {
   int64_t from_ms = 0, to_ms = 0;
   std::vector<snapshot_row> rows;  // topic, then 全市 first, then regions by name
-  std::string to_json() const;
+  std::string to_json(int utc_offset_minutes = 480) const;
 };
 
 class engine {
@@ -158,7 +162,9 @@ class engine {
   std::vector<reading> current(const query& q = {}) const;
   // The readings at the step boundary at or before at_ms.
   std::vector<reading> at(int64_t at_ms, const query& q = {}) const;
-  // One series' readings at every step boundary in (from_ms, to_ms].
+  // One series' readings at every step boundary in (from_ms, to_ms], at most
+  // max_series_points of them (the first ones).
+  static constexpr size_t max_series_points = 10000;
   std::vector<reading> series(const std::string& topic, const std::string& region, int64_t from_ms,
                               int64_t to_ms) const;
   snapshot snapshot_of(int64_t from_ms, int64_t to_ms, const query& q = {}) const;
@@ -175,8 +181,9 @@ class engine {
 
  private:
   struct impl;
-  std::shared_ptr<impl> impl_;
+  std::vector<reading> at_locked(int64_t at_ms, const query& q) const;
   options options_;
+  std::shared_ptr<impl> impl_;
 };
 
 }  // namespace yuqing::risk

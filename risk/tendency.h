@@ -58,7 +58,7 @@ class lexicon {
 
   size_t size(kind k) const;
   const entry* find(std::string_view folded_word) const;
-  size_t longest_bytes() const { return longest_; }
+  size_t longest_chars() const { return longest_; }
 
   // Tuning (defaults fit short posts).
   double threshold = 0.5;
