@@ -6,21 +6,13 @@
 #include <sstream>
 
 #include "matchers/normalizer.h"
+#include "risk/text.h"
 
 namespace yuqing::risk {
 
 namespace {
 
-size_t chars(std::string_view s) {
-  size_t n = 0;
-  for (size_t i = 0; i < s.size();) {
-    uint32_t cp;
-    const int len = matchers::decode_utf8(s, i, cp);
-    i += len > 0 ? static_cast<size_t>(len) : 1;
-    ++n;
-  }
-  return n;
-}
+using detail::chars;
 
 // "NAME:LINE:COLUMN: " of a node, the column in characters (yaml-cpp counts bytes).
 std::string at(const std::string& name, const std::string& yaml, const YAML::Node& n) {
@@ -99,14 +91,7 @@ std::string gazetteer::place(std::string_view field, std::string_view text) cons
     return known.empty() ? std::string(field) : known;
   }
   if (lookup_.empty()) return {};
-  std::vector<size_t> b;
-  for (size_t i = 0; i < text.size();) {
-    b.push_back(i);
-    uint32_t cp;
-    const int len = matchers::decode_utf8(text, i, cp);
-    i += len > 0 ? static_cast<size_t>(len) : 1;
-  }
-  b.push_back(text.size());
+  const auto b = detail::boundaries(text);
   const size_t n = b.size() - 1;
   for (size_t i = 0; i < n; ++i)
     for (size_t j = std::min(n, i + longest_); j > i; --j)

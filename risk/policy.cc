@@ -10,6 +10,7 @@
 
 #include "matchers/normalizer.h"
 #include "risk/risk.h"
+#include "risk/text.h"
 
 namespace yuqing::risk {
 
@@ -28,13 +29,8 @@ int num(const std::string& s, size_t at, size_t n) { return std::stoi(s.substr(a
 
 // The first `chars` characters of `text`.
 std::string excerpt(const std::string& text, size_t chars) {
-  size_t i = 0, n = 0;
-  while (i < text.size() && n < chars) {
-    uint32_t cp;
-    const int len = matchers::decode_utf8(text, i, cp);
-    i += len > 0 ? static_cast<size_t>(len) : 1;
-    ++n;
-  }
+  size_t i = 0;
+  for (size_t n = 0; i < text.size() && n < chars; ++n) i = detail::next_char(text, i);
   return text.substr(0, i) + (i < text.size() ? "…" : "");
 }
 

@@ -51,6 +51,14 @@ struct engine::impl {
   uint64_t ignored = 0;
 
   void prune();
+  int64_t history_step() const;  // the first step kept
+  // Counts a message in its series; false when it is older than the history kept.
+  bool count(const std::string& key, int64_t time_ms, const std::set<std::string>& topics, const std::string& region,
+             const detail::observed& what);
+  // Opens a mailbox case in its series; false when known or older than risk.mailbox_days.
+  bool open_case(const std::string& id, int64_t received_ms, int64_t deadline_ms, const std::set<std::string>& topics,
+                 const std::string& region);
+  void reply(const std::string& id, int64_t time_ms);
   // Walks the series' levels up to boundary b (from where its cache is still valid).
   void walk(series_state& s, int64_t b) const;
   reading reading_at(const series_key& k, series_state& s, int64_t b) const;
@@ -94,63 +102,96 @@ std::shared_ptr<const lexicon> engine::lexicon_in_force() const { return impl_->
 void engine::observe(const storage::batch& b) {
   std::map<std::string, std::set<std::string>> topics;  // message key -> topics it hit
   for (const auto& h : b.hits) topics[h.message_key].insert(h.topic);
-  const int64_t step = options_.step_ms;
-  const int64_t history = (options_.baseline_days + 1) * day_ms;
   std::lock_guard lk(impl_->mu);
   auto& st = *impl_;
   for (const auto& m : b.messages) {
-    const bool old = m.time_ms < st.newest - history;
-    const int64_t s = floor_div(m.time_ms, step);
     if (m.kind == "mailbox-reply") {
-      if (old) continue;
-      auto [it, fresh] = st.replies.emplace(m.id, m.time_ms);
-      if (!fresh && it->second <= m.time_ms) continue;
-      it->second = m.time_ms;
-      if (auto c = st.cases.find(m.id); c != st.cases.end()) {
-        c->second->replied_ms = std::min(c->second->replied_ms, m.time_ms);
-        for (const auto& k : st.case_series[m.id]) st.series[k].dirty(s + 1);
-      }
+      st.reply(m.id, m.time_ms);
       continue;
     }
     auto t = topics.find(m.key);
     if (t == topics.end()) continue;
-    if (old) {
-      ++st.ignored;
-      continue;
-    }
-    if (s < st.earliest_step) {
-      for (auto& [k, x] : st.series) x.dirty(s + 1);
-      st.earliest_step = s;
-    }
-    st.newest = std::max(st.newest, m.time_ms);
     std::string region = st.gaz.place(m.region, joined_text(m));
     if (region.empty()) region = unplaced;
     const detail::observed o{m.author, m.channel, m.source_name, assess(st.lex.get(), joined_text(m)).t};
-    std::shared_ptr<detail::mailbox_case> c;
-    if (m.kind == "mailbox" && !m.id.empty() && !st.cases.count(m.id)) {
-      c = std::make_shared<detail::mailbox_case>();
-      c->received_ms = m.time_ms;
-      c->deadline_ms = options_.deadline ? options_.deadline(m.category, m.time_ms) : m.time_ms + 15 * day_ms;
-      if (auto r = st.replies.find(m.id); r != st.replies.end()) c->replied_ms = r->second;
-      st.cases[m.id] = c;
-    }
-    for (const auto& topic : t->second)
-      for (const auto& k : {series_key{topic, all_regions}, series_key{topic, region}}) {
-        auto& x = st.series[k];
-        x.cells[s].emplace(base_key(m.key), o);
-        x.dirty(s + 1);
-        if (c) {
-          x.cases.push_back(c);
-          st.case_series[m.id].push_back(k);
-        }
-      }
+    const bool counted = st.count(base_key(m.key), m.time_ms, t->second, region, o);
+    const bool opened = m.kind == "mailbox" && !m.id.empty() &&
+                        st.open_case(m.id, m.time_ms, options_.deadline ? options_.deadline(m.category, m.time_ms)
+                                                                        : m.time_ms + 15 * day_ms,
+                                     t->second, region);
+    if (!counted && !opened) ++st.ignored;
   }
   st.prune();
 }
 
+void engine::add_case(const std::string& id, int64_t received_ms, int64_t deadline_ms,
+                      const std::set<std::string>& topics, const std::string& region_field, const std::string& text,
+                      std::optional<int64_t> replied_ms) {
+  std::lock_guard lk(impl_->mu);
+  auto& st = *impl_;
+  std::string region = st.gaz.place(region_field, text);
+  if (region.empty()) region = unplaced;
+  st.open_case(id, received_ms, deadline_ms, topics, region);
+  if (replied_ms) st.reply(id, *replied_ms);
+  st.prune();
+}
+
+int64_t engine::impl::history_step() const {
+  return floor_div(newest, o.step_ms) - (o.baseline_days + 1) * (day_ms / o.step_ms);
+}
+
+bool engine::impl::count(const std::string& key, int64_t time_ms, const std::set<std::string>& topics,
+                         const std::string& region, const detail::observed& what) {
+  const int64_t s = floor_div(time_ms, o.step_ms);
+  newest = std::max(newest, time_ms);
+  const int64_t h = history_step();
+  if (s < h) return false;  // older than the history kept
+  if (s < earliest_step) {
+    for (auto& [k, x] : series) x.dirty(std::max(s, h) + 1);
+    earliest_step = s;
+  }
+  for (const auto& topic : topics)
+    for (const auto& k : {series_key{topic, all_regions}, series_key{topic, region}}) {
+      auto& x = series[k];
+      x.cells[s].emplace(key, what);
+      x.dirty(s + 1);
+    }
+  return true;
+}
+
+bool engine::impl::open_case(const std::string& id, int64_t received_ms, int64_t deadline_ms,
+                             const std::set<std::string>& topics, const std::string& region) {
+  if (received_ms < newest - o.mailbox_days * day_ms || cases.count(id)) return false;
+  auto c = std::make_shared<detail::mailbox_case>();
+  c->received_ms = received_ms;
+  c->deadline_ms = deadline_ms;
+  if (auto r = replies.find(id); r != replies.end()) c->replied_ms = r->second;
+  cases[id] = c;
+  const int64_t from = std::max(floor_div(received_ms, o.step_ms), history_step()) + 1;
+  for (const auto& topic : topics)
+    for (const auto& k : {series_key{topic, all_regions}, series_key{topic, region}}) {
+      auto& x = series[k];
+      x.cases.push_back(c);
+      x.dirty(from);
+      case_series[id].push_back(k);
+    }
+  return true;
+}
+
+void engine::impl::reply(const std::string& id, int64_t time_ms) {
+  if (time_ms < newest - o.mailbox_days * day_ms) return;
+  auto [it, fresh] = replies.emplace(id, time_ms);
+  if (!fresh && it->second <= time_ms) return;
+  it->second = time_ms;
+  auto c = cases.find(id);
+  if (c == cases.end()) return;
+  c->second->replied_ms = std::min(c->second->replied_ms, time_ms);
+  const int64_t from = std::max(floor_div(time_ms, o.step_ms), history_step()) + 1;
+  for (const auto& k : case_series[id]) series[k].dirty(from);
+}
+
 void engine::impl::prune() {
-  const int64_t d = day_ms / o.step_ms;
-  const int64_t h = floor_div(newest, o.step_ms) - (o.baseline_days + 1) * d;
+  const int64_t h = history_step();
   for (auto it = series.begin(); it != series.end();) {
     auto& s = it->second;
     s.cells.erase(s.cells.begin(), s.cells.lower_bound(h));

@@ -42,6 +42,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -157,6 +158,10 @@ class engine {
   // Reads the stored hits and messages of the history kept back (at start). Stops at the
   // first store error, which it returns.
   status rebuild(const storage::store& store, int64_t now_ms);
+  // A mailbox case known from elsewhere (the mailbox's own records, which outlive the
+  // messages kept: the daemon adds them at start); a case already known is left as it is.
+  void add_case(const std::string& id, int64_t received_ms, int64_t deadline_ms, const std::set<std::string>& topics,
+                const std::string& region_field, const std::string& text, std::optional<int64_t> replied_ms);
 
   // The readings at the step boundary after the newest message (every series).
   std::vector<reading> current(const query& q = {}) const;

@@ -104,7 +104,9 @@ std::string snapshot::to_json(int off) const {
 status engine::rebuild(const storage::store& store, int64_t now_ms) {
   const int64_t history = (options_.baseline_days + 1) * int64_t{24} * 3600 * 1000;
   storage::hit_query q;
-  q.since_ms = now_ms - history;
+  // The newest message may be older than now (a replay, a pause): read two histories back;
+  // observe() keeps what falls in the history of the newest one.
+  q.since_ms = now_ms - 2 * history;
   q.limit = std::numeric_limits<size_t>::max();
   auto hits = store.hits(q);
   if (!hits.ok()) return error{hits.error_message()};

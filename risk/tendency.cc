@@ -5,8 +5,11 @@
 #include <sstream>
 
 #include "matchers/normalizer.h"
+#include "risk/text.h"
 
 namespace yuqing::risk {
+
+using detail::boundaries;
 
 const char* to_string(tendency t) {
   switch (t) {
@@ -37,21 +40,6 @@ std::string fold(std::string_view text) {
 
 namespace {
 
-// Byte offsets of every code point start of `s`, and s.size() at the end (invalid bytes
-// count as one each).
-std::vector<size_t> boundaries(std::string_view s) {
-  std::vector<size_t> b;
-  b.reserve(s.size() + 1);
-  for (size_t i = 0; i < s.size();) {
-    b.push_back(i);
-    uint32_t cp;
-    const int len = matchers::decode_utf8(s, i, cp);
-    i += len > 0 ? static_cast<size_t>(len) : 1;
-  }
-  b.push_back(s.size());
-  return b;
-}
-
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 }  // namespace
@@ -72,16 +60,7 @@ struct lexicon_loader {
   }
 
   // Column (in characters, from 1) of byte `pos` of `line`.
-  static int column_of(std::string_view line, size_t pos) {
-    int col = 1;
-    for (size_t i = 0; i < pos && i < line.size();) {
-      uint32_t cp;
-      const int len = matchers::decode_utf8(line, i, cp);
-      i += len > 0 ? static_cast<size_t>(len) : 1;
-      ++col;
-    }
-    return col;
-  }
+  static int column_of(std::string_view line, size_t pos) { return static_cast<int>(detail::chars(line, pos)) + 1; }
 
   // The first invalid UTF-8 byte of `line`, or npos.
   static size_t invalid_at(std::string_view line) {
