@@ -2,9 +2,10 @@
 // loader. Loading throws nothing: it returns the config or every problem found, each
 // naming the key (and line) it is about.
 //
-// Every key is declared once in keys() with its description, default, bounds and whether
-// a change needs a restart; the loader, the validation and `yuqingctl config-keys` all
-// read that table. Unknown keys are errors (a typo must not silently become a default).
+// Every key is declared once, in the table of keys.cc, with its description, default,
+// bounds and whether a change needs a restart; the defaults of daemon_config, the loader's
+// checks and `yuqingctl config-keys` all come from that table (keys()). Unknown keys are
+// errors (a typo must not silently become a default).
 //
 // Relative paths in the file are resolved against the directory of the file.
 #pragma once
@@ -37,6 +38,7 @@ struct field_map {
   std::string region = "/region";
   std::string title = "/title";
   std::string category = "/category";  // mailbox messages: what kind of request
+  bool operator==(const field_map&) const = default;
 };
 
 // One Kafka topic that yuqing reads.
@@ -50,74 +52,78 @@ struct channel {
   // unless the topic is compacted or has transactional producers (offset_gaps: expected),
   // where gaps are normal.
   bool gaps_expected = false;
+  bool operator==(const channel&) const = default;
 };
 
+// Every member that a key sets starts at the default its key declares (keys()): the
+// constructor applies the table's defaults, so no default is written here.
 struct daemon_config {
+  daemon_config();
+  bool operator==(const daemon_config&) const = default;
+
   // kafka
-  std::string kafka_brokers = "embedded";
-  std::string kafka_group_id = "yuqing";
-  int embedded_brokers = 1;
-  int embedded_partitions = 4;
+  std::string kafka_brokers;
+  std::string kafka_group_id;
+  int embedded_brokers{};
+  int embedded_partitions{};
   std::map<std::string, std::string> kafka_properties;
   std::set<std::string> kafka_referenced;  // properties given as ${env:...} or ${file:...}
-  std::string dead_letter_topic = "yuqing.deadletter";
+  std::string dead_letter_topic;
   std::vector<channel> channels;
   // ingest
-  int batch_max_messages = 1000;
-  int batch_max_wait_ms = 50;
-  int64_t max_message_bytes = 1 << 20;
-  int max_clock_skew_seconds = 300;
+  int batch_max_messages{};
+  int batch_max_wait_ms{};
+  int64_t max_message_bytes{};
+  int max_clock_skew_seconds{};
   // storage
-  std::filesystem::path storage_path = "/var/lib/yuqing";
-  bool storage_sync = true;
-  int message_retention_hours = 168;
+  std::filesystem::path storage_path;
+  bool storage_sync{};
+  int message_retention_hours{};
   // matching
-  std::filesystem::path keyword_sets_dir = "/etc/yuqing/keyword-sets";
-  bool keyword_sets_watch = true;
-  int keyword_sets_settle_ms = 300;
+  std::filesystem::path keyword_sets_dir;
+  bool keyword_sets_watch{};
+  int keyword_sets_settle_ms{};
   std::filesystem::path keyword_sets_cache_dir;  // empty: storage_path / "hs-cache"
-  int keyword_sets_compile_time_limit_ms = 60000;
-  int backtest_max_cpu_percent = 25;
-  std::filesystem::path plan_path = "/usr/share/yuqing/seeds/plan.yaml";
+  int keyword_sets_compile_time_limit_ms{};
+  int backtest_max_cpu_percent{};
+  std::filesystem::path plan_path;
   // alerting
-  bool alerting_enabled = true;
-  std::string hits_topic = "yuqing.hits";
-  std::string alerts_topic = "yuqing.alerts";
+  bool alerting_enabled{};
+  std::string hits_topic;
+  std::string alerts_topic;
   std::string alertmanager_url;  // empty: no Alertmanager
-  int alertmanager_resend_seconds = 60;
+  int alertmanager_resend_seconds{};
   std::string webhook_url;       // empty: no webhook
-  int alert_repeat_minutes = 60;
-  int alert_escalate_minutes = 15;
-  int clock_warning_minutes = 60;
-  int clock_release_hours = 5;
-  int clock_respond_major_hours = 24;
-  int clock_respond_other_hours = 48;
+  int alert_repeat_minutes{};
+  int alert_escalate_minutes{};
+  int clock_warning_minutes{};
+  int clock_release_hours{};
+  int clock_respond_major_hours{};
+  int clock_respond_other_hours{};
   // Levels whose alerts close without a person once their condition has been clear for the
   // grace time; the others close only when handled.
-  std::vector<std::string> alert_close_unattended_levels = {"blue", "yellow"};
-  int alert_close_grace_minutes = 30;
+  std::vector<std::string> alert_close_unattended_levels;
+  int alert_close_grace_minutes{};
   // mailbox cases (plan item 11)
-  std::filesystem::path calendar_dir = "/usr/share/yuqing/seeds/calendar";
-  int mailbox_utc_offset_minutes = 8 * 60;
-  // Reply deadline per category: working days ("15d") or working hours ("36h"). Defaults
-  // borrowed from Guangdong's 12345 hotline measures (2022).
-  std::map<std::string, std::string> mailbox_deadlines = {
-      {"咨询", "2d"}, {"求助", "10d"}, {"建议", "10d"}, {"投诉", "15d"}, {"举报", "15d"}};
-  std::string mailbox_default_deadline = "15d";
-  int mailbox_due_soon_hours = 24;
-  std::string mailbox_due_soon_level = "yellow";
-  std::string mailbox_overdue_level = "orange";
-  std::string mailbox_concentrated_level = "orange";
-  std::string same_text_level = "orange";
-  int concentrated_period_hours = 168;
-  int concentrated_count = 10;
-  int concentrated_factor = 3;
-  int concentrated_min_count = 5;
-  std::string clusters_scope = "matched";  // none | mailbox | matched | all
-  int clusters_similarity_percent = 50;
-  int clusters_count = 5;
-  int clusters_window_hours = 168;
-  int clusters_max_tracked = 100000;
+  std::filesystem::path calendar_dir;
+  int mailbox_utc_offset_minutes{};
+  // Reply deadline per category: working days ("15d") or working hours ("36h").
+  std::map<std::string, std::string> mailbox_deadlines;
+  std::string mailbox_default_deadline;
+  int mailbox_due_soon_hours{};
+  std::string mailbox_due_soon_level;
+  std::string mailbox_overdue_level;
+  std::string mailbox_concentrated_level;
+  std::string same_text_level;
+  int concentrated_period_hours{};
+  int concentrated_count{};
+  int concentrated_factor{};
+  int concentrated_min_count{};
+  std::string clusters_scope;  // none | mailbox | matched | all
+  int clusters_similarity_percent{};
+  int clusters_count{};
+  int clusters_window_hours{};
+  int clusters_max_tracked{};
   std::vector<std::string> clusters_official_sources;
   // risk index, tendency and policy follow-up (issue 24; risk/README.md has the formula)
   int risk_step_minutes = 10;
@@ -140,25 +146,28 @@ struct daemon_config {
   };
   std::vector<policy_entry> risk_policies;
   // http
-  std::string http_listen = "127.0.0.1:9464";
+  std::string http_listen;
   std::string http_token;  // empty: POST endpoints refused
   // The unit directory: a real unit with its Alertmanager receiver, and the plan's units
   // and roles ("政策措施牵头起草、组织实施单位") that stand for it.
   struct unit {
     std::string name, receiver;
     std::vector<std::string> plan_names;
+    bool operator==(const unit&) const = default;
   };
   std::vector<unit> units;
   // People of http.people: a bearer token per person, kept as its SHA-256 (lower-case hex).
   struct person {
     std::string name, unit, role;  // role: viewer, officer, analyst or admin
     std::string token_sha256;
+    bool operator==(const person&) const = default;
   };
   std::vector<person> http_people;
   std::vector<std::string> http_allowed_hosts;  // empty: any Host
+  std::filesystem::path http_console_dir;  // empty: the console's files built into the binary
   // log
-  std::string log_level = "info";
-  std::string log_format = "text";  // text (key=value) | json
+  std::string log_level;
+  std::string log_format;  // text (key=value) | json
 
   bool embedded_kafka() const { return kafka_brokers == "embedded"; }
   // What no log line may show: the HTTP token and the Kafka properties that are secrets
@@ -177,10 +186,11 @@ struct key_spec {
   std::string default_value;  // as written in YAML
   std::string description;
   int64_t min = 0, max = 0;   // bounds of integer keys
-  bool needs_restart = true;
+  bool needs_restart = true;  // today every key: the file is read at start only
+  std::vector<std::string> choices;  // a string key's allowed values; empty: any
 };
 
-// The table of every key, in the order of the sample configuration.
+// The table of every key, grouped by section as in the sample configuration.
 const std::vector<key_spec>& keys();
 
 // Loads and validates a configuration file. On failure the error lists every problem,

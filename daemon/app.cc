@@ -19,6 +19,7 @@
 #include "daemon/mailbox.h"
 #include "daemon/risk_service.h"
 #include "daemon/backtest.h"
+#include "daemon/console_routes.h"
 #include "daemon/decoder.h"
 #include "daemon/http_server.h"
 #include "daemon/ingest.h"
@@ -26,6 +27,8 @@
 #include "daemon/keyword_sets.h"
 #include "daemon/notifier.h"
 #include "daemon/probe.h"
+#include "daemon/hit_excerpt.h"
+#include "daemon/routes_sets.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
 
@@ -57,6 +60,12 @@ class teardown_stack {
   std::vector<std::pair<std::string, std::function<void()>>> steps_;
 };
 
+std::string join(const std::set<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+  return out;
+}
+
 json hit_json(const storage::hit_record& h) {
   json spans = json::array();
   for (const auto& s : h.spans)
@@ -66,7 +75,8 @@ json hit_json(const storage::hit_record& h) {
           {"set_version", h.set_version}, {"rule", h.rule_id},
           {"severity", h.severity},       {"plan_item", h.plan_item},
           {"channel", h.channel},         {"author", h.author},
-          {"title", h.title},             {"spans", spans}};
+          {"title", h.title},             {"spans", spans},
+          {"boundary", h.boundary}};
 }
 
 // A time (RFC 3339, ms or an age like 7d) or a count; throws std::invalid_argument.
@@ -98,7 +108,7 @@ json hit_json(const matchers::hit& h, const std::vector<std::string>& names,
   const uint32_t f = h.spans.empty() ? 0 : h.spans.front().field;
   return {{"set", h.set_id},       {"set_version", h.set_version}, {"rule", h.rule_id},
           {"topic", h.topic},      {"severity", matchers::to_string(h.level)},
-          {"spans", spans},
+          {"spans", spans},           {"boundary", segment::to_string(h.boundary)},
           {"highlighted", matchers::highlight(fields[f], h.spans, f, "【", "】")}};
 }
 
@@ -240,6 +250,7 @@ struct app::impl {
                           {"dead_lettered", c.dead_lettered}, {"hits", c.hits},
                           {"batches", c.batches}, {"lost", c.lost}}},
             {"paused", c.paused},
+            {"utc_offset_minutes", cfg.mailbox_utc_offset_minutes},
             {"ready", consumer && consumer->ready()}};
   }
 
@@ -260,9 +271,18 @@ struct app::impl {
     });
     http->route("GET", "/api/v1/hits", [this](const http_request& r) {
       storage::hit_query q;
+      static const std::set<std::string> known = {"topic", "set", "rule", "channel", "region", "message",
+                                                  "since", "until", "limit", "excerpt"};
+      for (const auto& [key, value] : r.query)
+        if (!known.count(key)) return json_error(400, key + ": unknown parameter (" + join(known) + ")");
+      const bool excerpts = r.query.count("excerpt") && r.query.at("excerpt") == "1";
+      if (r.query.count("excerpt") && !excerpts && r.query.at("excerpt") != "0") return json_error(400, "excerpt: 0 or 1");
       try {
         q.topic = r.query.count("topic") ? r.query.at("topic") : "";
         q.set = r.query.count("set") ? r.query.at("set") : "";
+        q.rule = r.query.count("rule") ? r.query.at("rule") : "";
+        q.channel = r.query.count("channel") ? r.query.at("channel") : "";
+        q.region = r.query.count("region") ? r.query.at("region") : "";
         q.message = r.query.count("message") ? r.query.at("message") : "";
         q.since_ms = query_int(r, "since", 0);
         q.until_ms = query_int(r, "until", q.until_ms);
@@ -274,10 +294,17 @@ struct app::impl {
       auto hits = store->hits(q);
       if (!hits) return json_error(500, hits.error_message());
       json out = json::array();
-      for (const auto& h : *hits) out.push_back(hit_json(h));
-      return http_response{200, "application/json", json{{"hits", out}}.dump()};
-    });
+      for (const auto& h : *hits) {
+        out.push_back(hit_json(h));
+        out.back()["local_time"] = rfc3339_at_offset(h.time_ms, cfg.mailbox_utc_offset_minutes);
+        if (excerpts) out.back()["context"] = hit_excerpt_json(*store, h);
+      }
+      return http_response{200, "application/json",
+                           json{{"hits", out}, {"limit_reached", hits->size() >= q.limit}}.dump(
+                               -1, ' ', false, json::error_handler_t::replace)};
+    }, http_server::access::viewer);
     add_tuning_routes();
+    add_set_file_routes(*http, {sets.get(), store.get(), &clk, cfg.keyword_sets_dir, cfg.mailbox_utc_offset_minutes});
     add_alert_routes();
     add_mailbox_routes();
     http->route("GET", "/api/v1/messages/", [this](const http_request& r) {
@@ -286,7 +313,7 @@ struct app::impl {
       if (!m) return json_error(500, m.error_message());
       if (!m->has_value()) return json_error(404, "no message " + key);
       return http_response{200, "application/json", (*m)->to_json()};
-    });
+    }, http_server::access::viewer);
   }
 
   json keyword_sets_json() const {
@@ -456,7 +483,7 @@ struct app::impl {
       json out = json::array();
       for (const auto& a : *found) out.push_back(alert_json(a, cfg.mailbox_utc_offset_minutes));
       return http_response{200, "application/json", json{{"alerts", out}}.dump()};
-    });
+    }, http_server::access::viewer);
     http->route("GET", "/api/v1/alerts/", [this, unavailable](const http_request& r) {
       if (!alerts_svc) return unavailable();
       const auto id = r.path.substr(std::string("/api/v1/alerts/").size());
@@ -466,7 +493,7 @@ struct app::impl {
       const auto parsed = alerting::alert::from_json(**a);
       if (!parsed) return json_error(500, "alert " + id + " is unreadable in the store");
       return http_response{200, "application/json", alert_json(*parsed, cfg.mailbox_utc_offset_minutes).dump()};
-    });
+    }, http_server::access::viewer);
     // POST /api/v1/alerts/{id}/ack and /handle with {"who": "...", "note": "..."}.
     http->route("POST", "/api/v1/alerts/", [this, unavailable](const http_request& r) {
       if (!alerts_svc) return unavailable();
@@ -514,7 +541,7 @@ struct app::impl {
       json out = json::array();
       for (const auto& c : *found) out.push_back(json::parse(c.to_json(now)));
       return http_response{200, "application/json", json{{"cases", out}}.dump(-1, ' ', false, json::error_handler_t::replace)};
-    });
+    }, http_server::access::viewer);
     http->route("GET", "/api/v1/report", [this](const http_request& r) {
       int64_t from = 0, to = 0;
       const int64_t now = clk.now_ms();
@@ -531,7 +558,7 @@ struct app::impl {
       if (format == "md") return http_response{200, "text/markdown; charset=utf-8", report->to_markdown()};
       if (format == "csv") return http_response{200, "text/csv; charset=utf-8", report->to_csv()};
       return http_response{200, "application/json", report->to_json()};
-    });
+    }, http_server::access::viewer);
   }
 
   // The risk index, tendency and policies (issue 24): before ingest, which feeds it.
@@ -649,11 +676,12 @@ struct app::impl {
         }
       }
       return json{{"alerts", out}}.dump(-1, ' ', false, json::error_handler_t::replace);
-    });
+    }, http_server::access::viewer);
     risk = std::make_unique<risk_service>(cfg, *store, clk);
     registry.add_collector([this] { return risk->families(); });
     add_routes();
     add_risk_routes(*http, *risk, *store, clk, cfg.mailbox_utc_offset_minutes);
+    add_console_routes(*http, cfg.http_console_dir, !cfg.http_token.empty() || !cfg.http_people.empty());
     if (auto st = http->start(cfg.http_listen); !st) {
       spdlog::critical("event=start_failed step=http error=\"{}\"", st.error_message());
       return 1;

@@ -1,11 +1,14 @@
 // yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker,
-// config-keys, and against a running daemon's HTTP API: sets, reload, backtest, rules,
+// config-keys, and against a running daemon's HTTP API: sets (versions, diff, rollback),
+// reload, backtest, rules,
 // alerts, ack, handle, risk, policy;
 // cases and report read either the API or the store (--db).
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -132,16 +135,23 @@ int hits(const std::string& db, const std::string& topic, const std::string& set
   return 0;
 }
 
-int check(const std::string& path, bool as_json) {
+// Errors first, then warnings (as `falco -V`); exit 1 on errors, and with --strict on
+// warnings too.
+int check(const std::string& path, bool as_json, bool strict) {
   const auto r = matchers::load_directory(path);
+  size_t warnings = 0;
+  for (const auto& c : r.results)
+    for (const auto& d : c.diagnostics) warnings += d.warning ? 1 : 0;
   if (as_json) {
     json out = json::array();
     for (const auto& c : r.results) {
       json diags = json::array();
-      for (const auto& d : c.diagnostics)
-        diags.push_back({{"file", d.file}, {"line", d.pos.line}, {"column", d.pos.column},
-                         {"rule", d.rule}, {"message", d.message},
-                         {"severity", d.warning ? "warning" : "error"}});
+      for (const bool warning : {false, true})
+        for (const auto& d : c.diagnostics)
+          if (d.warning == warning)
+            diags.push_back({{"file", d.file}, {"line", d.pos.line}, {"column", d.pos.column},
+                             {"rule", d.rule}, {"message", d.message},
+                             {"severity", d.warning ? "warning" : "error"}});
       json e = {{"ok", c.ok()}, {"diagnostics", diags}};
       if (c.set) {
         e["set"] = c.set->definition().id;
@@ -152,7 +162,10 @@ int check(const std::string& path, bool as_json) {
     }
     std::cout << out.dump(2) << "\n";
   } else {
-    std::cout << r.to_text();
+    for (const bool warning : {false, true})
+      for (const auto& c : r.results)
+        for (const auto& d : c.diagnostics)
+          if (d.warning == warning) std::cout << d.to_text() << "\n";
     for (const auto& c : r.results) {
       if (!c.set) continue;
       const auto& d = c.set->definition();
@@ -160,8 +173,9 @@ int check(const std::string& path, bool as_json) {
                   d.id.c_str(), d.file.c_str(), d.version.c_str(), d.rules.size(),
                   c.set->literal_count(), c.compile_seconds * 1000);
     }
+    if (r.error_count() || warnings) std::printf("%zu errors, %zu warnings\n", r.error_count(), warnings);
   }
-  return r.error_count() == 0 ? 0 : 1;
+  return r.error_count() == 0 && !(strict && warnings > 0) ? 0 : 1;
 }
 
 int test(const std::string& set_file, const std::string& text, const std::string& file,
@@ -196,7 +210,8 @@ int test(const std::string& set_file, const std::string& text, const std::string
           spans.push_back({{"begin", s.begin}, {"end", s.end},
                            {"text", inputs[i].substr(s.begin, s.end - s.begin)}});
         std::cout << json{{"line", i + 1}, {"set", h.set_id}, {"rule", h.rule_id},
-                          {"severity", matchers::to_string(h.level)}, {"spans", spans}}
+                          {"severity", matchers::to_string(h.level)}, {"spans", spans},
+                          {"boundary", yuqing::segment::to_string(h.boundary)}}
                          .dump()
                   << "\n";
       } else {
@@ -204,7 +219,10 @@ int test(const std::string& set_file, const std::string& text, const std::string
         for (const auto& s : h.spans)
           where += (where.empty() ? "" : ",") + std::to_string(s.begin) + "-" + std::to_string(s.end);
         std::cout << (inputs.size() > 1 ? std::to_string(i + 1) + ": " : "") << h.set_id << "/"
-                  << h.rule_id << " " << matchers::to_string(h.level) << " bytes " << where << "  "
+                  << h.rule_id << " " << matchers::to_string(h.level) << " bytes " << where
+                  << (h.boundary != yuqing::segment::alignment::unknown
+                          ? std::string(" boundary ") + yuqing::segment::to_string(h.boundary) : "")
+                  << "  "
                   << matchers::highlight(inputs[i], h.spans, 0, color ? "\033[1;31m" : "【",
                                          color ? "\033[0m" : "】")
                   << "\n";
@@ -381,6 +399,59 @@ int backtest(const api& a, const std::string& set_file, const std::string& since
   return 0;
 }
 
+// `yuqingctl sets versions|diff|rollback`: a set's recorded versions, a diff between two,
+// and going back to one (saved again as the newest version).
+bool plain_word(const std::string& s) {
+  return !s.empty() && s.size() <= 128 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+int set_versions(const api& a, const std::string& name, bool as_json) {
+  json body;
+  if (auto rc = get_or_print(a, "/api/v1/keyword-sets/" + name + "/versions", as_json, body)) return *rc;
+  std::printf("%5s  %-16s  %-29s  %5s  %s\n", "#", "version", "loaded", "rules", "who / trigger");
+  for (const auto& v : body["versions"]) {
+    const std::string who = v["who"].get<std::string>();
+    std::printf("%4llu%s  %-16s  %-29s  %5llu  %s\n", v["number"].get<unsigned long long>(),
+                v["in_force"].get<bool>() ? "*" : " ", v["version"].get<std::string>().c_str(),
+                v["time"].get<std::string>().c_str(), v["rules"].get<unsigned long long>(),
+                (who.empty() ? v["trigger"].get<std::string>() : who).c_str());
+  }
+  std::printf("(* in force)\n");
+  return 0;
+}
+
+int set_diff(const api& a, const std::string& name, const std::string& from, const std::string& to, bool as_json) {
+  json body;
+  const auto target = "/api/v1/keyword-sets/" + name + "/diff?from=" + from + "&to=" + to;
+  if (auto rc = get_or_print(a, target, as_json, body)) return *rc;
+  std::cout << body["unified"].get<std::string>();
+  std::cerr << "+" << body["added"].get<size_t>() << " -" << body["removed"].get<size_t>() << " lines\n";
+  return 0;
+}
+
+int set_rollback(const api& a, const std::string& name, const std::string& version) {
+  int status = 0;
+  const auto request = json{{"version", version}}.dump();
+  auto j = a.call("POST", "/api/v1/keyword-sets/" + name + "/rollback", request, &status);
+  while (j && status == 202 && j->value("state", "") == "compiling") {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    j = a.call("POST", "/api/v1/keyword-sets/" + name + "/rollback", request, &status);
+  }
+  if (!j) {
+    std::cerr << j.error_message() << "\n";
+    return 1;
+  }
+  if (status == 202) {
+    std::cout << "saved; the reload still runs: see yuqingctl sets versions " << name << "\n";
+    return 0;
+  }
+  std::cout << "set " << name << " is back at version " << (*j)["version"].get<std::string>()
+            << ((*j)["changed"].get<bool>() ? " (reloaded)" : " (it was in force already)") << "\n";
+  return 0;
+}
+
 int rules(const api& a, int top, bool as_json) {
   json body;
   if (auto rc = get_or_print(a, "/api/v1/rules?top=" + std::to_string(top), as_json, body)) return *rc;
@@ -404,6 +475,7 @@ int config_keys() {
               << ")";
     if (!k.default_value.empty()) std::cout << " default: " << k.default_value;
     if (k.type == "integer") std::cout << " bounds: " << k.min << ".." << k.max;
+    for (size_t i = 0; i < k.choices.size(); ++i) std::cout << (i ? "|" : " one of: ") << k.choices[i];
     std::cout << "\n    " << k.description << "\n";
   }
   return 0;
@@ -653,9 +725,11 @@ int main(int argc, char** argv) {
   h->add_option("--limit", limit, "most hits to print")->capture_default_str();
   h->add_flag("--json", as_json, "one JSON object per line");
 
-  auto* c = cli.add_subcommand("check", "validate keyword sets (exit 0: all good, 1: errors)");
+  auto* c = cli.add_subcommand("check", "validate keyword sets (exit 0: all good, 1: errors, or warnings with --strict)");
   std::string check_path;
+  bool strict = false;
   c->add_option("path", check_path, "keyword-set directory or file")->required();
+  c->add_flag("--strict", strict, "warnings fail the check too (exit 1)");
   c->add_flag("--json", as_json, "JSON output");
 
   auto* t = cli.add_subcommand("test", "match text against a keyword set, with highlights");
@@ -682,11 +756,24 @@ int main(int argc, char** argv) {
   a.token = std::getenv("YUQING_HTTP_TOKEN") ? std::getenv("YUQING_HTTP_TOKEN") : "";
   auto api_options = [&](CLI::App* sub) {
     sub->add_option("--url", a.url, "the daemon's HTTP address (env YUQING_URL)")->capture_default_str();
-    sub->add_option("--token", a.token, "bearer token of POST endpoints (env YUQING_HTTP_TOKEN)");
+    sub->add_option("--token", a.token, "bearer token: POST endpoints, and reading alerts, cases and the report when the daemon has tokens (env YUQING_HTTP_TOKEN)");
   };
   auto* ks = cli.add_subcommand("sets", "keyword sets in force, their versions and the last reload");
   api_options(ks);
   ks->add_flag("--json", as_json, "JSON output");
+  std::string sv_name, sv_from, sv_to, sv_version;
+  auto* ksv = ks->add_subcommand("versions", "the recorded versions of a set, newest first");
+  auto* ksd = ks->add_subcommand("diff", "a unified diff between two versions of a set");
+  auto* ksr = ks->add_subcommand("rollback", "save an earlier version of a set again and reload it");
+  for (auto* sub : {ksv, ksd, ksr}) {
+    api_options(sub);
+    sub->add_option("name", sv_name, "the set id")->required();
+  }
+  ksv->add_flag("--json", as_json, "JSON output");
+  ksd->add_flag("--json", as_json, "JSON output");
+  ksd->add_option("--from", sv_from, "the older version: its hash or its number (see versions)")->required();
+  ksd->add_option("--to", sv_to, "the newer version")->required();
+  ksr->add_option("--version", sv_version, "the version to go back to: its hash or its number")->required();
   auto* rl = cli.add_subcommand("reload", "reload the keyword sets now (exit 1 when it failed)");
   api_options(rl);
   auto* bt = cli.add_subcommand("backtest", "what a candidate set would add and remove on stored messages");
@@ -774,7 +861,7 @@ int main(int argc, char** argv) {
       return produce(brokers, topic, file, key_field, shift);
     }
     if (*h) return hits(db, htopic, hset, hmessage, since, limit, as_json);
-    if (*c) return check(check_path, as_json);
+    if (*c) return check(check_path, as_json, strict);
     if (*t) {
       if (!*text_opt && !*file_opt) {
         std::cerr << "test: give --text or --file\n";
@@ -783,7 +870,14 @@ int main(int argc, char** argv) {
       return test(set_file, text, text_file, as_json);
     }
     if (*b) return broker(nbrokers, topics, partitions, rtt_ms);
-    if (*ks) return sets(a, as_json);
+    if (*ks) {
+      for (const auto& [opt, v] : {std::pair{"name", sv_name}, {"--from", sv_from}, {"--to", sv_to}, {"--version", sv_version}})
+        if (!v.empty() && !plain_word(v)) throw std::invalid_argument(std::string(opt) + ": letters, digits, '.', '_' or '-'");
+      if (*ksv) return set_versions(a, sv_name, as_json);
+      if (*ksd) return set_diff(a, sv_name, sv_from, sv_to, as_json);
+      if (*ksr) return set_rollback(a, sv_name, sv_version);
+      return sets(a, as_json);
+    }
     if (*rl) return reload(a);
     if (*bt) return backtest(a, bt_set, bt_since, bt_examples, as_json);
     if (*ru) return rules(a, top, as_json);

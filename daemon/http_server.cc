@@ -104,6 +104,7 @@ std::string_view host_name(std::string_view h) {
 const char* role_of(http_server::access a) {
   switch (a) {
     case http_server::access::open: return "viewer";
+    case http_server::access::viewer: return "viewer";
     case http_server::access::officer: return "officer";
     case http_server::access::analyst: return "analyst";
     case http_server::access::admin: return "admin";
@@ -111,9 +112,9 @@ const char* role_of(http_server::access a) {
   return "admin";
 }
 
-// admin may do everything; officer and analyst their own part; viewer nothing protected.
+// admin may do everything; officer and analyst their own part; viewer reading only.
 bool allowed(const std::string& role, http_server::access needs) {
-  return role == "admin" || role == role_of(needs);
+  return role == "admin" || needs == http_server::access::viewer || role == role_of(needs);
 }
 
 std::string sha256_hex(std::string_view text) {
@@ -232,6 +233,7 @@ class sse_hub final : public event_stream, public std::enable_shared_from_this<s
 
 struct http_server::impl {
   std::map<std::string, std::shared_ptr<sse_hub>> streams;
+  std::map<std::string, access> stream_access;  // streams that need a token
   std::unique_ptr<asio::steady_timer> heartbeat;
   void beat() {
     heartbeat->expires_after(std::chrono::seconds(15));
@@ -256,6 +258,7 @@ struct http_server::impl {
   std::map<std::string, int> clients;
   // What the limits turned away, by reason (read by counters() from any thread).
   std::atomic<uint64_t> refused_full{0}, refused_streams{0};
+  std::atomic<int> open_now{0};  // connections of every pool (read by open_connections())
   asio::io_context io{1};
   std::unique_ptr<tcp::acceptor> acceptor;
   std::thread thread;
@@ -278,6 +281,7 @@ struct http_server::impl {
   int& count_of(pool p) { return p == pool::api ? connections : p == pool::reserved ? reserved : streams_open; }
   void release(pool p, const std::string& client) {
     --count_of(p);
+    --open_now;
     if (auto it = clients.find(client); it != clients.end() && --it->second <= 0) clients.erase(it);
   }
   bool is_priority(const std::string& path) const {
@@ -304,36 +308,46 @@ struct http_server::impl {
     }
   }
 
+  // Fills in who `req` comes from when its token may use a route that needs `needs`; the
+  // refusal otherwise (401 no or unknown token, 403 role, or no tokens configured).
+  std::optional<http_response> authorize(http_request& req, access needs) {
+    if (token.empty() && people.empty()) {
+      if (needs == access::viewer) return std::nullopt;  // no tokens: reading is open
+      return json_error(403, "this endpoint is disabled: set http.token or http.people in the configuration");
+    }
+    const auto h = req.headers.find("authorization");
+    const auto given = bearer_token(h == req.headers.end() ? "" : std::string_view(h->second));
+    const http_credential* who = given.empty() ? nullptr : authenticate(given);
+    if (!who) {
+      spdlog::warn("event=http_unauthorized method={} path=\"{}\" remote={} reason={}",
+                   log_safe(req.method), log_safe(req.path), req.remote,
+                   h == req.headers.end() ? "no_token" : "wrong_token");
+      auto res = json_error(401, "a bearer token is required (Authorization: Bearer TOKEN)");
+      res.www_authenticate = true;
+      return res;
+    }
+    if (!allowed(who->role, needs)) {
+      spdlog::warn("event=http_forbidden method={} path={} remote={} person=\"{}\" role={}", req.method,
+                   req.path, req.remote, who->name, who->role);
+      return json_error(403, "the role " + who->role + " may not do this (it needs " + role_of(needs) + ")");
+    }
+    req.person = who->name;
+    req.unit = who->unit;
+    req.role = who->role;
+    return std::nullopt;
+  }
+
   http_response dispatch(const http_request& req) {
     bool path_known = false;
     for (const auto& r : routes) {
-      const bool match = r.path.back() == '/' ? req.path.rfind(r.path, 0) == 0 : req.path == r.path;
+      const bool prefix = r.path.size() > 1 && r.path.back() == '/';  // "/" itself is exact
+      const bool match = prefix ? req.path.rfind(r.path, 0) == 0 : req.path == r.path;
       if (!match) continue;
       path_known = true;
       if (r.method != req.method) continue;
       if (r.needs != access::open) {
-        if (token.empty() && people.empty())
-          return json_error(403, "this endpoint is disabled: set http.token or http.people in the configuration");
-        const auto h = req.headers.find("authorization");
-        const auto given = bearer_token(h == req.headers.end() ? "" : std::string_view(h->second));
-        const http_credential* who = given.empty() ? nullptr : authenticate(given);
-        if (!who) {
-          spdlog::warn("event=http_unauthorized method={} path=\"{}\" remote={} reason={}",
-                       log_safe(req.method), log_safe(req.path), req.remote,
-                       h == req.headers.end() ? "no_token" : "wrong_token");
-          auto res = json_error(401, "a bearer token is required (Authorization: Bearer TOKEN)");
-          res.www_authenticate = true;
-          return res;
-        }
-        if (!allowed(who->role, r.needs)) {
-          spdlog::warn("event=http_forbidden method={} path={} remote={} person=\"{}\" role={}", req.method,
-                       req.path, req.remote, who->name, who->role);
-          return json_error(403, "the role " + who->role + " may not do this (it needs " + role_of(r.needs) + ")");
-        }
         http_request as = req;
-        as.person = who->name;
-        as.unit = who->unit;
-        as.role = who->role;
+        if (auto denied = authorize(as, r.needs)) return *denied;
         return r.handler(as);
       }
       return r.handler(req);
@@ -381,15 +395,17 @@ struct http_server::impl {
       // Past the cap, only the priority paths are served (one request a connection).
       if (pool_ == pool::reserved && !server_.is_priority(req.path))
         return reply_error(503, "too many connections: try again later");
+      beast::error_code rec;
+      const auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(rec);
+      if (!rec) req.remote = ep.address().to_string() + ":" + std::to_string(ep.port());
       if (req.method == "GET" && server_.host_allowed(req)) {
         if (auto hub = server_.streams.find(req.path); hub != server_.streams.end()) {
+          if (auto needs = server_.stream_access.find(req.path); needs != server_.stream_access.end())
+            if (auto denied = server_.authorize(req, needs->second)) return write(*denied, false);
           const auto last = req.headers.find("last-event-id");
           return start_stream(hub->second, last == req.headers.end() ? "" : last->second);
         }
       }
-      beast::error_code rec;
-      const auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(rec);
-      if (!rec) req.remote = ep.address().to_string() + ":" + std::to_string(ep.port());
       write(server_.handle(req), r.keep_alive() && pool_ == pool::api);
     }
 
@@ -404,9 +420,14 @@ struct http_server::impl {
       msg->set(bhttp::field::server, "yuqing");
       msg->set(bhttp::field::content_type, res.content_type);
       if (res.www_authenticate) msg->set(bhttp::field::www_authenticate, "Bearer realm=\"yuqing\"");
+      msg->set("X-Content-Type-Options", "nosniff");
+      for (const auto& [name, value] : res.headers) msg->set(name, value);
       msg->keep_alive(keep_alive);
       msg->body() = res.body;
       msg->prepare_payload();
+      // The answer has its own deadline: the request's (which the handler's time used up
+      // in part) cut large answers, such as 10,000 alerts, in the middle.
+      stream_.expires_after(std::chrono::milliseconds(server_.limits.stream_write_timeout_ms));
       bhttp::async_write(stream_, *msg,
                          [self = shared_from_this(), msg, keep_alive](beast::error_code ec, size_t) {
                            if (ec || !keep_alive) return self->close();
@@ -515,6 +536,7 @@ struct http_server::impl {
       return;
     }
     ++count_of(*p);
+    ++open_now;
     ++clients[client];
     std::make_shared<session>(*this, std::move(socket), *p, std::move(client))->start();
   }
@@ -534,12 +556,16 @@ http_server::refusals http_server::refused() const {
   return {impl_->refused_full.load(), impl_->refused_streams.load()};
 }
 
+int http_server::open_connections() const { return impl_->open_now.load(); }
+
 void http_server::set_people(std::vector<http_credential> people) { impl_->people = std::move(people); }
 
 std::shared_ptr<event_stream> http_server::add_event_stream(const std::string& path,
-                                                           std::function<std::string()> snapshot) {
+                                                           std::function<std::string()> snapshot,
+                                                           access a) {
   auto hub = std::make_shared<sse_hub>(impl_->io, std::move(snapshot));
   impl_->streams[path] = hub;
+  if (a != access::open) impl_->stream_access[path] = a;
   return hub;
 }
 

@@ -12,12 +12,14 @@
 // with an allow-list of Host names, other names answer 421 (the priority paths excepted).
 // Binds 127.0.0.1 unless configured.
 //
-// Authentication: routes registered with a role (officer, analyst, admin = token) need
+// Authentication: routes registered with a role (viewer, officer, analyst, admin = token) need
 // "Authorization: Bearer TOKEN" (the scheme in any case): the shared token (an admin without a name) or the token of
 // a person, kept as its SHA-256 (both compared in constant time). 401 without or with an
 // unknown token; 403 when the person's role may not (admin may everything, officer and
 // analyst their own routes, viewer none) or when the server has no tokens (such routes are
-// then disabled). The handler gets the person in the request. Other routes are open.
+// then disabled). Viewer routes (what holds citizens' texts) take any known token, and are
+// open when the server has no tokens. The handler gets the person in the request. Other
+// routes are open.
 //
 // Logs: what a client sent (paths) is logged with control characters escaped (log_safe).
 //
@@ -28,6 +30,8 @@
 #include <functional>
 #include <cstddef>
 #include <map>
+#include <optional>
+#include <utility>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,6 +61,7 @@ struct http_response {
   std::string content_type = "application/json";
   std::string body;
   bool www_authenticate = false;  // a 401: ask for a bearer token
+  std::vector<std::pair<std::string, std::string>> headers = {};  // further response headers
 };
 
 using http_handler = std::function<http_response(const http_request&)>;
@@ -99,8 +104,8 @@ class http_server {
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;
 
-  enum class access { open, officer, analyst, admin, token = admin };
-  // Exact path match ("/api/v1/status") or, ending in '/', a prefix ("/api/v1/alerts/").
+  enum class access { open, viewer, officer, analyst, admin, token = admin };
+  // Exact path match ("/api/v1/status", "/") or, ending in '/', a prefix ("/api/v1/alerts/").
   void route(const std::string& method, const std::string& path, http_handler h,
              access a = access::open);
   void set_limits(const http_limits& l);
@@ -110,10 +115,14 @@ class http_server {
     uint64_t connections = 0, event_streams = 0;
   };
   refusals refused() const;
+  // Connections admitted and not yet closed, every pool together (any thread).
+  int open_connections() const;
   // A server-sent-events stream at `path` (GET); register before start(). snapshot (may be
   // empty) runs on the server thread when a client connects without a usable Last-Event-ID.
+  // With an access level, subscribing needs a token as for a route.
   std::shared_ptr<event_stream> add_event_stream(const std::string& path,
-                                                 std::function<std::string()> snapshot = {});
+                                                 std::function<std::string()> snapshot = {},
+                                                 access a = access::open);
   // The shared bearer token (an admin); empty: none.
   void set_token(std::string token);
   // The people's tokens; register before start(). No token and no people disable the

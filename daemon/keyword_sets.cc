@@ -37,11 +37,12 @@ struct keyword_sets::impl {
   app_probe& probe;
   const clock& clk;
 
-  mutable std::mutex mu;  // guards matcher, info, last
+  mutable std::mutex mu;  // guards matcher, info, last, authors
   std::shared_ptr<const matchers::matcher> matcher =
       std::make_shared<const matchers::matcher>(std::vector<std::shared_ptr<const matchers::compiled_set>>{});
   std::map<std::string, loaded_set> info;  // by set id
   std::optional<reload_outcome> last;
+  std::map<std::pair<std::string, std::string>, std::string> authors;  // (set, version) -> who
 
   std::mutex reload_mu;  // one reload at a time; guards the members below
   std::set<std::string> logged;                 // diagnostics of the last reload
@@ -85,12 +86,26 @@ void keyword_sets::impl::record_versions(const std::vector<loaded_set>& fresh) {
   for (const auto& l : fresh) {
     const auto& d = l.set->definition();
     auto& last = recorded[d.id];
-    if (last.first == d.version) continue;
+    std::string who;
+    {
+      std::lock_guard lock(mu);
+      if (auto it = authors.find({d.id, d.version}); it != authors.end()) {
+        who = it->second;
+        authors.erase(it);
+      }
+    }
+    if (last.first == d.version) {
+      // Recorded by an earlier run, perhaps before texts were kept: keep its text now.
+      if (auto st = store->put_set_text(d.id, d.version, d.text); !st)
+        spdlog::error("event=set_text_not_recorded set={} version={} error=\"{}\"", d.id, d.version,
+                      st.error_message());
+      continue;
+    }
     // Versions of one set are ordered by their time: two within a millisecond get the next.
     const int64_t at = std::max(l.loaded_ms, last.second + 1);
     storage::set_version_record r{d.id,       d.version,   at,           l.trigger,
                                   d.file,     d.rules.size(), l.set->literal_count(),
-                                  l.compile_ms, l.from_cache};
+                                  l.compile_ms, l.from_cache, who, d.text};
     if (auto st = store->record_set_version(r); !st) {
       spdlog::error("event=set_version_not_recorded set={} version={} error=\"{}\"", d.id,
                     d.version, st.error_message());
@@ -380,6 +395,12 @@ std::shared_future<matchers::compile_result> keyword_sets::compile(matchers::key
   uint64_t one = 1;
   (void)!write(impl_->wake_fd, &one, sizeof one);
   return f;
+}
+
+void keyword_sets::note_author(const std::string& set_id, const std::string& version, std::string who) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->authors.size() >= 64) impl_->authors.clear();  // saves whose reload never came
+  impl_->authors[{set_id, version}] = std::move(who);
 }
 
 std::shared_ptr<const matchers::matcher> keyword_sets::current() const {

@@ -5,7 +5,8 @@
 // Hyperscan cache for the others. A file with errors keeps its previous set in force; a
 // removed file removes its set. The new matcher replaces the old one with one pointer
 // swap: ingest picks it up at its next batch, a batch in progress finishes with the old one.
-// Every new (set, content hash) is recorded in the store with its time and trigger.
+// Every new (set, content hash) is recorded in the store with its time, trigger, the person
+// who saved it through the API (note_author) and its text.
 //
 // Triggers: the watcher thread reloads when the directory changes (inotify, after
 // `settle_ms` without further changes, so that an editor's save or a `cp -r` is one reload),
@@ -89,6 +90,10 @@ class keyword_sets {
   // same content posted again gets the same future (the last 8 are kept), so a client whose
   // wait ran out asks again and does not start a second compile.
   std::shared_future<matchers::compile_result> compile(matchers::keyword_set set);
+
+  // Names the person saving `version` of a set through the API: the version record of its
+  // next load says who (a set written and then loaded by another trigger still names them).
+  void note_author(const std::string& set_id, const std::string& version, std::string who);
 
   std::shared_ptr<const matchers::matcher> current() const;
   std::vector<loaded_set> sets() const;

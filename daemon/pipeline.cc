@@ -140,6 +140,7 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
       r.source = rec.source;
       r.author = rec.author;
       r.title = rec.title;
+      r.boundary = segment::to_string(h.boundary);
       for (const auto& s : h.spans) {
         const auto& [name, text] = rec.text[s.field];
         r.spans.push_back({name, s.begin, s.end, text.substr(s.begin, s.end - s.begin)});

@@ -67,7 +67,7 @@ void add_index_routes(const router& route, risk_service& svc, const clock& clk, 
               ",\"step_minutes\":" + std::to_string(o.step_ms / 60000) +
               ",\"tendency\":" + (svc.engine().lexicon_in_force() ? "\"lexicon\"" : "\"unknown: no lexicon\"") +
               ",\"readings\":" + readings_json(rs, off) + "}");
-  }, http_server::access::open);
+  }, http_server::access::viewer);
   route("GET", "/api/v1/risk/series", [&svc, &clk, off](const http_request& r) {
     if (auto e = unknown_parameter(r, {"topic", "region", "from", "to"}); !e.empty()) return bad(e);
     const auto topic = param(r, "topic");
@@ -82,7 +82,7 @@ void add_index_routes(const router& route, risk_service& svc, const clock& clk, 
     const auto head = json{{"topic", topic}, {"region", region}}.dump();
     return ok(head.substr(0, head.size() - 1) + ",\"readings\":" +
               readings_json(svc.engine().series(topic, region, *from, *to), off) + "}");
-  }, http_server::access::open);
+  }, http_server::access::viewer);
   route("GET", "/api/v1/risk/snapshot", [&svc, &clk, off](const http_request& r) {
     if (auto e = unknown_parameter(r, {"topic", "region", "from", "to"}); !e.empty()) return bad(e);
     auto to = time_param(r, "to", clk.now_ms(), off);
@@ -91,7 +91,7 @@ void add_index_routes(const router& route, risk_service& svc, const clock& clk, 
     if (!from) return bad("from: expected YYYY-MM-DD or RFC 3339");
     if (*from >= *to) return bad("from: must be before to");
     return ok(svc.engine().snapshot_of(*from, *to, {param(r, "topic"), param(r, "region")}).to_json(off));
-  }, http_server::access::open);
+  }, http_server::access::viewer);
 }
 
 void add_policy_routes(const router& route, risk_service& svc, const storage::store& store, const clock& clk, int off) {
@@ -106,13 +106,13 @@ void add_policy_routes(const router& route, risk_service& svc, const storage::st
     return ok(json{{"message", key}, {"tendency", risk::to_string(a.t)}, {"label", risk::to_chinese(a.t)},
                    {"score", a.score}, {"evidence", a.evidence}, {"region", svc.engine().region_of(**m)}}
                   .dump());
-  }, http_server::access::open);
+  }, http_server::access::viewer);
   route("GET", "/api/v1/policies", [&svc, off](const http_request& r) {
     if (auto e = unknown_parameter(r, {}); !e.empty()) return bad(e);
     std::string out = "[";
     for (const auto& p : svc.policies().list()) out += (out.size() > 1 ? "," : "") + p.to_json(off);
     return ok("{\"policies\":" + out + "]}");
-  }, http_server::access::open);
+  }, http_server::access::viewer);
   route("GET", "/api/v1/policies/", [&svc, &clk, off](const http_request& r) {
     if (auto e = unknown_parameter(r, {"until"}); !e.empty()) return bad(e);
     const auto id = r.path.substr(std::string("/api/v1/policies/").size());
@@ -122,7 +122,7 @@ void add_policy_routes(const router& route, risk_service& svc, const storage::st
     auto c = svc.curve(id, *until);
     if (!c) return http_response{503, "application/json", json{{"error", c.error_message()}}.dump()};
     return ok(c->to_json(off));
-  }, http_server::access::open);
+  }, http_server::access::viewer);
   route("POST", "/api/v1/policies", [&svc, off](const http_request& r) {
     auto p = risk::policy::from_json(r.body, off);
     if (!p) return bad(p.error_message());

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "matchers/normalizer.h"
+#include "matchers/set_checks.h"
 
 namespace yuqing::matchers {
 
@@ -119,6 +120,14 @@ class parser {
     return v;
   }
 
+  void parse_boundary(const YAML::Node& b, rule& r) {
+    const std::string v = b.IsScalar() ? b.Scalar() : "";
+    if (v == "score") r.boundary = boundary_mode::score;
+    else if (v == "word") r.boundary = boundary_mode::word;
+    else if (v == "off") r.boundary = boundary_mode::off;
+    else fail(b, r.id, "boundary must be word, score or off, is " + quote_token(v));
+  }
+
   void parse_rule(const YAML::Node& n, keyword_set& set, std::set<std::string>& ids) {
     rule r;
     r.pos = pos_of(n);
@@ -132,8 +141,9 @@ class parser {
     }
     r.id = n["id"].Scalar();
     if (!ids.insert(r.id).second) fail(n["id"], r.id, "duplicate rule id");
-    check_keys(n, {"id", "any", "all", "none", "within", "regex", "severity", "tags"}, r.id,
-               "rule");
+    check_keys(n, {"id", "any", "all", "none", "within", "regex", "severity", "tags", "boundary"},
+               r.id, "rule");
+    if (const auto b = n["boundary"]) parse_boundary(b, r);
     r.any = keywords(n["any"], r.id);
     if (const auto all = n["all"]) {
       if (!all.IsSequence()) {
@@ -269,6 +279,7 @@ class parser {
     keyword_set set;
     set.file = file_;
     set.version = content_hash(text);
+    set.text = text;
     set.normalize = norm_default;
     try {
       check_keys(root,
@@ -327,6 +338,7 @@ class parser {
       out_.diagnostics.push_back(
           {file_, {e.mark.line + 1, e.mark.column + 1}, "", "YAML: " + e.msg, false});
     }
+    if (out_.error_count() == 0) check_set(set, text, file_, out_.diagnostics);
     if (out_.error_count() == 0) out_.set = std::move(set);
   }
 
@@ -336,6 +348,11 @@ class parser {
 };
 
 }  // namespace
+
+const char* to_string(boundary_mode m) {
+  static const char* const names[] = {"score", "word", "off"};
+  return names[static_cast<int>(m)];
+}
 
 const char* to_string(severity s) {
   switch (s) {

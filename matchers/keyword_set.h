@@ -24,6 +24,7 @@ const char* to_string(severity s);
 struct source_pos {
   int line = 0;  // 1-based; 0 when unknown
   int column = 0;
+  bool operator==(const source_pos&) const = default;
 };
 
 // A keyword as written, with its position in the file.
@@ -31,6 +32,11 @@ struct term {
   std::string text;
   source_pos pos;
 };
+
+// What word boundaries do to a rule's hits (see matchers/boundary.h): score (default) marks
+// each hit `word` or `cut`; word also drops the hits that cut a word; off computes nothing.
+enum class boundary_mode : uint8_t { score = 0, word = 1, off = 2 };
+const char* to_string(boundary_mode m);
 
 struct rule {
   std::string id;
@@ -42,6 +48,7 @@ struct rule {
   std::optional<term> regex;            // Hyperscan expression over the normalized text
   severity level = severity::warning;
   std::vector<std::string> tags;
+  boundary_mode boundary = boundary_mode::score;
 };
 
 // Alert levels of the command center, lowest first.
@@ -88,6 +95,7 @@ struct keyword_set {
   std::vector<alert_rule> alerts;
   std::string file;
   std::string version;   // content hash (16 hex digits)
+  std::string text;      // the file as parsed (its content hash is `version`)
 };
 
 struct diagnostic {

@@ -270,64 +270,45 @@ int32_t get_int(std::string_view& v) {
   return x;
 }
 
-// build_databases() in a forked child, killed after `limit_ms`. The child reports over a
-// pipe: 'P' and an int before each step (its progress), then 'D' and the serialized
-// databases, or 'E', whether a regex, the expression and Hyperscan's message.
-hs_build build_in_child(const hs_inputs& in, int limit_ms) {
-  hs_build b;
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    b.outcome = hs_build::no_process;
-    b.message = std::string("cannot compile: pipe: ") + std::strerror(errno);
-    return b;
+// The forked child of build_in_child(): builds, reports over `fd` and exits.
+[[noreturn]] void build_and_report(const hs_inputs& in, int fd) {
+  auto child = build_databases(in, [&](int step) {
+    std::string m = "P";
+    put_int(m, step);
+    write_all(fd, m);
+  });
+  std::string out;
+  if (child.outcome == hs_build::built) {
+    auto encoded = encode_databases(child.literals, child.regexes);
+    out = encoded ? "D" + *encoded : "X";
+  } else {
+    out = child.in_regexes ? "Er" : "El";
+    put_int(out, child.expression);
+    out += child.message;
   }
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    auto child = build_databases(in, [&](int step) {
-      std::string m = "P";
-      put_int(m, step);
-      write_all(fds[1], m);
-    });
-    std::string out;
-    if (child.outcome == hs_build::built) {
-      auto encoded = encode_databases(child.literals, child.regexes);
-      out = encoded ? "D" + *encoded : "X";
-    } else {
-      out = child.in_regexes ? "Er" : "El";
-      put_int(out, child.expression);
-      out += child.message;
-    }
-    ::_exit(write_all(fds[1], out) ? 0 : 1);
-  }
-  ::close(fds[1]);
-  if (pid < 0) {
-    ::close(fds[0]);
-    b.outcome = hs_build::no_process;
-    b.message = std::string("cannot compile: fork: ") + std::strerror(errno);
-    return b;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms);
-  std::string data;
-  bool eof = false;
+  ::_exit(write_all(fd, out) ? 0 : 1);
+}
+
+// Reads `fd` until its end (true) or the deadline (false).
+bool read_until(int fd, std::chrono::steady_clock::time_point deadline, std::string& data) {
   char buf[65536];
-  while (!eof) {
+  for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) break;
-    pollfd p{fds[0], POLLIN, 0};
+    if (left <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;  // EINTR, or the time is up
-    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n > 0) data.append(buf, static_cast<size_t>(n));
-    else if (n == 0 || errno != EINTR) eof = true;
+    else if (n == 0 || errno != EINTR) return true;
   }
-  ::close(fds[0]);
-  if (!eof) ::kill(pid, SIGKILL);
-  int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  // The progress lines first, then the outcome.
-  std::string_view v(data);
+}
+
+// What the child reported: its progress lines first, then the outcome (none when it was
+// stopped at the limit, `eof` false).
+hs_build child_outcome(std::string_view v, bool eof, int wstatus, const hs_inputs& in,
+                       int limit_ms) {
+  hs_build b;
   int step = -1;
   while (v.starts_with("P") && v.size() >= 5) {
     v.remove_prefix(1);
@@ -356,6 +337,40 @@ hs_build build_in_child(const hs_inputs& in, int limit_ms) {
                                       : "exit code " + std::to_string(WEXITSTATUS(wstatus))) + ")";
   }
   return b;
+}
+
+// build_databases() in a forked child, killed after `limit_ms`. The child reports over a
+// pipe: 'P' and an int before each step (its progress), then 'D' and the serialized
+// databases, or 'E', whether a regex, the expression and Hyperscan's message.
+hs_build build_in_child(const hs_inputs& in, int limit_ms) {
+  hs_build b;
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    b.outcome = hs_build::no_process;
+    b.message = std::string("cannot compile: pipe: ") + std::strerror(errno);
+    return b;
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    build_and_report(in, fds[1]);
+  }
+  ::close(fds[1]);
+  if (pid < 0) {
+    ::close(fds[0]);
+    b.outcome = hs_build::no_process;
+    b.message = std::string("cannot compile: fork: ") + std::strerror(errno);
+    return b;
+  }
+  std::string data;
+  const bool eof = read_until(
+      fds[0], std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms), data);
+  ::close(fds[0]);
+  if (!eof) ::kill(pid, SIGKILL);
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  return child_outcome(data, eof, wstatus, in, limit_ms);
 }
 
 }  // namespace
@@ -445,43 +460,58 @@ compile_result compiled_set::load(const std::filesystem::path& file,
   return r;
 }
 
-compile_result compiled_set::compile(keyword_set def, const compile_options& options) {
-  const auto started = std::chrono::steady_clock::now();
-  compile_result res;
-  std::unique_ptr<compiled_set> cs(new compiled_set());
-  cs->set_ = std::move(def);
-  cs->impl_ = std::make_unique<impl>();
-  const keyword_set& set = cs->set_;
-  auto fail = [&](const source_pos& pos, const std::string& rule, const std::string& msg) {
+// The steps of compile(): a nested struct, so that it may fill the set's private parts.
+struct compiled_set::builder {
+  static constexpr unsigned regex_flags =
+      HS_FLAG_UTF8 | HS_FLAG_UCP | HS_FLAG_SOM_LEFTMOST | HS_FLAG_DOTALL;
+  compiled_set& cs;
+  const keyword_set& set;
+  const compile_options& options;
+  compile_result& res;
+  std::map<std::string, uint32_t> index;  // literals, by their normalized form
+  std::vector<uint32_t> regex_rules;
+  std::vector<const char*> regex_exprs;
+
+  void fail(const source_pos& pos, const std::string& rule, const std::string& msg) {
     res.diagnostics.push_back({set.file, pos, rule, msg, false});
-  };
-  if (options.failures && !set.version.empty()) {
-    if (auto errors = options.failures->find(set.version)) {
-      for (auto& d : *errors) {
-        d.file = set.file;
-        d.message += " (remembered: this content is not compiled again)";
-      }
-      res.diagnostics = std::move(*errors);
-      res.remembered = true;
-      return res;
-    }
   }
-  try {
-    cs->norm_ = normalizer::get(set.normalize);
-  } catch (const std::exception& e) {
-    fail({}, "", std::string("cannot build the normalizer: ") + e.what());
-    return res;
+  bool has_errors() const {
+    return std::any_of(res.diagnostics.begin(), res.diagnostics.end(),
+                       [](const diagnostic& d) { return !d.warning; });
   }
 
-  // Literals, deduplicated by their normalized form.
-  std::map<std::string, uint32_t> index;
-  auto add = [&](const term& t, uint32_t rule, const std::string& rule_id, int part) {
-    std::string n = cs->norm_->normalize(t.text);
+  // The errors of an earlier compile of the same content, if remembered.
+  bool remembered() {
+    if (!options.failures || set.version.empty()) return false;
+    auto errors = options.failures->find(set.version);
+    if (!errors) return false;
+    for (auto& d : *errors) {
+      d.file = set.file;
+      d.message += " (remembered: this content is not compiled again)";
+    }
+    res.diagnostics = std::move(*errors);
+    res.remembered = true;
+    return true;
+  }
+
+  bool make_normalizer() {
+    try {
+      cs.norm_ = normalizer::get(set.normalize);
+      return true;
+    } catch (const std::exception& e) {
+      fail({}, "", std::string("cannot build the normalizer: ") + e.what());
+      return false;
+    }
+  }
+
+  // One literal of a rule's part, deduplicated by its normalized form.
+  void add(const term& t, uint32_t rule, const std::string& rule_id, int part) {
+    std::string n = cs.norm_->normalize(t.text);
     if (n.empty()) {
       fail(t.pos, rule_id, "keyword " + quote_token(t.text) + " is empty after normalization");
       return;
     }
-    auto [it, fresh] = index.emplace(n, static_cast<uint32_t>(cs->patterns_.size()));
+    auto [it, fresh] = index.emplace(n, static_cast<uint32_t>(cs.patterns_.size()));
     if (fresh) {
       pattern p;
       p.check_left = set.whole_words && is_ascii_alnum(n.front());
@@ -496,113 +526,136 @@ compile_result compiled_set::compile(keyword_set def, const compile_options& opt
                                    true});
       }
       p.text = std::move(n);
-      cs->patterns_.push_back(std::move(p));
+      cs.patterns_.push_back(std::move(p));
     }
-    cs->patterns_[it->second].refs.push_back({rule, part});
-    if (part == part_allow) cs->patterns_[it->second].allow = true;
-  };
-  for (const auto& t : set.allow) add(t, 0, "", part_allow);
-  for (uint32_t r = 0; r < set.rules.size(); ++r) {
-    const auto& rule = set.rules[r];
-    if (rule.all.size() + 2 > max_parts) {
-      fail(rule.pos, rule.id, "too many all groups (at most " + std::to_string(max_parts - 2) + ")");
-      continue;
-    }
-    uint64_t required = 0;
-    if (!rule.any.empty()) required |= 1;
-    for (const auto& t : rule.any) add(t, r, rule.id, 0);
-    for (size_t g = 0; g < rule.all.size(); ++g) {
-      required |= uint64_t{1} << (g + 1);
-      for (const auto& t : rule.all[g]) add(t, r, rule.id, static_cast<int>(g + 1));
-    }
-    for (const auto& t : rule.none) add(t, r, rule.id, part_none);
-    if (rule.regex) required |= uint64_t{1} << (rule.all.size() + 1);
-    cs->impl_->required.push_back(required);
-  }
-  if (!res.diagnostics.empty() &&
-      std::any_of(res.diagnostics.begin(), res.diagnostics.end(),
-                  [](const diagnostic& d) { return !d.warning; })) {
-    return res;
+    cs.patterns_[it->second].refs.push_back({rule, part});
+    if (part == part_allow) cs.patterns_[it->second].allow = true;
   }
 
-  hs_compile_error_t* err = nullptr;
-  std::vector<uint32_t> regex_rules;
-  std::vector<const char*> regex_exprs;
-  const unsigned regex_flags = HS_FLAG_UTF8 | HS_FLAG_UCP | HS_FLAG_SOM_LEFTMOST | HS_FLAG_DOTALL;
-  for (uint32_t r = 0; r < set.rules.size(); ++r) {
-    const auto& rule = set.rules[r];
-    if (!rule.regex) continue;
-    hs_expr_info_t* info = nullptr;
-    if (hs_expression_info(rule.regex->text.c_str(), regex_flags, &info, &err) != HS_SUCCESS) {
-      fail(rule.regex->pos, rule.id, std::string("regex: ") + err->message);
-      hs_free_compile_error(err);
-      continue;
-    }
-    if (info->min_width == 0) fail(rule.regex->pos, rule.id, "regex can match empty text");
-    std::free(info);
-    regex_rules.push_back(r);
-    regex_exprs.push_back(rule.regex->text.c_str());
-  }
-  if (res.diagnostics.end() != std::find_if(res.diagnostics.begin(), res.diagnostics.end(),
-                                            [](const diagnostic& d) { return !d.warning; })) {
-    return res;
-  }
-
-  // The databases depend only on the literals, the regexes and Hyperscan's version: that is
-  // the cache key.
-  cache_key key;
-  key.add("yuqing-hs-v1");
-  key.add(hs_version());
-  for (const auto& p : cs->patterns_) key.add(p.text);
-  key.add("\x01regexes");
-  for (size_t i = 0; i < regex_exprs.size(); ++i) {
-    key.add(regex_exprs[i]);
-    key.add(std::to_string(regex_rules[i]));
-  }
-  if (!options.cache_dir.empty() &&
-      read_cache(options.cache_dir, key, cs->impl_->literals, cs->impl_->regexes,
-                 !cs->patterns_.empty(), !regex_exprs.empty())) {
-    res.from_cache = true;
-  }
-
-  if (!res.from_cache) {
-    hs_inputs in{{}, regex_exprs, regex_rules, regex_flags};
-    for (const auto& p : cs->patterns_) in.literals.push_back(p.text);
-    auto built = options.time_limit_ms > 0 ? build_in_child(in, options.time_limit_ms)
-                                           : build_databases(in, {});
-    cs->impl_->literals = built.literals;
-    cs->impl_->regexes = built.regexes;
-    if (built.outcome != hs_build::built) {
-      // Name the rule of the literal or regex that failed, or that was compiling at the limit.
-      const size_t e = static_cast<size_t>(built.expression);  // -1: beyond every index
-      source_pos pos;
-      std::string rule_id;
-      if (built.in_regexes && e < regex_rules.size()) {
-        const auto& r = set.rules[regex_rules[e]];
-        pos = r.regex->pos;
-        rule_id = r.id;
-      } else if (!built.in_regexes && e < cs->patterns_.size()) {
-        const auto& p = cs->patterns_[e];
-        pos = p.first->pos;
-        if (p.first_rule < set.rules.size() && !p.allow) rule_id = set.rules[p.first_rule].id;
+  // Every literal of the allow list and the rules, and each rule's mask of required parts.
+  void add_literals() {
+    for (const auto& t : set.allow) add(t, 0, "", part_allow);
+    for (uint32_t r = 0; r < set.rules.size(); ++r) {
+      const auto& rule = set.rules[r];
+      if (rule.all.size() + 2 > max_parts) {
+        fail(rule.pos, rule.id, "too many all groups (at most " + std::to_string(max_parts - 2) + ")");
+        continue;
       }
-      fail(pos, rule_id, built.message);
-      if (built.outcome != hs_build::no_process && options.failures && !set.version.empty())
-        options.failures->remember(set.version, res.diagnostics);
-      return res;
+      uint64_t required = 0;
+      if (!rule.any.empty()) required |= 1;
+      for (const auto& t : rule.any) add(t, r, rule.id, 0);
+      for (size_t g = 0; g < rule.all.size(); ++g) {
+        required |= uint64_t{1} << (g + 1);
+        for (const auto& t : rule.all[g]) add(t, r, rule.id, static_cast<int>(g + 1));
+      }
+      for (const auto& t : rule.none) add(t, r, rule.id, part_none);
+      if (rule.regex) required |= uint64_t{1} << (rule.all.size() + 1);
+      cs.impl_->required.push_back(required);
     }
   }
-  if (!res.from_cache && !options.cache_dir.empty()) {
-    if (auto st = write_cache(options.cache_dir, key, cs->impl_->literals, cs->impl_->regexes); !st)
-      res.diagnostics.push_back({set.file, {}, "", "compiled database not cached: " + st.error_message(), true});
-  }
-  for (auto* db : {cs->impl_->literals, cs->impl_->regexes}) {
-    if (db && hs_alloc_scratch(db, &cs->impl_->prototype) != HS_SUCCESS) {
-      fail({}, "", "Hyperscan: cannot allocate scratch");
-      return res;
+
+  // The rules' regexes, each checked by Hyperscan on its own.
+  void add_regexes() {
+    hs_compile_error_t* err = nullptr;
+    for (uint32_t r = 0; r < set.rules.size(); ++r) {
+      const auto& rule = set.rules[r];
+      if (!rule.regex) continue;
+      hs_expr_info_t* info = nullptr;
+      if (hs_expression_info(rule.regex->text.c_str(), regex_flags, &info, &err) != HS_SUCCESS) {
+        fail(rule.regex->pos, rule.id, std::string("regex: ") + err->message);
+        hs_free_compile_error(err);
+        continue;
+      }
+      if (info->min_width == 0) fail(rule.regex->pos, rule.id, "regex can match empty text");
+      std::free(info);
+      regex_rules.push_back(r);
+      regex_exprs.push_back(rule.regex->text.c_str());
     }
   }
-  cs->impl_->identity = set.normalize == 0 && cs->impl_->regexes == nullptr;
+
+  // The databases depend only on the literals, the regexes and Hyperscan's version: that
+  // is the cache key.
+  cache_key key() const {
+    cache_key k;
+    k.add("yuqing-hs-v1");
+    k.add(hs_version());
+    for (const auto& p : cs.patterns_) k.add(p.text);
+    k.add("\x01regexes");
+    for (size_t i = 0; i < regex_exprs.size(); ++i) {
+      k.add(regex_exprs[i]);
+      k.add(std::to_string(regex_rules[i]));
+    }
+    return k;
+  }
+
+  // A failed Hyperscan build, at the rule of the literal or regex that failed or that was
+  // compiling at the limit.
+  void fail_build(const hs_build& built) {
+    const size_t e = static_cast<size_t>(built.expression);  // -1: beyond every index
+    source_pos pos;
+    std::string rule_id;
+    if (built.in_regexes && e < regex_rules.size()) {
+      const auto& r = set.rules[regex_rules[e]];
+      pos = r.regex->pos;
+      rule_id = r.id;
+    } else if (!built.in_regexes && e < cs.patterns_.size()) {
+      const auto& p = cs.patterns_[e];
+      pos = p.first->pos;
+      if (p.first_rule < set.rules.size() && !p.allow) rule_id = set.rules[p.first_rule].id;
+    }
+    fail(pos, rule_id, built.message);
+    if (built.outcome != hs_build::no_process && options.failures && !set.version.empty())
+      options.failures->remember(set.version, res.diagnostics);
+  }
+
+  // The databases, from the cache or built (and cached), and the scratch prototype.
+  bool build() {
+    const cache_key k = key();
+    auto& impl = *cs.impl_;
+    if (!options.cache_dir.empty() &&
+        read_cache(options.cache_dir, k, impl.literals, impl.regexes, !cs.patterns_.empty(),
+                   !regex_exprs.empty())) {
+      res.from_cache = true;
+    }
+    if (!res.from_cache) {
+      hs_inputs in{{}, regex_exprs, regex_rules, regex_flags};
+      for (const auto& p : cs.patterns_) in.literals.push_back(p.text);
+      auto built = options.time_limit_ms > 0 ? build_in_child(in, options.time_limit_ms)
+                                             : build_databases(in, {});
+      impl.literals = built.literals;
+      impl.regexes = built.regexes;
+      if (built.outcome != hs_build::built) {
+        fail_build(built);
+        return false;
+      }
+      if (!options.cache_dir.empty()) {
+        if (auto st = write_cache(options.cache_dir, k, impl.literals, impl.regexes); !st)
+          res.diagnostics.push_back({set.file, {}, "", "compiled database not cached: " + st.error_message(), true});
+      }
+    }
+    for (auto* db : {impl.literals, impl.regexes}) {
+      if (db && hs_alloc_scratch(db, &impl.prototype) != HS_SUCCESS) {
+        fail({}, "", "Hyperscan: cannot allocate scratch");
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
+compile_result compiled_set::compile(keyword_set def, const compile_options& options) {
+  const auto started = std::chrono::steady_clock::now();
+  compile_result res;
+  std::unique_ptr<compiled_set> cs(new compiled_set());
+  cs->set_ = std::move(def);
+  cs->impl_ = std::make_unique<impl>();
+  builder b{*cs, cs->set_, options, res, {}, {}, {}};
+  if (b.remembered() || !b.make_normalizer()) return res;
+  b.add_literals();
+  if (b.has_errors()) return res;
+  b.add_regexes();
+  if (b.has_errors() || !b.build()) return res;
+  cs->impl_->identity = cs->set_.normalize == 0 && cs->impl_->regexes == nullptr;
   res.compile_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   res.set = std::shared_ptr<const compiled_set>(cs.release());
@@ -637,6 +690,18 @@ struct compiled_set::workspace {
   std::vector<char> suppressed;
   std::vector<std::pair<uint32_t, uint32_t>> allowed;
   std::vector<std::vector<uint32_t>> charpos;
+
+  // The steps of match_message(), on this message's fields (see there).
+  void start_message(std::span<const std::string_view> fields, const text* texts, size_t rules);
+  std::pair<uint32_t, uint32_t> original(const compiled_set& cs,
+                                         std::span<const std::string_view> fields, uint32_t f,
+                                         uint32_t nb, uint32_t ne) const;
+  void collect_field(const compiled_set& cs, std::span<const std::string_view> fields,
+                     uint32_t f, const text& t, hs_scratch_t* scratch, size_t& next_raw);
+  uint32_t chars_at(uint32_t f, uint32_t byte);
+  bool within(int limit, uint64_t required, size_t i, size_t j, size_t& first, size_t& last);
+  hit make_hit(const compiled_set& cs, std::span<const std::string_view> fields, const rule& rl,
+               size_t first, size_t last) const;
 };
 
 namespace {
@@ -660,6 +725,7 @@ void compiled_set::match_batch(std::span<const std::string_view> fields,
                                std::span<const size_t> begin, std::vector<hit>& out,
                                std::vector<size_t>& ends) const {
   const size_t messages = begin.empty() ? 0 : begin.size() - 1;
+  const size_t first_hit = out.size(), first_end = ends.size();
   hs_scratch_t* scratch = impl_->acquire();
   if (scratch == nullptr) {
     ends.insert(ends.end(), messages, out.size());
@@ -707,80 +773,162 @@ void compiled_set::match_batch(std::span<const std::string_view> fields,
     m0 = m1;
   }
   impl_->release(scratch);
+  check_boundaries(fields, begin, out, first_hit, ends, first_end);
+}
+
+// Views of the message's fields in the chunk; no occurrence, no rule suppressed yet.
+void compiled_set::workspace::start_message(std::span<const std::string_view> fields,
+                                            const text* texts, size_t rules) {
+  views.clear();
+  for (size_t f = 0; f < fields.size(); ++f) {
+    const auto& t = texts[f];
+    views.push_back({std::string_view(buffer.data() + t.begin, t.size),
+                     segments.data() + t.first_segment, t.segment_count,
+                     static_cast<uint32_t>(fields[f].size())});
+  }
+  occ.clear();
+  suppressed.assign(rules, 0);
+}
+
+// Original span of normalized bytes [nb, ne) of field f.
+inline std::pair<uint32_t, uint32_t> compiled_set::workspace::original(
+    const compiled_set& cs, std::span<const std::string_view> fields, uint32_t f, uint32_t nb,
+    uint32_t ne) const {
+  if (cs.impl_->identity) return {nb, ne};
+  return normalizer::original_span(views[f], fields[f], nb, ne);
+}
+
+// Field f's literal matches (those of the chunk that end inside it) and regex matches, as
+// occurrences of rule parts; a `none` part suppresses its rule. Matches inside an allow
+// phrase and whole-word literals that are not whole words count for nothing.
+inline void compiled_set::workspace::collect_field(const compiled_set& cs,
+                                                   std::span<const std::string_view> fields,
+                                                   uint32_t f, const text& t,
+                                                   hs_scratch_t* scratch, size_t& next_raw) {
+  const std::string_view orig = fields[f];
+  const std::string_view field_text = views[f].text;
+  raw.clear();
+  const uint32_t base = t.begin, end = base + t.size;
+  for (; next_raw < chunk_raw.size() && chunk_raw[next_raw].to <= end; ++next_raw) {
+    const raw_match& m = chunk_raw[next_raw];
+    const uint32_t to = m.to - base;
+    raw.push_back({m.id, to - static_cast<uint32_t>(cs.patterns_[m.id].text.size()), to});
+  }
+  const size_t literal_matches = raw.size();
+  if (cs.impl_->regexes && !field_text.empty()) {
+    hs_scan(cs.impl_->regexes, field_text.data(), static_cast<unsigned>(field_text.size()), 0,
+            scratch, on_match, &raw);
+  }
+  if (raw.empty()) return;
+  allowed.clear();
+  for (size_t k = 0; k < literal_matches; ++k) {
+    if (cs.patterns_[raw[k].id].allow) allowed.emplace_back(raw[k].from, raw[k].to);
+  }
+  auto inside_allowed = [&](uint32_t b, uint32_t e) {
+    for (const auto& [ab, ae] : allowed)
+      if (ab <= b && e <= ae) return true;
+    return false;
+  };
+  for (size_t k = 0; k < raw.size(); ++k) {
+    const auto& m = raw[k];
+    if (!allowed.empty() && inside_allowed(m.from, m.to)) continue;
+    if (k >= literal_matches) {  // regex: id is the rule
+      occ.push_back({m.id, f, m.from, m.to, static_cast<int>(cs.set_.rules[m.id].all.size() + 1)});
+      continue;
+    }
+    const pattern& p = cs.patterns_[m.id];
+    if (p.check_left || p.check_right) {
+      const auto [ob, oe] = original(cs, fields, f, m.from, m.to);
+      if (p.check_left && cs.norm_->is_word_char_before(orig, ob)) continue;
+      if (p.check_right && cs.norm_->is_word_char_at(orig, oe)) continue;
+    }
+    for (const auto& ref : p.refs) {
+      if (ref.part == part_none) suppressed[ref.rule] = 1;
+      else if (ref.part >= 0) occ.push_back({ref.rule, f, m.from, m.to, ref.part});
+    }
+  }
+}
+
+// Characters before normalized byte `byte` of field f (the map built on first use).
+inline uint32_t compiled_set::workspace::chars_at(uint32_t f, uint32_t byte) {
+  auto& cp = charpos[f];
+  if (cp.empty()) {
+    const auto t = views[f].text;
+    cp.resize(t.size() + 1);
+    uint32_t c = 0;
+    for (size_t i = 0; i < t.size(); ++i) {
+      cp[i] = c;
+      if ((static_cast<unsigned char>(t[i]) & 0xC0) != 0x80) ++c;
+    }
+    cp[t.size()] = c;
+  }
+  return cp[byte];
+}
+
+// Whether occurrences [i, j) of one rule hold its required parts within `limit`
+// characters of one field; the first such stretch is [first, last).
+inline bool compiled_set::workspace::within(int limit, uint64_t required, size_t i, size_t j,
+                                            size_t& first, size_t& last) {
+  for (size_t a = i; a < j; ++a) {
+    const uint32_t start = chars_at(occ[a].field, occ[a].nb);
+    uint64_t m = 0;
+    uint32_t end = 0;
+    for (size_t b = a; b < j && occ[b].field == occ[a].field; ++b) {
+      if (chars_at(occ[b].field, occ[b].nb) - start > static_cast<uint32_t>(limit)) break;
+      m |= uint64_t{1} << occ[b].part;
+      end = std::max(end, chars_at(occ[b].field, occ[b].ne));
+      if ((m & required) == required && end - start <= static_cast<uint32_t>(limit)) {
+        first = a;
+        last = b + 1;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// The hit of rule `rl` made by occurrences [first, last): their original spans, sorted,
+// overlapping ones merged (a regex reports several ends for one start), at most max_spans.
+inline hit compiled_set::workspace::make_hit(const compiled_set& cs,
+                                             std::span<const std::string_view> fields,
+                                             const rule& rl, size_t first, size_t last) const {
+  hit h;
+  h.set_id = cs.set_.id;
+  h.set_version = cs.set_.version;
+  h.topic = cs.set_.topic;
+  h.plan_item = cs.set_.plan_item;
+  h.rule_id = rl.id;
+  h.level = rl.level;
+  for (size_t k = first; k < last; ++k) {
+    const auto [b, e] = original(cs, fields, occ[k].field, occ[k].nb, occ[k].ne);
+    h.spans.push_back({occ[k].field, b, e});
+  }
+  std::sort(h.spans.begin(), h.spans.end(), [](const span& a, const span& b) {
+    return std::tie(a.field, a.begin, a.end) < std::tie(b.field, b.begin, b.end);
+  });
+  size_t w = 0;
+  for (size_t k = 1; k < h.spans.size(); ++k) {
+    auto& cur = h.spans[w];
+    if (h.spans[k].field == cur.field && h.spans[k].begin < cur.end) {
+      cur.end = std::max(cur.end, h.spans[k].end);
+    } else {
+      h.spans[++w] = h.spans[k];
+    }
+  }
+  if (!h.spans.empty()) h.spans.resize(w + 1);
+  if (h.spans.size() > max_spans) h.spans.resize(max_spans);
+  return h;
 }
 
 void compiled_set::match_message(std::span<const std::string_view> fields, hs_scratch_t* scratch,
                                  workspace& ws, size_t first_text, size_t& next_raw,
                                  std::vector<hit>& out) const {
   const workspace::text* texts = ws.texts.data() + first_text;
-  ws.views.clear();
-  for (size_t f = 0; f < fields.size(); ++f) {
-    const auto& t = texts[f];
-    ws.views.push_back({std::string_view(ws.buffer.data() + t.begin, t.size),
-                        ws.segments.data() + t.first_segment, t.segment_count,
-                        static_cast<uint32_t>(fields[f].size())});
-  }
+  ws.start_message(fields, texts, set_.rules.size());
+  for (uint32_t f = 0; f < fields.size(); ++f)
+    ws.collect_field(*this, fields, f, texts[f], scratch, next_raw);
   auto& occ = ws.occ;
-  auto& raw = ws.raw;
-  auto& allowed = ws.allowed;
-  occ.clear();
-  ws.suppressed.assign(set_.rules.size(), 0);
-  auto& suppressed = ws.suppressed;
-  const bool identity = impl_->identity;
-  // Original span of normalized bytes [nb, ne) of field f.
-  auto original = [&](uint32_t f, uint32_t nb, uint32_t ne) -> std::pair<uint32_t, uint32_t> {
-    if (identity) return {nb, ne};
-    return normalizer::original_span(ws.views[f], fields[f], nb, ne);
-  };
-
-  for (uint32_t f = 0; f < fields.size(); ++f) {
-    const std::string_view orig = fields[f];
-    const std::string_view text = ws.views[f].text;
-    // This field's literal matches: those of the chunk that end inside it.
-    raw.clear();
-    const uint32_t base = texts[f].begin, end = base + texts[f].size;
-    for (; next_raw < ws.chunk_raw.size() && ws.chunk_raw[next_raw].to <= end; ++next_raw) {
-      const raw_match& m = ws.chunk_raw[next_raw];
-      const uint32_t to = m.to - base;
-      raw.push_back({m.id, to - static_cast<uint32_t>(patterns_[m.id].text.size()), to});
-    }
-    const size_t literal_matches = raw.size();
-    if (impl_->regexes && !text.empty()) {
-      hs_scan(impl_->regexes, text.data(), static_cast<unsigned>(text.size()), 0, scratch,
-              on_match, &raw);
-    }
-    if (raw.empty()) continue;
-    allowed.clear();
-    for (size_t k = 0; k < literal_matches; ++k) {
-      if (patterns_[raw[k].id].allow) allowed.emplace_back(raw[k].from, raw[k].to);
-    }
-    auto inside_allowed = [&](uint32_t b, uint32_t e) {
-      for (const auto& [ab, ae] : allowed)
-        if (ab <= b && e <= ae) return true;
-      return false;
-    };
-    for (size_t k = 0; k < raw.size(); ++k) {
-      const auto& m = raw[k];
-      if (!allowed.empty() && inside_allowed(m.from, m.to)) continue;
-      if (k >= literal_matches) {  // regex: id is the rule
-        occ.push_back({m.id, f, m.from, m.to,
-                       static_cast<int>(set_.rules[m.id].all.size() + 1)});
-        continue;
-      }
-      const pattern& p = patterns_[m.id];
-      if (p.check_left || p.check_right) {
-        const auto [ob, oe] = original(f, m.from, m.to);
-        if (p.check_left && norm_->is_word_char_before(orig, ob)) continue;
-        if (p.check_right && norm_->is_word_char_at(orig, oe)) continue;
-      }
-      for (const auto& ref : p.refs) {
-        if (ref.part == part_none) suppressed[ref.rule] = 1;
-        else if (ref.part >= 0) occ.push_back({ref.rule, f, m.from, m.to, ref.part});
-      }
-    }
-  }
   if (occ.empty()) return;
-
   if (occ.size() > 1) {
     std::sort(occ.begin(), occ.end(), [](const occurrence& a, const occurrence& b) {
       return std::tie(a.rule, a.field, a.nb, a.ne) < std::tie(b.rule, b.field, b.nb, b.ne);
@@ -789,21 +937,8 @@ void compiled_set::match_message(std::span<const std::string_view> fields, hs_sc
   auto& charpos = ws.charpos;  // built when `within` needs it
   if (charpos.size() < fields.size()) charpos.resize(fields.size());
   for (size_t f = 0; f < fields.size(); ++f) charpos[f].clear();
-  auto chars_at = [&](uint32_t f, uint32_t byte) {
-    auto& cp = charpos[f];
-    if (cp.empty()) {
-      const auto t = ws.views[f].text;
-      cp.resize(t.size() + 1);
-      uint32_t c = 0;
-      for (size_t i = 0; i < t.size(); ++i) {
-        cp[i] = c;
-        if ((static_cast<unsigned char>(t[i]) & 0xC0) != 0x80) ++c;
-      }
-      cp[t.size()] = c;
-    }
-    return cp[byte];
-  };
-
+  // Occurrences [i, j) are one rule's: a hit when its required parts are there (within
+  // its distance, if it has one) and no `none` part is.
   for (size_t i = 0; i < occ.size();) {
     const uint32_t r = occ[i].rule;
     size_t j = i;
@@ -812,55 +947,9 @@ void compiled_set::match_message(std::span<const std::string_view> fields, hs_sc
     const rule& rl = set_.rules[r];
     const uint64_t required = impl_->required[r];
     size_t first = i, last = j;  // the occurrences that make the hit
-    bool matched = !suppressed[r] && (mask & required) == required;
-    if (matched && rl.within > 0) {
-      matched = false;
-      for (size_t a = i; a < j && !matched; ++a) {
-        const uint32_t start = chars_at(occ[a].field, occ[a].nb);
-        uint64_t m = 0;
-        uint32_t end = 0;
-        for (size_t b = a; b < j && occ[b].field == occ[a].field; ++b) {
-          if (chars_at(occ[b].field, occ[b].nb) - start > static_cast<uint32_t>(rl.within)) break;
-          m |= uint64_t{1} << occ[b].part;
-          end = std::max(end, chars_at(occ[b].field, occ[b].ne));
-          if ((m & required) == required && end - start <= static_cast<uint32_t>(rl.within)) {
-            matched = true;
-            first = a;
-            last = b + 1;
-            break;
-          }
-        }
-      }
-    }
-    if (matched) {
-      hit h;
-      h.set_id = set_.id;
-      h.set_version = set_.version;
-      h.topic = set_.topic;
-      h.plan_item = set_.plan_item;
-      h.rule_id = rl.id;
-      h.level = rl.level;
-      for (size_t k = first; k < last; ++k) {
-        const auto [b, e] = original(occ[k].field, occ[k].nb, occ[k].ne);
-        h.spans.push_back({occ[k].field, b, e});
-      }
-      std::sort(h.spans.begin(), h.spans.end(), [](const span& a, const span& b) {
-        return std::tie(a.field, a.begin, a.end) < std::tie(b.field, b.begin, b.end);
-      });
-      // Merge overlapping spans (a regex reports several ends for one start).
-      size_t w = 0;
-      for (size_t k = 1; k < h.spans.size(); ++k) {
-        auto& cur = h.spans[w];
-        if (h.spans[k].field == cur.field && h.spans[k].begin < cur.end) {
-          cur.end = std::max(cur.end, h.spans[k].end);
-        } else {
-          h.spans[++w] = h.spans[k];
-        }
-      }
-      if (!h.spans.empty()) h.spans.resize(w + 1);
-      if (h.spans.size() > max_spans) h.spans.resize(max_spans);
-      out.push_back(std::move(h));
-    }
+    bool matched = !ws.suppressed[r] && (mask & required) == required;
+    if (matched && rl.within > 0) matched = ws.within(rl.within, required, i, j, first, last);
+    if (matched) out.push_back(ws.make_hit(*this, fields, rl, first, last));
     i = j;
   }
 }

@@ -39,6 +39,7 @@
 
 #include "matchers/keyword_set.h"
 #include "matchers/normalizer.h"
+#include "segment/segmenter.h"
 
 struct hs_scratch;  // Hyperscan's
 
@@ -62,11 +63,15 @@ struct hit {
   std::string_view rule_id;
   severity level = severity::warning;
   boost::container::small_vector<span, 4> spans;  // sorted, at most max_spans
+  // Whether the hit lines up with Chinese words (matchers/boundary.h): unknown when not
+  // computed (the rule's `boundary: off`, no dictionary).
+  segment::alignment boundary = segment::alignment::unknown;
 };
 
 constexpr size_t max_spans = 16;
 
 class compiled_set;
+struct boundary_index;  // matchers/boundary.h
 
 // Compiles that failed in Hyperscan (a refused expression, the time limit), by the set's
 // content hash (keyword_set::version): the same content again gets the same errors without
@@ -134,11 +139,21 @@ class compiled_set {
   struct impl;
   struct pattern;
   struct workspace;
+  struct builder;  // the steps of compile()
   // The rule logic of one message of a chunk that match_batch() scanned: its fields are
   // the chunk's texts from `first_text`; its literal matches start at chunk_raw[next_raw].
   void match_message(std::span<const std::string_view> fields, ::hs_scratch* scratch,
                      workspace& ws, size_t first_text, size_t& next_raw,
                      std::vector<hit>& out) const;
+  // The boundary post-step (matchers/boundary.cc): marks the hits of messages appended
+  // since out[first_hit] / ends[first_end] word or cut and drops the cut ones of
+  // `boundary: word` rules. Its segmenter is built on first use.
+  void check_boundaries(std::span<const std::string_view> fields, std::span<const size_t> begin,
+                        std::vector<hit>& out, size_t first_hit, std::vector<size_t>& ends,
+                        size_t first_end) const;
+  const boundary_index& boundaries() const;
+  mutable std::once_flag boundary_once_;
+  mutable std::shared_ptr<const boundary_index> boundary_;
   keyword_set set_;
   std::shared_ptr<const normalizer> norm_;
   std::vector<pattern> patterns_;

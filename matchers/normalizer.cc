@@ -203,6 +203,39 @@ struct window {
   return {chars, kept_within};
 }
 
+// The folded form of one code point: NFKC (width), case folding, then per output code
+// point t2s, numerals and noise, as `flags` ask.
+std::string fold_code_point(uint32_t cp, uint32_t flags, const icu::Normalizer2& nfkc,
+                            t2s_converter* t2s) {
+  icu::UnicodeString u(static_cast<UChar32>(cp));
+  if (flags & norm_width) {
+    UErrorCode err = U_ZERO_ERROR;
+    icu::UnicodeString n = nfkc.normalize(u, err);
+    if (U_SUCCESS(err)) u = n;
+  }
+  if (flags & norm_case) u.foldCase(U_FOLD_CASE_DEFAULT);
+  std::string folded;
+  for (int32_t k = 0; k < u.length();) {
+    const UChar32 c = u.char32At(k);
+    k += U16_LENGTH(c);
+    std::string piece;
+    append_utf8(piece, static_cast<uint32_t>(c));
+    if (t2s && is_cjk(static_cast<uint32_t>(c))) piece = t2s->convert(piece);
+    for (size_t j = 0; j < piece.size();) {
+      uint32_t pc;
+      const int len = decode_utf8(piece, j, pc);
+      if (len == 0) break;
+      j += len;
+      if ((flags & norm_noise) && is_noise(pc)) continue;
+      if (flags & norm_numerals) {
+        if (const int d = numeral_digit(pc); d >= 0) pc = '0' + d;
+      }
+      append_utf8(folded, pc);
+    }
+  }
+  return folded;
+}
+
 }  // namespace
 
 // A run of three-byte code points that fold to themselves or are dropped (see
@@ -322,33 +355,7 @@ normalizer::normalizer(uint32_t flags, bool vector) : flags_(flags), table_(tabl
     entry& e = table_[cp];
     e.offset = static_cast<uint32_t>(pool_.size());
     if (cp >= 0xD800 && cp <= 0xDFFF) continue;  // never decoded
-    icu::UnicodeString u(static_cast<UChar32>(cp));
-    if (flags & norm_width) {
-      err = U_ZERO_ERROR;
-      icu::UnicodeString n = nfkc->normalize(u, err);
-      if (U_SUCCESS(err)) u = n;
-    }
-    if (flags & norm_case) u.foldCase(U_FOLD_CASE_DEFAULT);
-    // Per output code point: t2s, numerals, noise.
-    std::string folded;
-    for (int32_t k = 0; k < u.length();) {
-      const UChar32 c = u.char32At(k);
-      k += U16_LENGTH(c);
-      std::string piece;
-      append_utf8(piece, static_cast<uint32_t>(c));
-      if (t2s && is_cjk(static_cast<uint32_t>(c))) piece = t2s->convert(piece);
-      for (size_t j = 0; j < piece.size();) {
-        uint32_t pc;
-        const int len = decode_utf8(piece, j, pc);
-        if (len == 0) break;
-        j += len;
-        if ((flags & norm_noise) && is_noise(pc)) continue;
-        if (flags & norm_numerals) {
-          if (const int d = numeral_digit(pc); d >= 0) pc = '0' + d;
-        }
-        append_utf8(folded, pc);
-      }
-    }
+    std::string folded = fold_code_point(cp, flags, *nfkc, t2s.get());
     if (folded.size() > 255) folded.resize(255);
     pool_ += folded;
     e.length = static_cast<uint8_t>(folded.size());
@@ -416,44 +423,47 @@ size_t normalizer::normalize_append(std::string_view in, std::string& buffer,
   return len;
 }
 
-size_t normalizer::normalize_at(std::string_view in, std::string& buffer, size_t base,
-                                std::vector<normalized_text::segment>& segments, size_t& k) const {
-  const size_t n = in.size();
-  auto add_segment = [&](size_t out_at, size_t in_at, size_t fold_len) {
+namespace {
+
+// What normalize_at() writes: output bytes tp[0, w) at buffer[base], the map's segments
+// (k of them), the open copy segment and the last fold (for `repeat`).
+struct fold_output {
+  std::string& buffer;
+  const size_t base;
+  std::vector<normalized_text::segment>& segments;
+  size_t& k;
+  char* tp;  // output byte w is tp[w]
+  size_t w = 0;
+  // Output byte w continues the current copy segment when it comes from input byte
+  // w + shift; a fold or a dropped code point ends the segment.
+  int64_t shift = no_segment;
+  const char* last = nullptr;  // folded bytes emitted last, for repeat
+  size_t last_len = 0;
+
+  __attribute__((always_inline)) void add_segment(size_t out_at, size_t in_at, size_t fold_len) {
     if (k == segments.size()) segments.resize(std::max<size_t>(16, k * 2));
     segments[k++] = {static_cast<uint32_t>(out_at), static_cast<uint32_t>(in_at),
                      static_cast<uint16_t>(fold_len), 0};
-  };
-  // The buffer keeps its size between calls (the caller trims it; growing it back only
-  // fills the difference). Invariant: the room left is at least the input left, so output
-  // that is no longer than its input (everything but a few folds) needs no check.
-  constexpr size_t slack = 64;
-  if (buffer.size() < base + n + slack) buffer.resize(base + n + slack);
-  char* tp = buffer.data() + base;  // output byte w is tp[w]
-  size_t w = 0;
-  auto room_for = [&](size_t len, size_t input_left) {
+  }
+  // Invariant: the room left is at least the input left (plus slack), so output that is no
+  // longer than its input (everything but a few folds) needs no check.
+  static constexpr size_t slack = 64;
+  void room_for(size_t len, size_t input_left) {
     const size_t need = base + w + len + input_left + slack;
     if (need <= buffer.size()) return;
     buffer.resize(std::max(need, buffer.size() * 2));
     tp = buffer.data() + base;
-  };
-  // Output byte w continues the current copy segment when it comes from input byte
-  // w + shift; a fold or a dropped code point ends the segment.
-  int64_t shift = no_segment;
-  auto copy_from = [&](size_t i) __attribute__((always_inline)) {
+  }
+  __attribute__((always_inline)) void copy_from(size_t i) {
     const int64_t s = static_cast<int64_t>(i) - static_cast<int64_t>(w);
     if (s != shift) {
       add_segment(w, i, 0);
       shift = s;
     }
-  };
-
-  const bool noise = flags_ & norm_noise;
-  const bool repeat = flags_ & norm_repeat;
-  const char* last = nullptr;  // folded bytes emitted last, for repeat
-  size_t last_len = 0;
-  // The folded form `bytes` of the code point of `len` bytes at input offset i.
-  auto emit = [&](const char* bytes, size_t len, size_t i, size_t in_len, bool copy) {
+  }
+  // The folded form `bytes` of the code point of `in_len` bytes at input offset i, of n.
+  __attribute__((always_inline)) void emit(const char* bytes, size_t len, size_t i,
+                                           size_t in_len, bool copy, bool repeat, size_t n) {
     if (repeat) {
       if (len == last_len && std::memcmp(bytes, last, len) == 0) return;
       last = bytes;
@@ -468,23 +478,63 @@ size_t normalizer::normalize_at(std::string_view in, std::string& buffer, size_t
     }
     std::memcpy(tp + w, bytes, len);
     w += len;
-  };
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  // Input bytes [from, to) are kept as they are.
-  auto keep = [&](size_t from, size_t to) {
+  }
+  // Input bytes p[from, to) are kept as they are.
+  __attribute__((always_inline)) void keep(const unsigned char* p, size_t from, size_t to) {
     copy_from(from);
     std::memcpy(tp + w, p + from, to - from);
     w += to - from;
-  };
-  const uint64_t* same = kept3_.data();
-  const uint64_t* dropped = dropped3_.data();
+  }
+};
+
+// A run of three-byte code points from p[i] that fold to themselves or are dropped as
+// noise (most CJK text and its punctuation): checked one by one, copied by stretches.
+// Returns where the run ends (i when there is none). `same` and `dropped`: see kept3_.
+__attribute__((always_inline)) inline size_t three_byte_run(const unsigned char* p, size_t i,
+                                                            size_t n, const uint64_t* same,
+                                                            const uint64_t* dropped,
+                                                            fold_output& o) {
+  size_t run = i;  // the stretch being kept
+  while (i + 3 < n) {
+    static_assert(std::endian::native == std::endian::little);
+    uint32_t v;  // lead byte in bits 0-7
+    std::memcpy(&v, p + i, 4);
+    // Lead byte 1110xxxx, two continuation bytes 10xxxxxx.
+    if ((v & 0xC0C0F0u) != 0x8080E0u) break;
+    // The code point's bits, found by the raw bytes (see kept3_).
+    const uint32_t word = v & 0x3F0Fu, bit = v >> 16 & 0x3Fu;
+    if (same[word] >> bit & 1) {
+      i += 3;
+      continue;
+    }
+    if (!(dropped[word] >> bit & 1)) break;
+    if (i > run) o.keep(p, run, i);
+    i += 3;
+    run = i;
+  }
+  if (i > run) o.keep(p, run, i);
+  return i;
+}
+
+}  // namespace
+
+size_t normalizer::normalize_at(std::string_view in, std::string& buffer, size_t base,
+                                std::vector<normalized_text::segment>& segments, size_t& k) const {
+  const size_t n = in.size();
+  // The buffer keeps its size between calls (the caller trims it; growing it back only
+  // fills the difference).
+  if (buffer.size() < base + n + fold_output::slack) buffer.resize(base + n + fold_output::slack);
+  fold_output o{buffer, base, segments, k, buffer.data() + base};
+  const bool noise = flags_ & norm_noise;
+  const bool repeat = flags_ & norm_repeat;
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   size_t i = 0;
   while (i < n) {
     const unsigned char c = p[i];
     if (c < 0x80 && !repeat) {  // ASCII fast path
       if (const uint8_t f = ascii_[c]) {
-        copy_from(i);
-        tp[w++] = static_cast<char>(f);
+        o.copy_from(i);
+        o.tp[o.w++] = static_cast<char>(f);
       }
       ++i;
       continue;
@@ -492,33 +542,13 @@ size_t normalizer::normalize_at(std::string_view in, std::string& buffer, size_t
 #ifdef YUQING_NORMALIZER_AVX512
     if (vector_ && !repeat) {  // the same runs as below, 16 code points at a time
       const size_t start = i;
-      i = vector_run(p, i, n, tp, w, shift, segments, k);
+      i = vector_run(p, i, n, o.tp, o.w, o.shift, segments, k);
       if (i > start) continue;
     }
 #endif
     if (!vector_ && !repeat) {
-      // A run of three-byte code points that fold to themselves or are dropped as noise
-      // (most CJK text and its punctuation): checked one by one, copied by stretches.
       const size_t start = i;
-      size_t run = i;  // the stretch being kept
-      while (i + 3 < n) {
-        static_assert(std::endian::native == std::endian::little);
-        uint32_t v;  // lead byte in bits 0-7
-        std::memcpy(&v, p + i, 4);
-        // Lead byte 1110xxxx, two continuation bytes 10xxxxxx.
-        if ((v & 0xC0C0F0u) != 0x8080E0u) break;
-        // The code point's bits, found by the raw bytes (see kept3_).
-        const uint32_t word = v & 0x3F0Fu, bit = v >> 16 & 0x3Fu;
-        if (same[word] >> bit & 1) {
-          i += 3;
-          continue;
-        }
-        if (!(dropped[word] >> bit & 1)) break;
-        if (i > run) keep(run, i);
-        i += 3;
-        run = i;
-      }
-      if (i > run) keep(run, i);
+      i = three_byte_run(p, i, n, kept3_.data(), dropped3_.data(), o);
       if (i > start) continue;
     }
     uint32_t cp;
@@ -526,20 +556,21 @@ size_t normalizer::normalize_at(std::string_view in, std::string& buffer, size_t
     if (len == 0) {  // invalid byte
       if (!noise) {
         static const char bad = '\xFF';
-        emit(&bad, 1, i, 1, true);
+        o.emit(&bad, 1, i, 1, true, repeat, n);
       }
       ++i;
       continue;
     }
     if (cp < table_size) {
       const entry& e = table_[cp];
-      if (e.length) emit(pool_.data() + e.offset, e.length, i, static_cast<size_t>(len), e.copy);
+      if (e.length)
+        o.emit(pool_.data() + e.offset, e.length, i, static_cast<size_t>(len), e.copy, repeat, n);
     } else if (!(noise && is_noise(cp))) {
-      emit(in.data() + i, static_cast<size_t>(len), i, static_cast<size_t>(len), true);
+      o.emit(in.data() + i, static_cast<size_t>(len), i, static_cast<size_t>(len), true, repeat, n);
     }
     i += static_cast<size_t>(len);
   }
-  return w;
+  return o.w;
 }
 
 uint32_t normalized_view::origin(size_t x) const {

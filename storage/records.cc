@@ -92,7 +92,7 @@ std::string hit_record::to_json() const {
   json spans_j = json::array();
   for (const auto& s : spans)
     spans_j.push_back({{"field", s.field}, {"begin", s.begin}, {"end", s.end}, {"text", s.text}});
-  return dump(json{{"topic", topic},
+  json j{{"topic", topic},
               {"time_ms", time_ms},
               {"message_key", message_key},
               {"set", set_id},
@@ -104,8 +104,9 @@ std::string hit_record::to_json() const {
               {"kafka", position_json(source)},
               {"author", author},
               {"title", title},
-              {"spans", spans_j}}
-  );
+              {"spans", spans_j}};
+  if (!boundary.empty()) j["boundary"] = boundary;
+  return dump(j);
 }
 
 std::optional<hit_record> hit_record::from_json(const std::string& value) {
@@ -128,6 +129,7 @@ std::optional<hit_record> hit_record::from_json(const std::string& value) {
     for (const auto& s : spans)
       h.spans.push_back({s.value("field", ""), s.value("begin", 0u), s.value("end", 0u),
                          s.value("text", "")});
+    h.boundary = j.value("boundary", "");
     return h;
   } catch (const json::exception&) {
     return std::nullopt;
@@ -206,6 +208,7 @@ void hit_record::encode_to(std::string& out) const {
     w.u64(s.end);
     w.str(s.text);
   }
+  if (!boundary.empty()) w.str(boundary);
 }
 
 std::optional<hit_record> hit_record::decode(std::string_view value) {
@@ -233,6 +236,7 @@ std::optional<hit_record> hit_record::decode(std::string_view value) {
     s.text = r.str();
     h.spans.push_back(std::move(s));
   }
+  if (r.ok && !r.in.empty()) h.boundary = r.str();
   if (!r.ok) return std::nullopt;
   return h;
 }
@@ -297,7 +301,7 @@ std::string set_version_record::to_json() const {
   return dump(json{{"set", set_id},       {"version", version}, {"loaded_ms", loaded_ms},
                    {"trigger", trigger},  {"file", file},       {"rules", rules},
                    {"literals", literals}, {"compile_ms", compile_ms},
-                   {"from_cache", from_cache}});
+                   {"from_cache", from_cache}, {"who", who}});
 }
 
 std::optional<set_version_record> set_version_record::from_json(const std::string& value) {
@@ -313,6 +317,7 @@ std::optional<set_version_record> set_version_record::from_json(const std::strin
     r.literals = j.value("literals", uint64_t{0});
     r.compile_ms = j.value("compile_ms", 0.0);
     r.from_cache = j.value("from_cache", false);
+    r.who = j.value("who", "");
     return r;
   } catch (const json::exception&) {
     return std::nullopt;

@@ -39,6 +39,9 @@ struct hit_record {
   std::string author;
   std::string title;
   std::vector<matched_span> spans;
+  // Word boundaries (matchers/boundary.h): "word", "cut", or empty when not computed.
+  // Stored after the spans, only when set (records written before it decode as empty).
+  std::string boundary;
 
   // The stored (binary) form; encode_to appends it to `out`.
   std::string encode() const;
@@ -81,6 +84,8 @@ struct set_version_record {
   uint64_t literals = 0;
   double compile_ms = 0;
   bool from_cache = false;
+  std::string who;   // the person who saved it through the API (empty: a file edit, start-up)
+  std::string text;  // the file's text; kept under its own key, not in to_json()
 
   std::string to_json() const;
   static std::optional<set_version_record> from_json(const std::string& value);

@@ -308,6 +308,15 @@ result<bool> store::bind_kafka_cluster(const std::string& id, bool fresh) {
   return drop;
 }
 
+bool store::wanted(const hit_query& q, const hit_record& h) const {
+  if (!q.set.empty() && h.set_id != q.set) return false;
+  if (!q.rule.empty() && h.rule_id != q.rule) return false;
+  if (!q.channel.empty() && h.channel != q.channel) return false;
+  if (q.region.empty()) return true;
+  auto m = message_unlocked(h.message_key);
+  return m && m->has_value() && (*m)->region == q.region;
+}
+
 result<std::vector<hit_record>> store::hits(const hit_query& q) const {
   std::shared_lock lock(impl_->mu);
   if (!impl_->db) return error{unavailable()};
@@ -344,12 +353,37 @@ result<std::vector<hit_record>> store::hits(const hit_query& q) const {
     }
     auto h = hit_record::decode(std::string_view(it->value().data(), it->value().size()));
     if (!h) return error{options_.path.string() + ": corrupt hit record"};
-    if (!q.set.empty() && h->set_id != q.set) continue;
+    if (!wanted(q, *h)) continue;
     if (!q.message.empty() && h->message_key != q.message) continue;
     out.push_back(std::move(*h));
   }
   if (!it->status().ok()) return error{describe(options_.path, it->status())};
   return out;
+}
+
+status store::scan_hit_keys(const std::string& topic, int64_t since_ms, int64_t until_ms,
+                            const std::function<void(int64_t, std::string_view, std::string_view)>& fn) const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[cf_hits]));
+  const std::string prefix = topic + std::string(1, '\0');
+  std::string start = prefix;
+  put_be64(start, time_bits(since_ms));
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key.size() < prefix.size() + 8) continue;
+    uint64_t bits = 0;
+    for (size_t i = 0; i < 8; ++i) bits = (bits << 8) | static_cast<unsigned char>(key[prefix.size() + i]);
+    const auto t = static_cast<int64_t>(bits ^ (uint64_t{1} << 63));
+    if (t >= until_ms) break;
+    const size_t rule_at = key.rfind('\0');
+    const size_t set_at = rule_at == std::string_view::npos || rule_at == 0 ? std::string_view::npos
+                                                                           : key.rfind('\0', rule_at - 1);
+    if (set_at == std::string_view::npos || set_at < prefix.size() + 8) continue;
+    fn(t, key.substr(set_at + 1, rule_at - set_at - 1), key.substr(rule_at + 1));
+  }
+  if (!it->status().ok()) return error{describe(options_.path, it->status())};
+  return ok_status();
 }
 
 result<std::vector<hit_record>> store::hits_of_message(const hit_query& q, int64_t time_ms) const {
@@ -373,7 +407,7 @@ result<std::vector<hit_record>> store::hits_of_message(const hit_query& q, int64
          it->Next()) {
       auto h = hit_record::decode(std::string_view(it->value().data(), it->value().size()));
       if (!h) return error{options_.path.string() + ": corrupt hit record"};
-      if (!q.set.empty() && h->set_id != q.set) continue;
+      if (!wanted(q, *h)) continue;
       out.push_back(std::move(*h));
     }
     it->Seek(topic + '\x01');  // the next topic
@@ -483,6 +517,14 @@ std::string set_version_prefix(const std::string& set_id) {
   k += '\0';
   return k;
 }
+std::string set_text_key(const std::string& set_id, const std::string& version) {
+  std::string k = "sett";
+  k += '\0';
+  k += set_id;
+  k += '\0';
+  k += version;
+  return k;
+}
 }  // namespace
 
 status store::record_set_version(const set_version_record& r) {
@@ -493,7 +535,26 @@ status store::record_set_version(const set_version_record& r) {
   key += r.version;  // two versions loaded in the same millisecond are both kept
   rocksdb::WriteBatch wb;
   wb.Put(impl_->cf[cf_meta], key, r.to_json());
+  if (!r.text.empty()) wb.Put(impl_->cf[cf_meta], set_text_key(r.set_id, r.version), r.text);
   return apply(wb, {});
+}
+
+status store::put_set_text(const std::string& set_id, const std::string& version, const std::string& text) {
+  if (auto st = recover_if_failed(); !st) return st;
+  std::shared_lock lock(impl_->mu);
+  rocksdb::WriteBatch wb;
+  wb.Put(impl_->cf[cf_meta], set_text_key(set_id, version), text);
+  return apply(wb, {});
+}
+
+result<std::optional<std::string>> store::set_text(const std::string& set_id, const std::string& version) const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  std::string v;
+  const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_meta], set_text_key(set_id, version), &v);
+  if (st.IsNotFound()) return std::optional<std::string>{};
+  if (!st.ok()) return error{describe(options_.path, st)};
+  return std::optional<std::string>{std::move(v)};
 }
 
 result<std::vector<set_version_record>> store::set_versions(const std::string& set_id,

@@ -7,7 +7,8 @@
 //             filter drops older ones (periodic compaction makes sure files are visited)
 //   offsets   key: kafka topic \0 be32(partition)                      value: next offset (8 bytes)
 //   meta      schema_version; kafka_cluster (the cluster id the stored offsets come from);
-//             set versions under "setv" \0 set \0 be64(loaded_ms) version
+//             set versions under "setv" \0 set \0 be64(loaded_ms) version, and the text
+//             of each under "sett" \0 set \0 version
 //   alerts    key: alert id            value: the alert as JSON (latest state, audit trail)
 //   mailbox   mailbox cases: keys and values are the daemon's (daemon/cases.h); written
 //             with the batch that consumed their messages, or on their own (alert markers)
@@ -90,6 +91,9 @@ struct hit_query {
   std::string topic;  // empty: every topic
   std::string set;    // empty: every set
   std::string message;  // a message key: only its hits (empty: every message)
+  std::string rule;     // empty: every rule
+  std::string channel;  // empty: every channel
+  std::string region;   // the message's region (the message must still be kept); empty: any
   int64_t since_ms = 0;
   int64_t until_ms = std::numeric_limits<int64_t>::max();  // exclusive
   size_t limit = 1000;
@@ -122,6 +126,11 @@ class store {
   // Hits ordered by topic, then time. By message: a seek per topic while the message is
   // retained (its time is known), else a scan of the topic / time range given.
   result<std::vector<hit_record>> hits(const hit_query& q) const;
+  // Calls fn with the time, set and rule of each hit of `topic` in [since_ms, until_ms),
+  // read from the keys alone (no record decoded), in time order.
+  status scan_hit_keys(const std::string& topic, int64_t since_ms, int64_t until_ms,
+                       const std::function<void(int64_t time_ms, std::string_view set,
+                                                std::string_view rule)>& fn) const;
 
   result<std::optional<message_record>> message(const std::string& key) const;
 
@@ -162,8 +171,11 @@ class store {
   // Deletes the keys in [begin, end) (synced).
   status delete_mailbox_range(const std::string& begin, const std::string& end);
 
-  // Records a loaded keyword-set version (synced).
+  // Records a loaded keyword-set version (synced), with its text when r.text is not empty.
   status record_set_version(const set_version_record& r);
+  // The text of a set version (kept since versions record it); nullopt when not kept.
+  status put_set_text(const std::string& set_id, const std::string& version, const std::string& text);
+  result<std::optional<std::string>> set_text(const std::string& set_id, const std::string& version) const;
   // The recorded versions of one set (every set when empty), oldest first, at most `limit`
   // per set (the latest ones).
   result<std::vector<set_version_record>> set_versions(const std::string& set_id,
@@ -184,6 +196,7 @@ class store {
   status open_db();  // (re)opens the database of options_ into impl_
   result<std::vector<hit_record>> hits_of_message(const hit_query& q, int64_t time_ms) const;
   result<std::optional<message_record>> message_unlocked(const std::string& key) const;
+  bool wanted(const hit_query& q, const hit_record& h) const;  // the filters but topic, time, message
   status recover_if_failed();
   std::string unavailable() const;
   // Adds the offsets to `wb` and writes it (synced when options.sync); the caller holds the

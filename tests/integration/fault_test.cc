@@ -16,6 +16,7 @@
 #include "matchers/matcher.h"
 #include "storage/store.h"
 #include "tests/support/process.h"
+#include "tests/support/yuqing.h"
 
 using namespace yuqing;
 using namespace yuqing::testing;
@@ -117,8 +118,11 @@ TEST_CASE("a failing store pauses ingest, moves no offset, loses nothing and res
   failing = true;
   produce(50, 100);
   REQUIRE(eventually([&] { return ingest.counters().paused; }, 10s));
-  std::this_thread::sleep_for(1s);
-  CHECK(ingest.counters().consumed == 50);  // nothing counted while nothing is stored
+  // The batch retried and refused again (three failed writes: 0.7 s of backoff) ...
+  REQUIRE(eventually([&] {
+    return metric(metrics.expose(), "yuqing_storage_write_errors_total") >= 3;
+  }, 30s));
+  CHECK(ingest.counters().consumed == 50);  // ... and nothing counted while nothing is stored
   const int64_t while_failing = stored();
   CHECK((while_failing == 50 || while_failing == -1));  // and no offset moved
   CHECK(metrics.expose().find("yuqing_ingest_paused 1") != std::string::npos);

@@ -67,6 +67,7 @@ child steady_stream(const fs::path& dir, const broker_process& broker, int chunk
     const auto chunk = dir / ("chunk" + std::to_string(c));
     const auto e = write_stream(chunk, c * per_chunk, (c + 1) * per_chunk);
     expected.insert(e.begin(), e.end());
+    // The pause paces the stream (the case under test is a stream that lasts), no wait.
     script += "kcat -P -b " + broker.bootstrap() + " -t yuqing.posts -l " + chunk.string() + "\nsleep " + pause + "\n";
   }
   write_file(dir / "produce.sh", script);
@@ -76,8 +77,8 @@ child steady_stream(const fs::path& dir, const broker_process& broker, int chunk
 // `timeouts`: the session and heartbeat properties, "k: v, k: v".
 std::string config_head(const std::string& bootstrap, int batch,
                         const std::string& timeouts = "session.timeout.ms: \"6000\", heartbeat.interval.ms: \"500\"") {
-  return "kafka:\n  brokers: \"" + bootstrap + "\"\n  group_id: itest\n  properties: {" +
-         timeouts + "}\nchannels:\n  - {name: posts, topic: yuqing.posts}\n"
+  return kafka_head(bootstrap, "  group_id: itest\n", timeouts) +
+         "channels:\n  - {name: posts, topic: yuqing.posts}\n"
          "ingest: {batch_max_messages: " + std::to_string(batch) + ", batch_max_wait_ms: 20}\n";
 }
 
@@ -156,6 +157,7 @@ TEST_CASE("kill -9 at random points loses no hit and stores none twice", "[integ
   int kills = 0, mid_stream = 0;
   for (; kills < 6 && producer.wait(0ms) == -1; ++kills) {
     d.start();
+    // A random moment of the stream to crash at: the time drawn is the case under test.
     std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 2000));
     d.kill9();
     const auto stored = stored_offsets(d.data(), "yuqing.posts", 4);
@@ -220,6 +222,7 @@ TEST_CASE("a broker outage pauses ingest, which resumes where it stopped", "[int
   REQUIRE(broker.produce("yuqing.posts", dir.path / "before") == 0);
   REQUIRE(eventually([&] { return stored_offsets(d.data(), "yuqing.posts", 4) > 0; }, 60s));
 
+  const size_t kafka_logs = occurrences(d.log(), "event=kafka_log");
   broker.set_up(false);
   // Messages sent during the outage wait in the producer's queue and arrive after it (kcat
   // gives up when every broker is down; yuqingctl produce waits).
@@ -228,8 +231,9 @@ TEST_CASE("a broker outage pauses ingest, which resumes where it stopped", "[int
   child producer({YUQINGCTL, "produce", "--brokers", broker.bootstrap(), "--topic", "yuqing.posts",
                   (dir.path / "during").string()},
                  dir.path / "producer.log");
-  std::this_thread::sleep_for(5s);
-  CHECK(producer.wait(0ms) == -1);  // the outage is real: nothing could be delivered
+  // The daemon notices the brokers are gone (and logs it) ...
+  REQUIRE(eventually([&] { return occurrences(d.log(), "event=kafka_log") > kafka_logs; }, 60s));
+  CHECK(producer.wait(0ms) == -1);  // ... and the outage is real: nothing could be delivered
   CHECK(d.status()["ready"].is_boolean());  // still serving while the brokers are away
   const auto stored_while_down = stored_offsets(d.data(), "yuqing.posts", 4);
   broker.set_up(true);
@@ -397,19 +401,23 @@ TEST_CASE("a rebalance storm (members joining and leaving every few seconds): ev
   const int chunks = 40, per_chunk = 1000, total = chunks * per_chunk;
   std::multiset<std::string> expected;
   child producer = steady_stream(dir.path, broker, chunks, per_chunk, "0.5", expected);
-  // Seven membership changes, each a rebalance of the group.
-  b.start();
-  std::this_thread::sleep_for(2s);
-  c.start();
-  std::this_thread::sleep_for(2s);
+  // Seven membership changes, each a rebalance of the group. A member that starts is
+  // waited for until the group has given it partitions; one that stops stays away for a
+  // second before the next change: that pace (a storm of changes, each rebalance still
+  // running or just over when the next comes) is the case under test, not a wait.
+  auto joins = [&](daemon_process& m) {
+    const size_t before = occurrences(m.log(), "event=partitions_assigned");
+    m.start();
+    REQUIRE(eventually([&] { return occurrences(m.log(), "event=partitions_assigned") > before; }, 60s));
+  };
+  joins(b);
+  joins(c);
   REQUIRE(b.stop() == 0);
-  std::this_thread::sleep_for(1s);
-  b.start();
-  std::this_thread::sleep_for(2s);
+  std::this_thread::sleep_for(1s);  // the pace of the storm (see above)
+  joins(b);
   REQUIRE(c.stop() == 0);
-  std::this_thread::sleep_for(1s);
-  c.start();
-  std::this_thread::sleep_for(1s);
+  std::this_thread::sleep_for(1s);  // the pace of the storm
+  joins(c);
   REQUIRE(b.stop() == 0);
   REQUIRE(producer.wait(120s) == 0);
   const std::vector<const daemon_process*> all = {&a, &b, &c};

@@ -77,7 +77,8 @@ done
 total=$(cat "$src"/seeds/sample/{posts,news,mailbox,replies}.jsonl | grep -c .)
 wait_consumed "$port" "$total"
 curl -fs "http://127.0.0.1:$port/metrics" | grep -q '^yuqing_storage_keys{column_family="hits"}' || fail "no storage metrics"
-curl -fs "http://127.0.0.1:$port/api/v1/report" >/dev/null || fail "no report"
+curl -fs "http://127.0.0.1:$port/api/v1/report" >/dev/null 2>&1 && fail "the report answered without a token"
+curl -fs -H "Authorization: Bearer $YUQING_HTTP_TOKEN" "http://127.0.0.1:$port/api/v1/report" >/dev/null || fail "no report"
 kill -HUP "$daemon"
 "$yuqingctl" backtest --set "$src/seeds/keyword-sets/epidemic.yaml" --since 30d >/dev/null || fail "backtest"
 kill -TERM "$daemon"

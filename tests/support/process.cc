@@ -66,8 +66,8 @@ uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
-http_result http_get(uint16_t port, const std::string& target) {
-  return http_post(port, target, "", "", "GET");
+http_result http_get(uint16_t port, const std::string& target, const std::string& token) {
+  return http_post(port, target, "", token, "GET");
 }
 
 http_result http_post(uint16_t port, const std::string& target, const std::string& body,
@@ -101,17 +101,6 @@ bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds tim
     if (std::chrono::steady_clock::now() > until) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-}
-
-temp_dir::temp_dir() {
-  char tmpl[] = "/tmp/yuqing-test-XXXXXX";
-  path = mkdtemp(tmpl);
-}
-
-temp_dir::~temp_dir() {
-  if (std::getenv("YUQING_KEEP_TEST_DIRS")) return;  // for a post-mortem
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
 }
 
 }  // namespace yuqing::testing

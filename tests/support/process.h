@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"  // temp_dir, for the tests that include this header
+
 namespace yuqing::testing {
 
 // A child process whose stdout and stderr go to `log`. Killed (SIGKILL) if still running
@@ -35,7 +37,9 @@ struct http_result {
   int status = 0;  // 0: could not connect
   std::string body;
 };
-http_result http_get(uint16_t port, const std::string& target);
+// With `token`: "Authorization: Bearer token" (reading alerts, hits, cases... when the
+// daemon has tokens).
+http_result http_get(uint16_t port, const std::string& target, const std::string& token = "");
 // A request with a body and, when `token` is set, "Authorization: Bearer token".
 http_result http_post(uint16_t port, const std::string& target, const std::string& body,
                       const std::string& token = "", const std::string& method = "POST");
@@ -45,12 +49,5 @@ std::pair<int, std::string> shell(const std::string& command);
 
 // Polls `cond` every 50 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
-
-// A fresh directory under /tmp, removed afterwards unless YUQING_KEEP_TEST_DIRS is set.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir();
-  ~temp_dir();
-};
 
 }  // namespace yuqing::testing

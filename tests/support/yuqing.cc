@@ -26,6 +26,17 @@ std::string read_file(const fs::path& p) {
   return s.str();
 }
 
+std::string kafka_head(const std::string& bootstrap, const std::string& extra,
+                       const std::string& properties) {
+  return "kafka:\n  brokers: \"" + bootstrap + "\"\n" + extra + "  properties: {" + properties + "}\n";
+}
+
+size_t occurrences(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 double metric(const std::string& exposition, const std::string& series) {
   std::istringstream in(exposition);
   for (std::string line; std::getline(in, line);) {

@@ -19,8 +19,19 @@ namespace yuqing::testing {
 void write_file(const std::filesystem::path& p, const std::string& text);
 std::string read_file(const std::filesystem::path& p);
 
+// How often `needle` occurs in `text` (log lines of one event, ...).
+size_t occurrences(const std::string& text, const std::string& needle);
+
 // The value of one sample in Prometheus text format, or -1 when absent.
 double metric(const std::string& exposition, const std::string& series);
+
+// The `kafka:` map of a daemon on the standalone cluster at `bootstrap`: `extra` lines of
+// the map ("  group_id: itest\n") and librdkafka `properties` ("k: v, k: v"; by default
+// short sessions: the mock coordinator forgets a member that left only when its session
+// times out, and short sessions keep restarts quick).
+std::string kafka_head(const std::string& bootstrap, const std::string& extra = "",
+                       const std::string& properties =
+                           "session.timeout.ms: \"6000\", heartbeat.interval.ms: \"500\"");
 
 // `yuqingctl broker` in a child process: the cluster survives daemon crashes, and
 // SIGUSR1/SIGUSR2 take its brokers down and up.

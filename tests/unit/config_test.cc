@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "config/config.h"
+#include "tests/support/temp_dir.h"
 
 using namespace yuqing;
 
@@ -81,8 +82,8 @@ TEST_CASE("configuration errors name the key and line", "[config]") {
 
 TEST_CASE("kafka secrets come from the environment or a file and are never quoted", "[config]") {
   const std::string base = "channels:\n  - {topic: t}\nkafka:\n  properties:\n    sasl.password: ";
-  const auto dir = std::filesystem::temp_directory_path() / ("yuqing-secret-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const yuqing::testing::temp_dir tmp;
+  const auto& dir = tmp.path;
   std::ofstream(dir / "pass") << "s3cr3t-from-file\n";
   ::setenv("YUQING_TEST_SECRET", "s3cr3t-from-env", 1);
 
@@ -102,13 +103,12 @@ TEST_CASE("kafka secrets come from the environment or a file and are never quote
   auto missing = config::load_string(base + "${file:nope}\n", "c.yaml", dir);
   REQUIRE(!missing.ok());
   CHECK(missing.error_message().find("cannot read secret file") != std::string::npos);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("alert closing, the unit directory and the people file", "[config]") {
   const std::string base = "channels:\n  - {topic: t}\n";
-  const auto dir = std::filesystem::temp_directory_path() / ("yuqing-people-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  const yuqing::testing::temp_dir tmp;
+  const auto& dir = tmp.path;
   auto people = [&](const std::string& text) {
     std::ofstream(dir / "people.yaml") << text;
     return config::load_string(base + "http: {people: people.yaml}\n", "c.yaml", dir.string());
@@ -151,7 +151,6 @@ TEST_CASE("alert closing, the unit directory and the people file", "[config]") {
     REQUIRE(!c.ok());
     CHECK(c.error_message().find("people.yaml:2: token_sha256: 64 lower-case hex digits") != std::string::npos);
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a channel's offset gaps and the HTTP Host allow-list", "[config]") {

@@ -6,6 +6,7 @@
 #include "daemon/notifier.h"
 #include "daemon/pipeline.h"
 #include "daemon/probe.h"
+#include "tests/support/temp_dir.h"
 
 #include <nlohmann/json.hpp>
 
@@ -161,8 +162,8 @@ TEST_CASE("end-to-end latencies of a batch land in the histogram's buckets as on
 }
 
 TEST_CASE("the store's sizes by column family and its file system's room are exposed", "[probe][storage]") {
-  char tmpl[] = "/tmp/yuqing-probe-XXXXXX";
-  const std::filesystem::path dir = mkdtemp(tmpl);
+  const testing::temp_dir tmp;
+  const std::filesystem::path& dir = tmp.path;
   {
     auto s = storage::store::open({dir, false, false});
     REQUIRE(s.ok());
@@ -202,7 +203,6 @@ TEST_CASE("the store's sizes by column family and its file system's room are exp
     CHECK(text.find("# TYPE yuqing_storage_keys gauge") == text.rfind("# TYPE yuqing_storage_keys gauge"));
     CHECK(text.find("process_open_fds") < text.find("yuqing_storage_keys"));
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a message stamped after the clock by more than the skew is kept and reported", "[pipeline]") {

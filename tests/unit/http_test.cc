@@ -156,7 +156,7 @@ TEST_CASE("http: connections past the cap are closed at once", "[http]") {
   server_fixture f("t", l);
   auto a = std::make_unique<raw_client>(f.port());
   auto b = std::make_unique<raw_client>(f.port());
-  std::this_thread::sleep_for(200ms);  // both accepted and idle
+  REQUIRE(testing::eventually([&] { return f.server.open_connections() == 2; }, 5s));  // both accepted, idle
   {
     raw_client c(f.port());
     bool closed = false;
@@ -167,7 +167,7 @@ TEST_CASE("http: connections past the cap are closed at once", "[http]") {
   a->read_all(100ms, &a_closed);
   CHECK_FALSE(a_closed);  // the first two stay
   b.reset();
-  std::this_thread::sleep_for(200ms);
+  REQUIRE(testing::eventually([&] { return f.server.open_connections() == 1; }, 5s));
   CHECK(testing::http_get(f.port(), "/open").status == 200);  // a free slot again
 }
 
@@ -257,7 +257,7 @@ TEST_CASE("http: 256 event-stream subscribers have their own cap, /healthz and /
 TEST_CASE("http: 256 half-sent requests: /healthz and /metrics still answer, headers have a deadline", "[http]") {
   busy_fixture f;  // headers within 5 s
   auto half = flood(f.port(), "GET /open HTTP/1.1\r\nHost: x\r\n");  // never the blank line
-  std::this_thread::sleep_for(200ms);  // all accepted
+  REQUIRE(testing::eventually([&] { return f.server.open_connections() == 256; }, 10s));  // all accepted
   // The API's connections are taken: the reserved ones serve the probe paths only.
   CHECK(status_from_here(f.port(), "/healthz") == 200);
   CHECK(status_from_here(f.port(), "/metrics") == 200);
@@ -279,7 +279,7 @@ TEST_CASE("http: one client gets at most max_connections_per_client connections"
   busy_fixture f(l);
   std::vector<std::unique_ptr<raw_client>> mine;
   for (int i = 0; i < 3; ++i) mine.push_back(std::make_unique<raw_client>(f.port(), "127.0.0.2"));
-  std::this_thread::sleep_for(200ms);  // all accepted
+  REQUIRE(testing::eventually([&] { return f.server.open_connections() == 3; }, 5s));  // all accepted
   // Past its cap a client gets the reserved slots, for the probe paths only: a health check
   // behind the same proxy address as a flood still answers.
   CHECK(status_from_here(f.port(), "/open", "", "127.0.0.2") == 503);
@@ -287,7 +287,7 @@ TEST_CASE("http: one client gets at most max_connections_per_client connections"
   CHECK(status_from_here(f.port(), "/open") == 200);  // another client is served
   // With the reserved slots taken too, a further connection is closed at once, and counted.
   for (int i = 0; i < 8; ++i) mine.push_back(std::make_unique<raw_client>(f.port(), "127.0.0.2"));
-  std::this_thread::sleep_for(200ms);
+  REQUIRE(testing::eventually([&] { return f.server.open_connections() == 3 + 8; }, 5s));  // in the reserved pool
   raw_client last(f.port(), "127.0.0.2");
   bool closed = false;
   last.read_all(2s, &closed);

@@ -25,6 +25,7 @@
 #include "config/config.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
+#include "tests/support/temp_dir.h"
 
 using namespace yuqing;
 using namespace yuqing::daemon;
@@ -47,14 +48,7 @@ const calendar& cn() {
   return c;
 }
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/yuqing-mailbox-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
+using yuqing::testing::temp_dir;
 
 // A message of `channel` (its topic: yuqing.CHANNEL) as the batch builder records it.
 storage::message_record record(const std::string& channel, const std::string& kind, const std::string& id,

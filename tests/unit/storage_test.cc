@@ -4,19 +4,23 @@
 
 #include "config/clock.h"
 #include "storage/store.h"
+#include "tests/support/temp_dir.h"
 
 using namespace yuqing::storage;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/yuqing-storage-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { fs::remove_all(path); }
+using yuqing::testing::temp_dir;
+
+constexpr int64_t day = 24 * 3600 * 1000;
+
+// A store that keeps messages 7 days, on a manual clock.
+struct retained_store {
+  temp_dir dir;
+  yuqing::manual_clock clk{1'000'000'000'000};
+  yuqing::result<std::unique_ptr<store>> s = store::open({dir.path, false, false, 7 * day, &clk});
+  retained_store() { REQUIRE(s.ok()); }
 };
 
 hit_record make_hit(const std::string& topic, int64_t t, const std::string& key,
@@ -85,11 +89,9 @@ TEST_CASE("open refuses what it cannot read", "[storage]") {
 }
 
 TEST_CASE("messages past retention are dropped by compaction, hits and offsets stay", "[storage]") {
-  temp_dir dir;
-  yuqing::manual_clock clk(1'000'000'000'000);
-  const int64_t day = 24 * 3600 * 1000;
-  auto s = store::open({dir.path, false, false, 7 * day, &clk});
-  REQUIRE(s.ok());
+  retained_store r;
+  auto& clk = r.clk;
+  auto& s = r.s;
   auto write_message = [&](const std::string& key) {
     batch b;
     message_record m;
@@ -137,11 +139,9 @@ TEST_CASE("records round-trip through their stored form, and a truncated one is 
 }
 
 TEST_CASE("hits of one message: by seeking while it is retained, by scanning after", "[storage]") {
-  temp_dir dir;
-  yuqing::manual_clock clk(1'000'000'000'000);
-  const int64_t day = 24 * 3600 * 1000;
-  auto s = store::open({dir.path, false, false, 7 * day, &clk});
-  REQUIRE(s.ok());
+  retained_store r;
+  auto& clk = r.clk;
+  auto& s = r.s;
   batch b;
   for (const auto& [key, t] : std::vector<std::pair<std::string, int64_t>>{{"t/1", 1000}, {"t/2", 1000}, {"t/3", 2000}}) {
     message_record m;

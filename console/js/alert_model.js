@@ -1,0 +1,120 @@
+// Alerts as the console holds them: the snapshot and the events of the alert stream,
+// kept by id (state derived from the daemon, never kept twice), and the pure functions
+// the views share: filter, sort, group, clocks.
+import { LEVEL_RANK, LEVEL_TEXT, STATE_TEXT } from './labels.js';
+
+const STATE_RANK = { open: 0, acknowledged: 1, handled: 2, closed: 3 };
+
+export class AlertStore {
+  constructor() {
+    this.byId = new Map();
+    this.version = 0;  // bumps at every change
+  }
+  // A snapshot (the alerts not closed when the stream connected) replaces what was held,
+  // but keeps closed ones seen (they are no longer in snapshots).
+  replace(alerts) {
+    const kept = [...this.byId.values()].filter((a) => a.state === 'closed');
+    this.byId = new Map(kept.map((a) => [a.id, a]));
+    for (const a of alerts) this.byId.set(a.id, a);
+    this.version++;
+  }
+  upsert(alert) {
+    const had = this.byId.get(alert.id);
+    this.byId.set(alert.id, alert);
+    this.version++;
+    return had;
+  }
+  get(id) { return this.byId.get(id); }
+  all() { return [...this.byId.values()]; }
+}
+
+export function unitOf(a) {
+  return (a.lead_units && a.lead_units[0]) || (a.labels && a.labels.unit) || '未指定单位';
+}
+
+export function topicOf(a) { return a.set_name || a.topic || '未分类'; }
+
+// The lower-cased text a search looks through.
+function haystack(a) {
+  if (!a._hay) {
+    a._hay = [a.id, a.summary, a.topic, a.set_name, a.kind, a.alert_rule, a.keyword_rule, a.plan_text,
+      ...(a.lead_units || []), ...(a.cooperating_units || []),
+      ...(a.examples || []).flatMap((e) => [e.text, e.author, e.rule])].join('\n').toLowerCase();
+  }
+  return a._hay;
+}
+
+// Builds the search text of every alert ahead of the first search, in idle slices.
+export function warmSearch(alerts) {
+  let i = 0;
+  const step = (deadline) => {
+    while (i < alerts.length && (!deadline || deadline.timeRemaining() > 2)) haystack(alerts[i++]);
+    if (i < alerts.length) (window.requestIdleCallback || setTimeout)(step);
+  };
+  (window.requestIdleCallback || setTimeout)(step);
+}
+
+// filters: {level, state ('' = not closed, 'all'), topic, unit, q}
+export function matches(a, f) {
+  if (f.level && a.level !== f.level) return false;
+  if (f.state === '' || f.state === undefined) { if (a.state === 'closed') return false; }
+  else if (f.state !== 'all' && a.state !== f.state) return false;
+  if (f.topic && topicOf(a) !== f.topic) return false;
+  if (f.unit && !(a.lead_units || []).includes(f.unit) && !(a.cooperating_units || []).includes(f.unit) &&
+      unitOf(a) !== f.unit) return false;
+  if (f.q) {
+    const hay = haystack(a);
+    for (const word of f.q.toLowerCase().split(/\s+/)) if (word && !hay.includes(word)) return false;
+  }
+  return true;
+}
+
+// Most urgent first: level, state (open first), the nearest response deadline, newest.
+export function compare(a, b) {
+  return (LEVEL_RANK[a.level] ?? 9) - (LEVEL_RANK[b.level] ?? 9) ||
+    (STATE_RANK[a.state] ?? 9) - (STATE_RANK[b.state] ?? 9) ||
+    (deadline(a) || Infinity) - (deadline(b) || Infinity) ||
+    (b.fired_ms || 0) - (a.fired_ms || 0);
+}
+
+// Groups [{key, title, alerts}] by 'level', 'topic' or 'unit', most urgent group first.
+export function group(alerts, by) {
+  const groups = new Map();
+  const keyOf = by === 'topic' ? topicOf : by === 'unit' ? unitOf : (a) => a.level;
+  for (const a of alerts) {
+    const k = keyOf(a);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(a);
+  }
+  const out = [...groups.entries()].map(([key, list]) => ({
+    key,
+    title: by === 'level' ? `${LEVEL_TEXT[key] || key}预警` : key,
+    alerts: list.sort(compare),
+  }));
+  if (by === 'level') out.sort((x, y) => (LEVEL_RANK[x.key] ?? 9) - (LEVEL_RANK[y.key] ?? 9));
+  else out.sort((x, y) => compare(x.alerts[0], y.alerts[0]) || y.alerts.length - x.alerts.length);
+  return out;
+}
+
+// The deadline that counts now: the response clock while not handled, else none. (Kept on
+// the alert: the store replaces an alert object on every change, so it cannot go stale.)
+export function deadline(a) {
+  if (a._deadline === undefined) {
+    const times = [a.respond_by_ms, a.release_by_ms].filter((t) => t > 0);
+    a._deadline = a.state === 'handled' || a.state === 'closed' || !times.length ? 0 : Math.min(...times);
+  }
+  return a._deadline;
+}
+
+// The clocks of an alert: [{label, due_ms}] (response, authoritative release).
+export function clocks(a) {
+  if (a.state === 'handled' || a.state === 'closed') return [];
+  const out = [];
+  if (a.respond_by_ms > 0) out.push({ label: '响应时限', due: a.respond_by_ms });
+  if (a.release_by_ms > 0) out.push({ label: '发布时限', due: a.release_by_ms });
+  return out;
+}
+
+export function stateText(a) {
+  return `${STATE_TEXT[a.state] || a.state}${a.condition === 'cleared' ? '（条件已消除）' : ''}`;
+}
