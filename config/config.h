@@ -143,6 +143,7 @@ struct daemon_config {
   struct policy_entry {
     std::string id, name, published, unit;  // published: YYYY-MM-DD or RFC 3339
     std::vector<std::string> keywords;
+    bool operator==(const policy_entry&) const = default;
   };
   std::vector<policy_entry> risk_policies;
   // http
