@@ -51,11 +51,6 @@ void check_unknown(const YAML::Node& n, const std::string& prefix, const std::st
 std::string validate(const daemon_config& c) {
   if (c.kafka_brokers.empty()) return "kafka.brokers: must not be empty";
   if (c.http_listen.find(':') == std::string::npos) return "http.listen: expected HOST:PORT";
-  if (1440 % c.risk_step_minutes != 0) return "risk.step_minutes: must divide 1440 (a day)";
-  if (c.risk_window_minutes % c.risk_step_minutes != 0)
-    return "risk.window_minutes: must be a multiple of risk.step_minutes";
-  if (!(c.risk_level_medium < c.risk_level_high && c.risk_level_high < c.risk_level_very_high))
-    return "risk.levels: medium < high < very_high is required";
   for (const auto& ch : c.channels) {
     if (ch.topic == c.dead_letter_topic)
       return "channels: topic '" + ch.topic + "' is also the dead-letter topic";

@@ -2,6 +2,7 @@
 // the store at start.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <set>
@@ -12,8 +13,11 @@ namespace yuqing::risk {
 
 options options::from_config(const config::daemon_config& c) {
   options o;
-  o.step_ms = int64_t{c.risk_step_minutes} * 60000;
-  o.window_ms = int64_t{c.risk_window_minutes} * 60000;
+  // The step divides the day (the baseline compares the same hours); the window is whole steps.
+  int step = c.risk_step_minutes;
+  while (step > 1 && 1440 % step != 0) --step;
+  o.step_ms = int64_t{step} * 60000;
+  o.window_ms = (int64_t{c.risk_window_minutes} + step - 1) / step * step * 60000;
   o.baseline_days = c.risk_baseline_days;
   o.w_volume = c.risk_weight_volume, o.w_growth = c.risk_weight_growth, o.w_spread = c.risk_weight_spread;
   o.w_negative = c.risk_weight_negative, o.w_mailbox = c.risk_weight_mailbox;
@@ -25,7 +29,9 @@ options options::from_config(const config::daemon_config& c) {
   o.concentrated_period_ms = int64_t{c.concentrated_period_hours} * 3600 * 1000;
   o.concentrated_count = static_cast<uint64_t>(c.concentrated_count);
   o.mailbox_days = c.risk_mailbox_days;
-  o.medium = c.risk_level_medium, o.high = c.risk_level_high, o.very_high = c.risk_level_very_high;
+  double t[3] = {double(c.risk_level_medium), double(c.risk_level_high), double(c.risk_level_very_high)};
+  std::sort(t, t + 3);  // thresholds given out of order are taken in order
+  o.medium = t[0], o.high = t[1], o.very_high = t[2];
   o.margin = c.risk_level_margin, o.fall_steps = c.risk_level_fall_steps;
   o.utc_offset_minutes = c.mailbox_utc_offset_minutes;
   return o;
