@@ -24,6 +24,7 @@ const char* kind_zh(const std::string& kind) {
   if (kind == "same_text") return "同文多发";
   if (kind == "messages_lost") return "消息丢失";
   if (kind == "rule_tuning") return "规则需要调整";
+  if (kind == "risk_level") return "风险等级上升";
   return "告警";
 }
 
@@ -237,6 +238,8 @@ std::string alert::summary() const {
                   "：" + kind_zh(kind) + "，" + std::to_string(count) + "条";
   if (auto it = labels.find("case"); it != labels.end()) s += "，留言" + it->second;
   if (kind == "spread") s += "，" + std::to_string(distinct) + "个来源";
+  if (auto it = labels.find("risk_index"); it != labels.end() && kind == "risk_level")
+    s += "，风险指数" + it->second + "（" + labels.at("risk_level") + "）";
   if (!lead_units.empty()) {
     s += "，牵头单位：";
     for (size_t i = 0; i < lead_units.size(); ++i) s += (i ? "、" : "") + lead_units[i];

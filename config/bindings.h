@@ -41,5 +41,6 @@ std::string apply_default_deadline(daemon_config& c, const YAML::Node& n, load_c
 std::string apply_token(daemon_config& c, const YAML::Node& n, load_context& ctx);
 std::string apply_units(daemon_config& c, const YAML::Node& n, load_context& ctx);
 std::string apply_people(daemon_config& c, const YAML::Node& n, load_context& ctx);
+std::string apply_risk_policies(daemon_config& c, const YAML::Node& n, load_context& ctx);
 
 }  // namespace yuqing::config::detail

@@ -125,6 +125,27 @@ struct daemon_config {
   int clusters_window_hours{};
   int clusters_max_tracked{};
   std::vector<std::string> clusters_official_sources;
+  // risk index, tendency and policy follow-up (issue 24; risk/README.md has the formula)
+  int risk_step_minutes = 10;
+  int risk_window_minutes = 60;
+  int risk_baseline_days = 7;
+  int risk_weight_volume = 20, risk_weight_growth = 30, risk_weight_spread = 20;
+  int risk_weight_negative = 15, risk_weight_mailbox = 15;
+  int risk_full_volume = 30, risk_full_growth_percent = 300, risk_full_authors = 20;
+  int risk_full_channels = 3, risk_full_sources = 5, risk_full_open_cases = 10, risk_full_overdue_cases = 3;
+  int risk_min_volume = 5;
+  int risk_level_medium = 30, risk_level_high = 55, risk_level_very_high = 80;
+  int risk_level_margin = 8, risk_level_fall_steps = 3;
+  int risk_mailbox_days = 60;
+  std::string risk_alert_from = "medium";  // low..very_high: a topic's rise to it or above alerts; off: none
+  std::filesystem::path risk_gazetteer = "/usr/share/yuqing/seeds/gazetteer/jiangmen.yaml";
+  std::filesystem::path risk_lexicon_dir;  // empty: every tendency is unknown
+  struct policy_entry {
+    std::string id, name, published, unit;  // published: YYYY-MM-DD or RFC 3339
+    std::vector<std::string> keywords;
+    bool operator==(const policy_entry&) const = default;
+  };
+  std::vector<policy_entry> risk_policies;
   // http
   std::string http_listen;
   std::string http_token;  // empty: POST endpoints refused

@@ -299,6 +299,73 @@ std::vector<binding> mailbox_keys() {
   };
 }
 
+// Risk index, tendency and policy follow-up (issue 24; risk/README.md has the formula).
+binding optional_path(std::string name, fs::path dc::*m, std::string what) {
+  auto b = path(name, "", m, std::move(what));
+  auto inner = b.apply;
+  b.apply = [m, inner](dc& c, const YAML::Node& n, load_context& ctx) -> std::string {
+    if (n.IsScalar() && n.as<std::string>().empty()) {
+      (c.*m).clear();  // "": none
+      return "";
+    }
+    return inner(c, n, ctx);
+  };
+  return b;
+}
+
+std::vector<binding> risk_keys() {
+  return {
+      integer("risk.step_minutes", 10, 1, 60, &dc::risk_step_minutes,
+          "The index is computed at every boundary of this many minutes of message time (divides 1440)"),
+      integer("risk.window_minutes", 60, 1, 1440, &dc::risk_window_minutes,
+          "The sliding window of message time each reading covers (a multiple of risk.step_minutes)"),
+      integer("risk.baseline_days", 7, 1, 28, &dc::risk_baseline_days,
+          "Growth compares a window with the same window on this many previous days"),
+      integer("risk.weights.volume", 20, 0, 1000, &dc::risk_weight_volume, "Weight of the volume part"),
+      integer("risk.weights.growth", 30, 0, 1000, &dc::risk_weight_growth, "Weight of the growth part"),
+      integer("risk.weights.spread", 20, 0, 1000, &dc::risk_weight_spread,
+          "Weight of the spread part (authors, channels, sources)"),
+      integer("risk.weights.negative", 15, 0, 1000, &dc::risk_weight_negative,
+          "Weight of the negative-tendency share"),
+      integer("risk.weights.mailbox", 15, 0, 1000, &dc::risk_weight_mailbox,
+          "Weight of the mailbox pressure (open, overdue, concentrated)"),
+      integer("risk.full.volume", 30, 1, 1000000, &dc::risk_full_volume,
+          "Messages in a window that score the volume part full"),
+      integer("risk.full.growth_percent", 300, 101, 100000, &dc::risk_full_growth_percent,
+          "Growth against the baseline (percent) that scores the growth part full"),
+      integer("risk.full.authors", 20, 1, 1000000, &dc::risk_full_authors,
+          "Distinct authors in a window that score full"),
+      integer("risk.full.channels", 3, 1, 1000, &dc::risk_full_channels,
+          "Distinct channels in a window that score full"),
+      integer("risk.full.sources", 5, 1, 1000, &dc::risk_full_sources, "Distinct sources in a window that score full"),
+      integer("risk.full.open_cases", 10, 1, 1000000, &dc::risk_full_open_cases,
+          "Open mailbox cases of the topic that score full"),
+      integer("risk.full.overdue_cases", 3, 1, 1000000, &dc::risk_full_overdue_cases,
+          "Overdue mailbox cases of the topic that score full"),
+      integer("risk.min_volume", 5, 0, 1000000, &dc::risk_min_volume,
+          "Below this many messages in a window growth scores 0"),
+      integer("risk.levels.medium", 30, 1, 100, &dc::risk_level_medium, "Index from which the level is 中"),
+      integer("risk.levels.high", 55, 1, 100, &dc::risk_level_high, "Index from which the level is 高"),
+      integer("risk.levels.very_high", 80, 1, 100, &dc::risk_level_very_high, "Index from which the level is 极高"),
+      integer("risk.levels.margin", 8, 0, 50, &dc::risk_level_margin,
+          "Hysteresis: a level falls only once the index is this far below its threshold"),
+      integer("risk.levels.fall_steps", 3, 1, 1000, &dc::risk_level_fall_steps,
+          "Hysteresis: ... for this many steps in a row (one level at a time)"),
+      integer("risk.mailbox_days", 60, 1, 3650, &dc::risk_mailbox_days,
+          "Mailbox cases followed for the mailbox pressure (days of message time)"),
+      one_of("risk.alert_from", "medium", {"medium", "high", "very_high", "off"}, &dc::risk_alert_from,
+          "A topic whose level rises to this level or above raises a risk_level alert; off: none"),
+      path("risk.gazetteer", "/usr/share/yuqing/seeds/gazetteer/jiangmen.yaml", &dc::risk_gazetteer,
+          "Regions and their aliases, to place a message without a region field by its text"),
+      optional_path("risk.lexicon_dir", &dc::risk_lexicon_dir,
+          "Directory of the customer's tendency word lists (negative.txt, positive.txt, negation.txt, "
+          "degree.txt); empty: every tendency is unknown"),
+      custom("risk.policies", "list", "[]", apply_risk_policies,
+          "Published policies to follow (plan item 9): {id, name, published: YYYY-MM-DD or RFC 3339, "
+          "keywords: [...], unit}"),
+  };
+}
+
 // Http, the unit directory and logs.
 std::vector<binding> http_keys() {
   return {
@@ -336,7 +403,7 @@ const std::vector<binding>& bindings() {
   static const std::vector<binding> table = [] {
     std::vector<binding> all;
     for (auto section : {kafka_keys, ingest_keys, matching_keys, alerting_keys, mailbox_keys,
-                         http_keys}) {
+                         risk_keys, http_keys}) {
       for (auto& b : section()) all.push_back(std::move(b));
     }
     return all;

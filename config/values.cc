@@ -250,4 +250,34 @@ std::string apply_people(daemon_config& c, const YAML::Node& n, load_context& ct
   return load_people(path, c.http_people);
 }
 
+// risk.policies: a list of {id, name, published, keywords, unit}.
+std::string apply_risk_policies(daemon_config& c, const YAML::Node& n, load_context&) {
+  c.risk_policies.clear();
+  if (n.IsNull()) return "";
+  if (!n.IsSequence()) return "expected a list of {id, name, published, keywords, unit}";
+  for (const auto& p : n) {
+    const std::string at = "line " + std::to_string(p.Mark().line + 1) + ": ";
+    if (!p.IsMap()) return at + "expected {id, name, published, keywords, unit}";
+    daemon_config::policy_entry e;
+    for (const auto& kv : p) {
+      const auto key = kv.first.as<std::string>();
+      if (key == "keywords") {
+        if (!kv.second.IsSequence()) return at + "keywords: expected a list of strings";
+        for (const auto& k : kv.second) e.keywords.push_back(k.as<std::string>());
+      } else if (key == "id" || key == "name" || key == "published" || key == "unit") {
+        if (!kv.second.IsScalar()) return at + key + ": expected a string";
+        (key == "id" ? e.id : key == "name" ? e.name : key == "published" ? e.published : e.unit) =
+            kv.second.as<std::string>();
+      } else {
+        return at + "unknown field " + key + " (id, name, published, keywords, unit)";
+      }
+    }
+    const bool date = e.published.size() >= 10 && e.published[4] == '-' && e.published[7] == '-';
+    if (e.id.empty() || e.name.empty() || e.keywords.empty() || !date)
+      return at + "a policy needs id, name, published (YYYY-MM-DD or RFC 3339) and keywords";
+    c.risk_policies.push_back(std::move(e));
+  }
+  return "";
+}
+
 }  // namespace yuqing::config::detail

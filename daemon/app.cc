@@ -17,6 +17,7 @@
 #include "alerting/alert.h"
 #include "daemon/alerting_service.h"
 #include "daemon/mailbox.h"
+#include "daemon/risk_service.h"
 #include "daemon/backtest.h"
 #include "daemon/console_routes.h"
 #include "daemon/decoder.h"
@@ -155,9 +156,11 @@ std::string read_alert_query(const http_request& r, alert_query& q) {
   if (!q.condition.empty() && !alerting::parse_alert_condition(q.condition)) return "condition: firing or cleared";
   if (!q.level.empty() && !matchers::parse_alert_level(q.level)) return "level: blue, yellow, orange or red";
   static const std::set<std::string> kinds = {"immediate", "threshold", "spike", "spread", "due_soon",
-                                              "overdue", "concentrated_issue", "same_text", "messages_lost", "rule_tuning"};
+                                              "overdue", "concentrated_issue", "same_text", "messages_lost", "rule_tuning",
+                                              "risk_level"};
   if (!q.kind.empty() && !kinds.count(q.kind))
-    return "kind: immediate, threshold, spike, spread, due_soon, overdue, concentrated_issue, same_text, messages_lost or rule_tuning";
+    return "kind: immediate, threshold, spike, spread, due_soon, overdue, concentrated_issue, same_text, "
+           "messages_lost, rule_tuning or risk_level";
   try {
     q.limit = query_count(r, "limit", 100, 10000);
   } catch (const std::exception&) {
@@ -228,6 +231,7 @@ struct app::impl {
   std::unique_ptr<mailbox_probe> mb_probe;
   std::unique_ptr<mailbox> cases;
   std::unique_ptr<precision_api> precision;  // verdicts, precision, suggestions (issue 23)
+  std::unique_ptr<risk_service> risk;
 
   std::shared_ptr<const matchers::matcher> current_sets() const { return sets->current(); }
 
@@ -562,6 +566,20 @@ struct app::impl {
     }, http_server::access::viewer);
   }
 
+  // The risk index, tendency and policies (issue 24): before ingest, which feeds it.
+  int start_risk() {
+    risk_alert_sink sink;
+    if (alerts_svc) {
+      sink.raise = [this](alerting::alert a) { alerts_svc->raise(std::move(a)); };
+      sink.resolve = [this](const std::string& fp, const std::string& note) { return alerts_svc->resolve(fp, note); };
+    }
+    if (auto st = risk->start(std::move(sink), cases ? &cases->cal() : nullptr); !st) {
+      spdlog::critical("event=start_failed step=risk error=\"{}\"", st.error_message());
+      return 1;
+    }
+    return 0;
+  }
+
   int run() {
     teardown_stack teardown;
     auto plan_loaded = config::load_plan(cfg.plan_path);
@@ -665,7 +683,10 @@ struct app::impl {
       }
       return json{{"alerts", out}}.dump(-1, ' ', false, json::error_handler_t::replace);
     }, http_server::access::viewer);
+    risk = std::make_unique<risk_service>(cfg, *store, clk);
+    registry.add_collector([this] { return risk->families(); });
     add_routes();
+    add_risk_routes(*http, *risk, *store, clk, cfg.mailbox_utc_offset_minutes);
     add_console_routes(*http, cfg.http_console_dir, !cfg.http_token.empty() || !cfg.http_people.empty());
     if (auto st = http->start(cfg.http_listen); !st) {
       spdlog::critical("event=start_failed step=http error=\"{}\"", st.error_message());
@@ -725,9 +746,11 @@ struct app::impl {
       teardown.push("mailbox", [this] { cases->stop(); });
     }
 
+    if (auto rc = start_risk(); rc != 0) return rc;
     consumer = std::make_unique<ingest>(cfg, bootstrap, *store, [this] { return current_sets(); },
                                         *in_probe, clk);
     consumer->set_mailbox(cases.get());
+    consumer->set_stored_hook([this](const storage::batch& b) { risk->stored(b); });
     if (embedded) consumer->set_cluster_id(embedded->cluster_id());
     if (alerts_svc) consumer->set_alert_sink([this](alerting::alert a) { alerts_svc->raise(std::move(a)); });
     if (auto st = consumer->start(); !st) {

@@ -1,7 +1,7 @@
 // yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker,
 // config-keys, and against a running daemon's HTTP API: sets (versions, diff, rollback),
 // reload, backtest, rules,
-// alerts, ack, handle, verdict, precision, suggest (ctl_precision.cc);
+// alerts, ack, handle, verdict, precision, suggest (ctl_precision.cc), risk, policy;
 // cases and report read either the API or the store (--db).
 #include <signal.h>
 #include <unistd.h>
@@ -617,6 +617,61 @@ int alerts(const api& a, const std::map<std::string, std::string>& filters, size
   return 0;
 }
 
+// The risk index of each topic and region with every part beside it (issue 24).
+int risk_table(const api& a, const std::string& topic, const std::string& region, const std::string& at,
+               bool as_json) {
+  std::string target = "/api/v1/risk?";
+  for (const auto& [k, v] : {std::pair<const char*, std::string>{"topic", topic}, {"region", region}, {"at", at}})
+    if (!v.empty()) target += std::string(k) + "=" + daemon::url_encode(v) + "&";
+  json body;
+  if (auto rc = get_or_print(a, target.substr(0, target.size() - 1), as_json, body)) return *rc;
+  std::printf("%-16s %-8s %5s %-4s | %6s %6s %6s %6s %6s | %5s %7s %4s %4s %4s %4s %4s\n", "topic", "region", "index",
+              "lvl", "volume", "growth", "spread", "neg.", "mail", "msgs", "basel.", "auth", "chan", "src", "open", "late");
+  for (const auto& r : body["readings"]) {
+    std::string parts;
+    for (const auto& p : r["parts"]) {
+      char cell[16] = "     - ";
+      if (p["known"].get<bool>()) std::snprintf(cell, sizeof cell, "%6.1f ", p["points"].get<double>());
+      parts += cell;
+    }
+    const auto& f = r["figures"];
+    const std::string base = f["baseline"].is_null() ? "-" : std::to_string(f["baseline"].get<double>()).substr(0, 5);
+    std::printf("%-16s %-8s %5.1f %-4s | %s| %5d %7s %4d %4d %4d %4d %4d\n", r.value("topic", "").c_str(),
+                r.value("region", "").c_str(), r["value"].get<double>(), r.value("level_label", "").c_str(),
+                parts.c_str(), f["messages"].get<int>(), base.c_str(), f["authors"].get<int>(),
+                f["channels"].get<int>(), f["sources"].get<int>(), f["mailbox_open"].get<int>(),
+                f["mailbox_overdue"].get<int>());
+  }
+  std::cerr << body["readings"].size() << " readings, window " << body.value("window_minutes", 0)
+            << " min, tendency: " << body.value("tendency", "") << "\n";
+  return 0;
+}
+
+// Registered policies, or one policy's reaction curve by day with its largest clusters.
+int policy(const api& a, const std::string& id, const std::string& until, bool as_json) {
+  json body;
+  if (id.empty()) {
+    if (auto rc = get_or_print(a, "/api/v1/policies", as_json, body)) return *rc;
+    for (const auto& p : body["policies"])
+      std::printf("%-20s %-28s %s  %s\n", p.value("id", "").c_str(), p.value("published", "").c_str(),
+                  p.value("origin", "").c_str(), p.value("name", "").c_str());
+    std::cerr << body["policies"].size() << " policies\n";
+    return 0;
+  }
+  const std::string target = "/api/v1/policies/" + daemon::url_encode(id) + (until.empty() ? "" : "?until=" + daemon::url_encode(until));
+  if (auto rc = get_or_print(a, target, as_json, body)) return *rc;
+  std::printf("%s (%s)\n%-10s %8s %8s %8s %8s %8s\n", body["policy"].value("name", "").c_str(),
+              body["policy"].value("published", "").c_str(), "day", "messages", "negative", "neutral", "positive", "unknown");
+  for (const auto& d : body["days"])
+    std::printf("%-10s %8d %8d %8d %8d %8d\n", d.value("day", "").c_str(), d["messages"].get<int>(),
+                d["negative"].get<int>(), d["neutral"].get<int>(), d["positive"].get<int>(), d["tendency_unknown"].get<int>());
+  for (const auto& c : body["clusters"])
+    std::printf("  cluster of %d (%d negative): %s\n", c["size"].get<int>(), c["negative"].get<int>(),
+                c.value("representative", "").c_str());
+  if (body.value("before_retention", false)) std::cerr << "published before the messages kept: the first days are partial\n";
+  return 0;
+}
+
 // Acknowledges (ack) or handles (handle) an alert in the name of `who`.
 int alert_step(const api& a, const std::string& action, const std::string& id, const std::string& who,
                const std::string& note) {
@@ -816,6 +871,19 @@ int main(int argc, char** argv) {
   }
 
   daemon::precision_commands precision_cmds(cli, api_options);
+  auto* rk = cli.add_subcommand("risk", "risk index of each policy topic and region, with the parts it is made of");
+  api_options(rk);
+  std::string rk_topic, rk_region, rk_at;
+  rk->add_option("--topic", rk_topic, "policy topic");
+  rk->add_option("--region", rk_region, "region (全市: the topic's total)");
+  rk->add_option("--at", rk_at, "at this time (YYYY-MM-DD or RFC 3339; default: the newest message)");
+  rk->add_flag("--json", as_json, "JSON output");
+  auto* pl = cli.add_subcommand("policy", "followed policies, or one policy's reaction curve since publication");
+  api_options(pl);
+  std::string pl_id, pl_until;
+  pl->add_option("id", pl_id, "policy id (none: list them)");
+  pl->add_option("--until", pl_until, "curve until (YYYY-MM-DD or RFC 3339; default now)");
+  pl->add_flag("--json", as_json, "JSON output");
 
   CLI11_PARSE(cli, argc, argv);
   try {
@@ -856,6 +924,8 @@ int main(int argc, char** argv) {
     if (*cs) return cases(a, cs_db, cs_state, cs_unit, cs_limit, as_json);
     if (*rp) return report(a, rp_db, rp_from, rp_to, rp_format);
     if (*al) return alerts(a, al_filters, al_limit, as_json);
+    if (*rk) return risk_table(a, rk_topic, rk_region, rk_at, as_json);
+    if (*pl) return policy(a, pl_id, pl_until, as_json);
     if (*ack) return alert_step(a, "ack", step_id, step_who, step_note);
     if (*hd) return alert_step(a, "handle", step_id, step_who, step_note);
     if (auto rc = precision_cmds.run(a.url, a.token)) return *rc;

@@ -44,6 +44,7 @@ struct ingest::impl {
   mailbox* cases = nullptr;
   std::string cluster_id;  // set_cluster_id(); empty: asked from the brokers at start
   std::function<void(alerting::alert)> raise;  // set_alert_sink()
+  std::function<void(const storage::batch&)> stored_hook;  // set_stored_hook()
 
   kafka_handle consumer;
   // The outcomes of asynchronous commits come here (not to the consumer queue) so that a
@@ -661,6 +662,7 @@ struct ingest::impl {
         auto& t = replies_stored_ms[{m.source.topic, m.source.partition}];
         t = std::max(t, m.time_ms);
       }
+    if (stored_hook) stored_hook(w.b);  // before remember_stored(), which moves the keys out
     remember_stored(w.b);
     for (const auto& d : w.dead) probe.channel(d.channel).invalid[d.reason]->Increment();
     for (const auto& r : w.repeats) {
@@ -821,6 +823,8 @@ void ingest::set_mailbox(mailbox* cases) {
     if (ch.kind == config::channel_kind::mailbox_reply) impl_->reply_topics.insert(ch.topic);
 }
 void ingest::set_cluster_id(std::string id) { impl_->cluster_id = std::move(id); }
+void ingest::set_stored_hook(std::function<void(const storage::batch&)> fn) { impl_->stored_hook = std::move(fn); }
+
 void ingest::set_alert_sink(std::function<void(alerting::alert)> raise) {
   impl_->raise = std::move(raise);
 }

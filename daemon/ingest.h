@@ -82,6 +82,9 @@ class ingest {
   // The id of a cluster new at this start (the embedded one): offsets stored before are
   // all dropped. Unset, the id is asked from the brokers at start(). Before start().
   void set_cluster_id(std::string id);
+  // Called on the ingest thread with every batch once it is stored, before its offsets are
+  // committed (the risk index; before start(); unset: none).
+  void set_stored_hook(std::function<void(const storage::batch&)> fn);
   // Where a loss alert goes (called on the ingest thread; before start(); unset: the loss
   // is only counted and logged).
   void set_alert_sink(std::function<void(alerting::alert)> raise);

@@ -33,6 +33,7 @@ yuqing_replace(cfg "\n  path: ../var/data\n" "\n  path: /var/lib/yuqing\n")
 yuqing_replace(cfg "\n  dir: ../seeds/keyword-sets\n" "\n  dir: /etc/yuqing/keyword-sets\n")
 yuqing_replace(cfg "\n  path: ../seeds/plan.yaml\n" "\n  path: ${seeds}/plan.yaml\n")
 yuqing_replace(cfg "\n  calendar_dir: ../seeds/calendar\n" "\n  calendar_dir: ${seeds}/calendar\n")
+yuqing_replace(cfg "\n  gazetteer: ../seeds/gazetteer/jiangmen.yaml\n" "\n  gazetteer: ${seeds}/gazetteer/jiangmen.yaml\n")
 file(WRITE "${YUQING_STAGE}/yuqing.yaml"
   "# As installed: config/yuqing.yaml with the paths of this installation.\n"
   "# `kafka.brokers: embedded` is for a first try only: set your Kafka cluster.\n${cfg}")
