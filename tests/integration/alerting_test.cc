@@ -398,7 +398,7 @@ TEST_CASE("a post matching two rules is two red alerts and two Alertmanager aler
   CHECK(one["audit"][0].contains("time"));
   // yuqingctl lists them and acknowledges one, which leaves the other in Alertmanager.
   const auto [list_rc, list] = shell(std::string(YUQINGCTL) + " alerts --state open --level red --url 127.0.0.1:" +
-                                     std::to_string(port) + " 2>&1");
+                                     std::to_string(port) + " --token " + token + " 2>&1");
   CHECK(list_rc == 0);
   for (const auto& id : ids) CHECK(list.find(id) != std::string::npos);
   CHECK(list.find("群体性事件") != std::string::npos);  // the set's name in the summary
@@ -511,14 +511,14 @@ TEST_CASE("two daemons: a threshold crossed only by their messages together fire
                             << b.status()["counters"]["consumed"]);
   CHECK(a.status()["counters"]["consumed"].get<int>() > 0);
   CHECK(b.status()["counters"]["consumed"].get<int>() > 0);
-  REQUIRE(eventually([&] { return alerts_of(a.port()).size() + alerts_of(b.port()).size() >= 1; }, 30s));
+  REQUIRE(eventually([&] { return alerts_of(a.port(), "?kind=threshold").size() + alerts_of(b.port(), "?kind=threshold").size() >= 1; }, 30s));
   // That no second alert fires takes time to show. // Kept fixed: no event shows how far the evaluator went (its committed offset is the oldest
   // hit a window holds, its progress in the commit metadata), so time is let pass.
   std::this_thread::sleep_for(2s);
-  CHECK(alerts_of(a.port()).size() + alerts_of(b.port()).size() == 1);
+  CHECK(alerts_of(a.port(), "?kind=threshold").size() + alerts_of(b.port(), "?kind=threshold").size() == 1);
   const auto records = alerts_topic(broker.bootstrap());
-  CHECK(std::count_if(records.begin(), records.end(), [](const std::string& r) { return r.rfind("fired ", 0) == 0; }) == 1);
-  const json alert = alerts_of(a.port()).empty() ? alerts_of(b.port())[0] : alerts_of(a.port())[0];
+  CHECK(std::count_if(records.begin(), records.end(), [](const std::string& r) { return r.rfind("fired ", 0) == 0 && r.find("/threshold/") != std::string::npos; }) == 1);
+  const json alert = alerts_of(a.port(), "?kind=threshold").empty() ? alerts_of(b.port(), "?kind=threshold")[0] : alerts_of(a.port(), "?kind=threshold")[0];
   CHECK(alert["count"] == 40);
   CHECK(alert["examples"][4]["message_key"] == "yuqing.posts/e39");
   REQUIRE(a.stop() == 0);
@@ -548,10 +548,10 @@ TEST_CASE("a restart in the middle of a window fires at the same message, nothin
   std::this_thread::sleep_for(1500ms);  // the evaluator commits (see above)
   d.kill9();
   d.start();
-  CHECK(alerts_of(d.port()).empty());
+  CHECK(alerts_of(d.port(), "?kind=threshold").empty());
   produce(broker.bootstrap(), dir.path / "m3.jsonl", messages(8, 12, t0), "k");
-  REQUIRE(eventually([&] { return alerts_of(d.port()).size() == 1; }, 30s));
-  json alert = alerts_of(d.port())[0];
+  REQUIRE(eventually([&] { return alerts_of(d.port(), "?kind=threshold").size() == 1; }, 30s));
+  json alert = alerts_of(d.port(), "?kind=threshold")[0];
   CHECK(alert["audit"][0]["note"].get<std::string>().find("at message yuqing.posts/e9 ") != std::string::npos);
   CHECK(alert["count"] >= 10);
 
@@ -561,9 +561,9 @@ TEST_CASE("a restart in the middle of a window fires at the same message, nothin
   produce(broker.bootstrap(), dir.path / "m4.jsonl", messages(12, 14, t0), "k");
   REQUIRE(eventually([&] { return d.status()["counters"]["consumed"] == 2; }, 30s));
   std::this_thread::sleep_for(2s);  // that nothing fires again takes time to show (see above)
-  CHECK(alerts_of(d.port()).size() == 1);
+  CHECK(alerts_of(d.port(), "?kind=threshold").size() == 1);
   const auto records = alerts_topic(broker.bootstrap());
-  CHECK(std::count_if(records.begin(), records.end(), [](const std::string& r) { return r.rfind("fired ", 0) == 0; }) == 1);
+  CHECK(std::count_if(records.begin(), records.end(), [](const std::string& r) { return r.rfind("fired ", 0) == 0 && r.find("/threshold/") != std::string::npos; }) == 1);
   CHECK(d.log().find("active_alerts_restored=1") != std::string::npos);
   REQUIRE(d.stop() == 0);
 }

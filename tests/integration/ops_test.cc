@@ -80,7 +80,7 @@ TEST_CASE("every expression of the Grafana dashboard returns data from a real Pr
   REQUIRE(http_post(daemon.port(), "/api/v1/alerts/" + open_alerts[0]["id"].get<std::string>() + "/ack",
                     R"({"who":"值班员"})", "ops-token").status == 200);
   // An analyst marks a hit as a false hit (the noisiest-rules-by-false-verdicts panel).
-  const auto first_hit = json::parse(http_get(daemon.port(), "/api/v1/hits?limit=1").body)["hits"][0];
+  const auto first_hit = json::parse(http_get(daemon.port(), "/api/v1/hits?limit=1", "ops-token").body)["hits"][0];
   REQUIRE(http_post(daemon.port(), "/api/v1/hits/" + url_encode(first_hit["id"].get<std::string>()) + "/verdict",
                     R"({"verdict":"false","who":"研判员"})", "ops-token").status == 200);
 
