@@ -248,6 +248,7 @@ class DemoDaemon(Daemon):
         cfg["keyword_sets"].update({"dir": os.path.join(SOURCE, "seeds", "keyword-sets"), "watch": False})
         cfg["plan"]["path"] = os.path.join(SOURCE, "seeds", "plan.yaml")
         cfg["mailbox"]["calendar_dir"] = os.path.join(SOURCE, "seeds", "calendar")
+        cfg["risk"]["gazetteer"] = os.path.join(SOURCE, "seeds", "gazetteer", "jiangmen.yaml")
         cfg["http"].update({"listen": f"127.0.0.1:{self.port}", "token": ADMIN_TOKEN, "people": "people.yaml",
                             "console_dir": os.path.join(SOURCE, "console")})
         with open(os.path.join(self.dir, "yuqing.yaml"), "w", encoding="utf-8") as f:
