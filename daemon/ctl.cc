@@ -280,17 +280,7 @@ struct api {
 // GETs `target`. An error is printed (exit code 1); with as_json the body is printed (0);
 // otherwise the body is left in `out` for the caller to render (nullopt).
 std::optional<int> get_or_print(const api& a, const std::string& target, bool as_json, json& out) {
-  auto j = a.call("GET", target, "");
-  if (!j) {
-    std::cerr << j.error_message() << "\n";
-    return 1;
-  }
-  if (as_json) {
-    std::cout << j->dump(2) << "\n";
-    return 0;
-  }
-  out = std::move(*j);
-  return std::nullopt;
+  return daemon::print_or_keep(a.call("GET", target, ""), as_json, out);
 }
 
 int sets(const api& a, bool as_json) {

@@ -9,6 +9,19 @@
 
 namespace yuqing::daemon {
 
+std::optional<int> print_or_keep(result<nlohmann::json> answer, bool as_json, nlohmann::json& out) {
+  if (!answer) {
+    std::cerr << answer.error_message() << "\n";
+    return 1;
+  }
+  if (as_json) {
+    std::cout << answer->dump(2) << "\n";
+    return 0;
+  }
+  out = std::move(*answer);
+  return std::nullopt;
+}
+
 using nlohmann::json;
 
 namespace {
@@ -34,17 +47,7 @@ struct client {
   // The answer in `out`; or the exit code once it is printed (an error: 1; as_json: 0).
   std::optional<int> fetch(const std::string& method, const std::string& target, const std::string& body, bool as_json,
                            json& out) const {
-    auto j = call(method, target, body);
-    if (!j) {
-      std::cerr << j.error_message() << "\n";
-      return 1;
-    }
-    if (as_json) {
-      std::cout << j->dump(2) << "\n";
-      return 0;
-    }
-    out = std::move(*j);
-    return std::nullopt;
+    return print_or_keep(call(method, target, body), as_json, out);
   }
 };
 

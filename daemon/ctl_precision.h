@@ -7,12 +7,20 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "config/result.h"
+
 namespace yuqing::daemon {
+
+// An answer of the daemon's API, for every yuqingctl command: an error is printed (exit
+// code 1); with as_json the answer is printed (0); otherwise it is left in `out` for the
+// caller to render (nullopt).
+std::optional<int> print_or_keep(result<nlohmann::json> answer, bool as_json, nlohmann::json& out);
 
 class precision_commands {
  public:
