@@ -85,12 +85,13 @@ verify=$(systemd-analyze verify /usr/lib/systemd/system/yuqingd.service 2>&1) &&
 /usr/bin/yuqingd --version | grep -qxF "yuqingd ${version1%-*}" || fail "yuqingd --version: $(/usr/bin/yuqingd --version)"
 /usr/bin/yuqingd --check-config --config /etc/yuqing/yuqing.yaml || fail "check-config"
 for line in 'path: /var/lib/yuqing' 'dir: /etc/yuqing/keyword-sets' \
-            'path: /usr/share/yuqing/seeds/plan.yaml' 'calendar_dir: /usr/share/yuqing/seeds/calendar'; do
+            'path: /usr/share/yuqing/seeds/plan.yaml' 'calendar_dir: /usr/share/yuqing/seeds/calendar' \
+            'gazetteer: /usr/share/yuqing/seeds/gazetteer/jiangmen.yaml'; do
   grep -qx "  *$line" /etc/yuqing/yuqing.yaml || fail "/etc/yuqing/yuqing.yaml lacks '$line'"
 done
-# ... and is config/yuqing.yaml otherwise (every key documented): two header lines, four paths.
+# ... and is config/yuqing.yaml otherwise (every key documented): two header lines, five paths.
 changed=$(diff <(tail -n +3 /etc/yuqing/yuqing.yaml) "$src/config/yuqing.yaml" | grep -c '^[<>]' || true)
-[ "$changed" -eq 8 ] || fail "/etc/yuqing/yuqing.yaml differs from config/yuqing.yaml in $changed lines, not the 4 paths"
+[ "$changed" -eq 10 ] || fail "/etc/yuqing/yuqing.yaml differs from config/yuqing.yaml in $changed lines, not the 5 paths"
 
 # 3. The installed daemon as yuqing, on a copy of the conffile with a free port.
 step "yuqingd as yuqing"
