@@ -1,6 +1,8 @@
 #include "alerting/alert.h"
 
 #include <nlohmann/json.hpp>
+
+#include "common/json.h"
 #include <simdjson.h>
 
 #include "matchers/normalizer.h"
@@ -11,7 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+using common::dump;
 
 const char* kind_zh(const std::string& kind) {
   if (kind == "immediate") return "出现高危信息";

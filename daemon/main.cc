@@ -6,7 +6,7 @@
 
 #include "config/config.h"
 #include "daemon/app.h"
-#include "daemon/logging.h"
+#include "common/logging.h"
 
 int main(int argc, char** argv) {
   CLI::App cli{"yuqingd: public-opinion monitoring daemon"};
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     std::cout << config_file << ": ok\n";
     return 0;
   }
-  if (auto st = yuqing::daemon::setup_logging(cfg->log_level, cfg->log_format, cfg->secrets());
+  if (auto st = yuqing::common::setup_logging(cfg->log_level, cfg->log_format, cfg->secrets());
       !st) {
     std::cerr << st.error_message() << "\n";
     return 2;

@@ -4,10 +4,10 @@
 
 #include <filesystem>
 
-#include "daemon/calendar.h"
-#include "daemon/cases.h"
-#include "daemon/clusters.h"
-#include "daemon/mailbox.h"
+#include "mailbox/calendar.h"
+#include "mailbox/cases.h"
+#include "mailbox/clusters.h"
+#include "mailbox/mailbox.h"
 
 namespace yuqing::daemon {
 
@@ -26,12 +26,12 @@ std::string fingerprint(const std::string& topic, risk::level l) {
 }
 
 // The mailbox's deadlines (mailbox.deadlines, on the working-day calendar).
-std::function<int64_t(const std::string&, int64_t)> deadlines(const config::daemon_config& cfg, const calendar* cal) {
+std::function<int64_t(const std::string&, int64_t)> deadlines(const config::daemon_config& cfg, const mailbox::calendar* cal) {
   if (!cal) return {};
-  deadline_policy p;
+  mailbox::deadline_policy p;
   for (const auto& [category, text] : cfg.mailbox_deadlines)
-    if (auto r = parse_deadline_rule(text)) p.by_category[category] = *r;
-  if (auto r = parse_deadline_rule(cfg.mailbox_default_deadline)) p.otherwise = *r;
+    if (auto r = mailbox::parse_deadline_rule(text)) p.by_category[category] = *r;
+  if (auto r = mailbox::parse_deadline_rule(cfg.mailbox_default_deadline)) p.otherwise = *r;
   return [p, cal](const std::string& category, int64_t received) { return p.rule_for(category).deadline(*cal, received); };
 }
 
@@ -40,7 +40,7 @@ std::function<int64_t(const std::string&, int64_t)> deadlines(const config::daem
 risk_service::risk_service(const config::daemon_config& cfg, storage::store& store, const clock& clk)
     : cfg_(cfg), store_(store), clk_(clk), policies_(cfg.storage_path / "policies.json") {}
 
-status risk_service::start(risk_alert_sink sink, const calendar* cal) {
+status risk_service::start(risk_alert_sink sink, const mailbox::calendar* cal) {
   auto o = risk::options::from_config(cfg_);
   o.deadline = deadlines(cfg_, cal);
   sink_ = std::move(sink);
@@ -76,7 +76,7 @@ status risk_service::start(risk_alert_sink sink, const calendar* cal) {
   const int64_t now = clk_.now_ms();
   if (auto st = engine_->rebuild(store_, now); !st) return error{"risk: rebuild from the store: " + st.error_message()};
   // Mailbox cases outlive the messages kept: they come from the mailbox's own records.
-  auto cases = list_cases(store_, {"", "", std::numeric_limits<size_t>::max()}, now);
+  auto cases = mailbox::list_cases(store_, {"", "", std::numeric_limits<size_t>::max()}, now);
   if (!cases) return error{"risk: mailbox cases: " + cases.error_message()};
   for (const auto& c : *cases)
     if (c.opened)
@@ -93,7 +93,7 @@ status risk_service::start(risk_alert_sink sink, const calendar* cal) {
   return ok_status();
 }
 
-void risk_service::stored(const storage::batch& b) {
+void risk_service::stored(const storage::batch& b, std::any) {
   if (!ready() || (b.hits.empty() && b.messages.empty())) return;
   engine_->observe(b);
   announce(engine_->current({"", risk::all_regions}));
@@ -146,13 +146,13 @@ void risk_service::announce(const std::vector<risk::reading>& totals) {
 result<risk::policy_curve> risk_service::curve(const std::string& id, int64_t until_ms) const {
   auto p = policies_.get(id);
   if (!p) return error{"id: no policy " + id};
-  cluster_options o;
+  mailbox::cluster_options o;
   o.similarity = cfg_.clusters_similarity_percent / 100.0;
   o.window_ms = std::numeric_limits<int64_t>::max() / 2;
-  clusterer groups(o);
+  mailbox::clusterer groups(o);
   auto by_text = [&groups](const std::string& key, const std::string& text, int64_t t) {
-    clusterer::member m;
-    m.key = key, m.time_ms = t, m.sig = sign(text);
+    mailbox::clusterer::member m;
+    m.key = key, m.time_ms = t, m.sig = mailbox::sign(text);
     return groups.add(std::move(m)).first;
   };
   return risk::follow(store_, *p, lexicon_.get(), until_ms, cfg_.mailbox_utc_offset_minutes, by_text, 5,

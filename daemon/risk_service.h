@@ -30,19 +30,25 @@
 #include "alerting/alert.h"
 #include "config/clock.h"
 #include "config/config.h"
+#include "ingest/companion.h"
 #include "risk/risk.h"
 #include "storage/store.h"
 
-namespace yuqing::daemon {
-
+namespace yuqing::mailbox {
 class calendar;
+}
+namespace yuqing::http {
+class http_server;
+}
+
+namespace yuqing::daemon {
 
 struct risk_alert_sink {
   std::function<void(alerting::alert)> raise;
   std::function<bool(const std::string& fingerprint, const std::string& note)> resolve;
 };
 
-class risk_service {
+class risk_service final : public ingest::companion {
  public:
   risk_service(const config::daemon_config& cfg, storage::store& store, const clock& clk);
   risk_service(const risk_service&) = delete;
@@ -50,8 +56,9 @@ class risk_service {
 
   // `cal` (may be null: 15 calendar days) gives mailbox deadlines as the mailbox does; it
   // must outlive the service.
-  status start(risk_alert_sink sink, const calendar* cal);
-  void stored(const storage::batch& b);
+  status start(risk_alert_sink sink, const mailbox::calendar* cal);
+  // ingest::companion: the engine is fed with every stored batch (ingest thread).
+  void stored(const storage::batch& b, std::any) override;
   // True once start() succeeded; before, engine() must not be called (routes answer 503).
   bool ready() const { return ready_.load(); }
 
@@ -82,10 +89,9 @@ class risk_service {
 }  // namespace yuqing::daemon
 
 namespace yuqing::daemon {
-class http_server;
 // GET /api/v1/risk, /api/v1/risk/series, /api/v1/risk/snapshot, /api/v1/tendency,
 // /api/v1/policies, /api/v1/policies/{id}; POST /api/v1/policies and DELETE
 // /api/v1/policies/{id} (analyst). daemon/routes_risk.cc.
-void add_risk_routes(http_server& http, risk_service& svc, const storage::store& store, const clock& clk,
+void add_risk_routes(http::http_server& http, risk_service& svc, const storage::store& store, const clock& clk,
                      int utc_offset_minutes);
 }  // namespace yuqing::daemon

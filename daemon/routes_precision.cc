@@ -7,9 +7,9 @@
 #include <set>
 
 #include "alerting/alert.h"
-#include "daemon/alerting_service.h"
-#include "daemon/decoder.h"
-#include "daemon/http_client.h"
+#include "alerting/service.h"
+#include "ingest/decoder.h"
+#include "http/client.h"
 #include "precision/precision.h"
 #include "precision/suggest.h"
 #include "precision/text.h"
@@ -21,13 +21,13 @@ namespace pr = yuqing::precision;
 
 namespace {
 
-http_response ok_json(const json& j) {
+http::http_response ok_json(const json& j) {
   return {200, "application/json", j.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
-http_response ok_json(const std::string& body) { return {200, "application/json", body}; }
+http::http_response ok_json(const std::string& body) { return {200, "application/json", body}; }
 
 // Query parameters: only `known` ones (else the unknown one is named).
-std::string unknown_parameter(const http_request& r, const std::set<std::string>& known) {
+std::string unknown_parameter(const http::http_request& r, const std::set<std::string>& known) {
   for (const auto& [k, v] : r.query)
     if (!known.count(k)) {
       std::string list;
@@ -37,19 +37,19 @@ std::string unknown_parameter(const http_request& r, const std::set<std::string>
   return "";
 }
 
-std::string param(const http_request& r, const std::string& key) {
+std::string param(const http::http_request& r, const std::string& key) {
   const auto it = r.query.find(key);
   return it == r.query.end() ? "" : it->second;
 }
 
 // A time parameter (RFC 3339, ms or an age); false when malformed.
-bool time_param(const http_request& r, const std::string& key, int64_t now, int64_t& ms) {
+bool time_param(const http::http_request& r, const std::string& key, int64_t now, int64_t& ms) {
   const auto v = param(r, key);
-  return v.empty() || parse_time_or_age(v, now, ms);
+  return v.empty() || common::parse_time_or_age(v, now, ms);
 }
 
 // A verdict request's body: verdict, note, who (the shared token only). "" or what is wrong.
-std::string read_verdict_body(const http_request& r, pr::verdict_entry& e) {
+std::string read_verdict_body(const http::http_request& r, pr::verdict_entry& e) {
   const json body = json::parse(r.body, nullptr, false);
   if (!body.is_object()) return "body: expected {\"verdict\": \"relevant|false|undetermined\", \"note\": \"...\"}";
   for (const auto& [k, v] : body.items())
@@ -87,13 +87,13 @@ prometheus::MetricFamily verdict_family(const pr::verdict_counts& counts) {
 }  // namespace
 
 struct precision_api::impl {
-  impl(storage::store& s, keyword_sets& k, std::shared_ptr<const config::plan> p)
+  impl(storage::store& s, sets::keyword_sets& k, std::shared_ptr<const config::plan> p)
       : store(s), sets(k), plan(std::move(p)), book(s) {}
   storage::store& store;
-  keyword_sets& sets;
+  sets::keyword_sets& sets;
   std::shared_ptr<const config::plan> plan;
   pr::verdict_book book;
-  alerting_service* alerts = nullptr;
+  alerting::service* alerts = nullptr;
   mutable std::mutex mu;
   pr::verdict_counts counts;
 
@@ -123,7 +123,7 @@ struct precision_api::impl {
       std::lock_guard lock(mu);
       ++counts[{h.set_id, h.rule_id, pr::to_string(e.what)}];
     }
-    spdlog::info("event=verdict hit=\"{}\" verdict={} by=\"{}\"", log_safe(rec->hit), pr::to_string(e.what), log_safe(e.who));
+    spdlog::info("event=verdict hit=\"{}\" verdict={} by=\"{}\"", http::log_safe(rec->hit), pr::to_string(e.what), http::log_safe(e.who));
     check_threshold(h.set_id, h.rule_id);
     return rec;
   }
@@ -131,15 +131,15 @@ struct precision_api::impl {
   void check_threshold(const std::string& set_id, const std::string& rule);
   alerting::alert tuning_alert(const matchers::keyword_set& d, const pr::rule_precision& r,
                                const std::vector<pr::verdict_record>& records) const;
-  http_response hit_verdict(const http_request& r);
-  http_response verdicts(const http_request& r) const;
-  http_response precision(const http_request& r) const;
-  result<pr::suggest_result> suggestions(const http_request& r, const json* body, int& status) const;
-  http_response apply(const http_request& r);
+  http::http_response hit_verdict(const http::http_request& r);
+  http::http_response verdicts(const http::http_request& r) const;
+  http::http_response precision(const http::http_request& r) const;
+  result<pr::suggest_result> suggestions(const http::http_request& r, const json* body, int& status) const;
+  http::http_response apply(const http::http_request& r);
 };
 
-precision_api::precision_api(storage::store& store, keyword_sets& sets, std::shared_ptr<const config::plan> plan,
-                             metrics& registry)
+precision_api::precision_api(storage::store& store, sets::keyword_sets& sets, std::shared_ptr<const config::plan> plan,
+                             metrics::registry& registry)
     : impl_(std::make_unique<impl>(store, sets, std::move(plan))) {
   auto c = impl_->book.counts();
   if (c) impl_->counts = std::move(*c);
@@ -152,7 +152,7 @@ precision_api::precision_api(storage::store& store, keyword_sets& sets, std::sha
 
 precision_api::~precision_api() = default;
 
-void precision_api::set_alerts(alerting_service* alerts) { impl_->alerts = alerts; }
+void precision_api::set_alerts(alerting::service* alerts) { impl_->alerts = alerts; }
 
 alerting::alert precision_api::impl::tuning_alert(const matchers::keyword_set& d, const pr::rule_precision& r,
                                                   const std::vector<pr::verdict_record>& records) const {
@@ -193,7 +193,7 @@ void precision_api::impl::check_threshold(const std::string& set_id, const std::
   if (!records) return;
   const auto r = pr::rule_verdicts(*records, set_id, rule);
   if (pr::needs_tuning(r, {d.precision_threshold, d.precision_min_judged})) {
-    spdlog::info("event=rule_needs_tuning set={} rule=\"{}\" precision={:.3f} threshold={}", set_id, log_safe(rule),
+    spdlog::info("event=rule_needs_tuning set={} rule=\"{}\" precision={:.3f} threshold={}", set_id, http::log_safe(rule),
                  r.precision().value_or(0), d.precision_threshold);
     alerts->raise(tuning_alert(d, r, *records));
   } else {
@@ -201,80 +201,80 @@ void precision_api::impl::check_threshold(const std::string& set_id, const std::
   }
 }
 
-http_response precision_api::impl::hit_verdict(const http_request& r) {
+http::http_response precision_api::impl::hit_verdict(const http::http_request& r) {
   constexpr std::string_view base = "/api/v1/hits/", suffix = "/verdict";
   const std::string rest = r.path.substr(base.size());
   if (rest.size() <= suffix.size() || rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) != 0)
-    return json_error(404, "POST or GET /api/v1/hits/{id}/verdict");
+    return http::json_error(404, "POST or GET /api/v1/hits/{id}/verdict");
   const std::string id = rest.substr(0, rest.size() - suffix.size());
   const auto ref = pr::parse_hit_id(id);
-  if (!ref) return json_error(400, "id: a hit id is SET|RULE|MESSAGE_KEY (as /api/v1/hits lists it), not " + id);
+  if (!ref) return http::json_error(400, "id: a hit id is SET|RULE|MESSAGE_KEY (as /api/v1/hits lists it), not " + id);
   if (r.method == "GET") {
     auto v = book.find(id);
-    if (!v) return json_error(500, v.error_message());
-    if (!v->has_value()) return json_error(404, "no verdict on hit " + id);
+    if (!v) return http::json_error(500, v.error_message());
+    if (!v->has_value()) return http::json_error(404, "no verdict on hit " + id);
     return ok_json((*v)->to_json());
   }
   pr::verdict_entry e;
-  if (auto bad = read_verdict_body(r, e); !bad.empty()) return json_error(400, bad);
+  if (auto bad = read_verdict_body(r, e); !bad.empty()) return http::json_error(400, bad);
   auto hit = find_hit(*ref);
-  if (!hit) return json_error(500, hit.error_message());
-  if (!hit->has_value()) return json_error(404, "no hit " + id + " (unknown hit id)");
+  if (!hit) return http::json_error(500, hit.error_message());
+  if (!hit->has_value()) return http::json_error(404, "no hit " + id + " (unknown hit id)");
   auto rec = give(**hit, std::move(e));
-  if (!rec) return json_error(500, rec.error_message());
+  if (!rec) return http::json_error(500, rec.error_message());
   return ok_json(rec->to_json());
 }
 
 
-http_response precision_api::alert_verdict(const http_request& r) {
+http::http_response precision_api::alert_verdict(const http::http_request& r) {
   auto& m = *impl_;
   const std::string alert_id = r.path.substr(std::string("/api/v1/alerts/").size(),
                                              r.path.size() - std::string("/api/v1/alerts//verdict").size());
-  auto stored = m.store.alert(alert_id);
-  if (!stored) return json_error(500, stored.error_message());
-  if (!stored->has_value()) return json_error(404, "no alert " + alert_id);
+  auto stored = m.store.get("alerts", alert_id);
+  if (!stored) return http::json_error(500, stored.error_message());
+  if (!stored->has_value()) return http::json_error(404, "no alert " + alert_id);
   if (r.method == "GET") {
     auto v = m.book.alert_verdict(alert_id);
-    if (!v) return json_error(500, v.error_message());
-    if (!v->has_value()) return json_error(404, "no verdict on alert " + alert_id);
+    if (!v) return http::json_error(500, v.error_message());
+    if (!v->has_value()) return http::json_error(404, "no verdict on alert " + alert_id);
     return ok_json(**v);
   }
   pr::verdict_entry e;
-  if (auto bad = read_verdict_body(r, e); !bad.empty()) return json_error(400, bad);
+  if (auto bad = read_verdict_body(r, e); !bad.empty()) return http::json_error(400, bad);
   const auto a = alerting::alert::from_json(**stored);
-  if (!a) return json_error(500, "alert " + alert_id + " is unreadable in the store");
+  if (!a) return http::json_error(500, "alert " + alert_id + " is unreadable in the store");
   e.alert = alert_id;
   json marked = json::array(), missing = json::array();
   for (const auto& ex : a->examples) {
     auto hit = m.find_hit({a->set_id, ex.rule.empty() ? a->keyword_rule : ex.rule, ex.message_key});
-    if (!hit) return json_error(500, hit.error_message());
+    if (!hit) return http::json_error(500, hit.error_message());
     if (!hit->has_value()) {
       missing.push_back(ex.message_key);
       continue;
     }
     auto rec = m.give(**hit, e);
-    if (!rec) return json_error(500, rec.error_message());
+    if (!rec) return http::json_error(500, rec.error_message());
     marked.push_back(rec->hit);
   }
   e.time_ms = system_clock().now_ms();
-  if (auto st = m.book.record_alert(alert_id, e, marked.size()); !st) return json_error(500, st.error_message());
+  if (auto st = m.book.record_alert(alert_id, e, marked.size()); !st) return http::json_error(500, st.error_message());
   return ok_json(json{{"alert", alert_id}, {"verdict", pr::to_string(e.what)}, {"who", e.who},
                       {"hits_marked", marked}, {"examples_without_hit", missing}});
 }
 
-http_response precision_api::impl::verdicts(const http_request& r) const {
-  if (auto bad = unknown_parameter(r, {"set", "rule", "verdict", "limit"}); !bad.empty()) return json_error(400, bad);
+http::http_response precision_api::impl::verdicts(const http::http_request& r) const {
+  if (auto bad = unknown_parameter(r, {"set", "rule", "verdict", "limit"}); !bad.empty()) return http::json_error(400, bad);
   const std::string want = param(r, "verdict");
   const auto v = pr::parse_verdict(want);
-  if (!want.empty() && !v) return json_error(400, "verdict: relevant, false or undetermined (有效, 误报, 待定)");
+  if (!want.empty() && !v) return http::json_error(400, "verdict: relevant, false or undetermined (有效, 误报, 待定)");
   size_t limit = 1000;
   if (const auto l = param(r, "limit"); !l.empty()) {
     if (l.size() > 6 || l.find_first_not_of("0123456789") != std::string::npos || std::stoul(l) == 0)
-      return json_error(400, "limit: a number from 1 to 999999");
+      return http::json_error(400, "limit: a number from 1 to 999999");
     limit = std::stoul(l);
   }
   auto records = book.all(param(r, "set"));
-  if (!records) return json_error(500, records.error_message());
+  if (!records) return http::json_error(500, records.error_message());
   json out = json::array();
   for (const auto& rec : *records) {
     if (out.size() >= limit) break;
@@ -285,27 +285,27 @@ http_response precision_api::impl::verdicts(const http_request& r) const {
   return ok_json(json{{"verdicts", out}});
 }
 
-http_response precision_api::impl::precision(const http_request& r) const {
-  if (auto bad = unknown_parameter(r, {"set", "from", "to"}); !bad.empty()) return json_error(400, bad);
+http::http_response precision_api::impl::precision(const http::http_request& r) const {
+  if (auto bad = unknown_parameter(r, {"set", "from", "to"}); !bad.empty()) return http::json_error(400, bad);
   const int64_t now = system_clock().now_ms();
   pr::precision_query q;
   q.set = param(r, "set");
-  if (!time_param(r, "from", now, q.from_ms)) return json_error(400, "from: RFC 3339 time, milliseconds or an age (30d)");
-  if (!time_param(r, "to", now, q.to_ms)) return json_error(400, "to: RFC 3339 time, milliseconds or an age (30d)");
+  if (!time_param(r, "from", now, q.from_ms)) return http::json_error(400, "from: RFC 3339 time, milliseconds or an age (30d)");
+  if (!time_param(r, "to", now, q.to_ms)) return http::json_error(400, "to: RFC 3339 time, milliseconds or an age (30d)");
   if (!q.set.empty() && !set_in_force(q.set) && !std::regex_match(q.set, std::regex("[A-Za-z0-9][A-Za-z0-9._-]*")))
-    return json_error(400, "set: a set id (letters, digits, . _ -)");
+    return http::json_error(400, "set: a set id (letters, digits, . _ -)");
   for (const auto& s : sets.current()->sets())
     for (const auto& rule : s->definition().rules) q.known_rules.emplace_back(s->definition().id, rule.id);
   auto rep = pr::compute_precision(store, book, q);
-  if (!rep) return json_error(500, rep.error_message());
+  if (!rep) return http::json_error(500, rep.error_message());
   json j = json::parse(rep->to_json());
-  j["from"] = format_rfc3339(q.from_ms);
-  if (q.to_ms != std::numeric_limits<int64_t>::max()) j["to"] = format_rfc3339(q.to_ms);
+  j["from"] = common::format_rfc3339(q.from_ms);
+  if (q.to_ms != std::numeric_limits<int64_t>::max()) j["to"] = common::format_rfc3339(q.to_ms);
   return ok_json(j);
 }
 
 // The suggestions of set/rule (query or body); status is the 4xx of a bad request.
-result<pr::suggest_result> precision_api::impl::suggestions(const http_request& r, const json* body, int& status) const {
+result<pr::suggest_result> precision_api::impl::suggestions(const http::http_request& r, const json* body, int& status) const {
   auto get = [&](const char* k) {
     if (!body) return param(r, k);
     return body->contains(k) && (*body)[k].is_string() ? (*body)[k].get<std::string>() : std::string();
@@ -322,31 +322,31 @@ result<pr::suggest_result> precision_api::impl::suggestions(const http_request& 
     return error{"rule: no rule " + rule + " in set " + set_id};
   status = 400;
   pr::suggest_options o;
-  if (!since.empty() && !parse_time_or_age(since, system_clock().now_ms(), o.from_ms))
+  if (!since.empty() && !common::parse_time_or_age(since, system_clock().now_ms(), o.from_ms))
     return error{"since: RFC 3339 time, milliseconds or an age (30d)"};
   status = 500;
   return pr::suggest(store, book, *set, rule, o);
 }
 
-http_response precision_api::impl::apply(const http_request& r) {
+http::http_response precision_api::impl::apply(const http::http_request& r) {
   const json body = json::parse(r.body, nullptr, false);
-  if (!body.is_object()) return json_error(400, "body: expected {\"set\", \"rule\", \"n\": 1, \"since\"}");
+  if (!body.is_object()) return http::json_error(400, "body: expected {\"set\", \"rule\", \"n\": 1, \"since\"}");
   for (const auto& [k, v] : body.items())
-    if (k != "set" && k != "rule" && k != "n" && k != "since") return json_error(400, k + ": unknown field (set, rule, n, since)");
+    if (k != "set" && k != "rule" && k != "n" && k != "since") return http::json_error(400, k + ": unknown field (set, rule, n, since)");
   if (!body.contains("n") || !body["n"].is_number_unsigned() || body["n"].get<uint64_t>() == 0)
-    return json_error(400, "n: the number of the suggestion (1 is the first)");
+    return http::json_error(400, "n: the number of the suggestion (1 is the first)");
   int status = 400;
   auto res = suggestions(r, &body, status);
-  if (!res) return json_error(status, res.error_message());
+  if (!res) return http::json_error(status, res.error_message());
   const auto n = body["n"].get<uint64_t>();
   if (n > res->suggestions.size())
-    return json_error(404, "n: there are " + std::to_string(res->suggestions.size()) + " suggestions");
+    return http::json_error(404, "n: there are " + std::to_string(res->suggestions.size()) + " suggestions");
   const auto& s = res->suggestions[n - 1];
   const auto file = set_in_force(res->set)->definition().file;
   auto applied = pr::apply_suggestion(file, s);
-  if (!applied) return json_error(409, applied.error_message());
-  spdlog::info("event=suggestion_applied set={} rule=\"{}\" kind={} text=\"{}\" by=\"{}\"", res->set, log_safe(s.rule), s.kind,
-               log_safe(s.text), log_safe(r.person.empty() ? r.remote : r.person));
+  if (!applied) return http::json_error(409, applied.error_message());
+  spdlog::info("event=suggestion_applied set={} rule=\"{}\" kind={} text=\"{}\" by=\"{}\"", res->set, http::log_safe(s.rule), s.kind,
+               http::log_safe(s.text), http::log_safe(r.person.empty() ? r.remote : r.person));
   auto f = sets.request("suggestion " + (r.person.empty() ? r.remote : r.person));
   json out{{"applied", json::parse(res->to_json())["suggestions"][n - 1]}, {"file", file}};
   if (f.wait_for(std::chrono::seconds(5)) == std::future_status::ready) {
@@ -358,24 +358,24 @@ http_response precision_api::impl::apply(const http_request& r) {
   return ok_json(out);
 }
 
-void precision_api::add_routes(http_server& http) {
-  using access = http_server::access;
+void precision_api::add_routes(http::http_server& http) {
+  using access = http::http_server::access;
   auto& m = *impl_;
-  http.route("POST", "/api/v1/hits/", [&m](const http_request& r) { return m.hit_verdict(r); }, access::analyst);
-  http.route("GET", "/api/v1/hits/", [&m](const http_request& r) { return m.hit_verdict(r); });
-  http.route("POST", "/api/v1/alerts/*/verdict", [this](const http_request& r) { return alert_verdict(r); },
+  http.route("POST", "/api/v1/hits/", [&m](const http::http_request& r) { return m.hit_verdict(r); }, access::analyst);
+  http.route("GET", "/api/v1/hits/", [&m](const http::http_request& r) { return m.hit_verdict(r); });
+  http.route("POST", "/api/v1/alerts/*/verdict", [this](const http::http_request& r) { return alert_verdict(r); },
              access::analyst);
-  http.route("GET", "/api/v1/alerts/*/verdict", [this](const http_request& r) { return alert_verdict(r); });
-  http.route("GET", "/api/v1/verdicts", [&m](const http_request& r) { return m.verdicts(r); });
-  http.route("GET", "/api/v1/precision", [&m](const http_request& r) { return m.precision(r); });
-  http.route("GET", "/api/v1/suggestions", [&m](const http_request& r) {
-    if (auto bad = unknown_parameter(r, {"set", "rule", "since"}); !bad.empty()) return json_error(400, bad);
+  http.route("GET", "/api/v1/alerts/*/verdict", [this](const http::http_request& r) { return alert_verdict(r); });
+  http.route("GET", "/api/v1/verdicts", [&m](const http::http_request& r) { return m.verdicts(r); });
+  http.route("GET", "/api/v1/precision", [&m](const http::http_request& r) { return m.precision(r); });
+  http.route("GET", "/api/v1/suggestions", [&m](const http::http_request& r) {
+    if (auto bad = unknown_parameter(r, {"set", "rule", "since"}); !bad.empty()) return http::json_error(400, bad);
     int status = 400;
     auto res = m.suggestions(r, nullptr, status);
-    if (!res) return json_error(status, res.error_message());
+    if (!res) return http::json_error(status, res.error_message());
     return ok_json(res->to_json());
   });
-  http.route("POST", "/api/v1/suggestions/apply", [&m](const http_request& r) { return m.apply(r); }, access::analyst);
+  http.route("POST", "/api/v1/suggestions/apply", [&m](const http::http_request& r) { return m.apply(r); }, access::analyst);
 }
 
 json precision_api::enrich_hit(const storage::hit_record& h, json j) const {
@@ -385,8 +385,8 @@ json precision_api::enrich_hit(const storage::hit_record& h, json j) const {
   if (auto v = impl_->book.find(id); v && v->has_value())
     j["verdict"] = {{"verdict", pr::to_string((*v)->current.what)}, {"label", pr::to_chinese((*v)->current.what)},
                     {"who", (*v)->current.who}, {"note", (*v)->current.note},
-                    {"time", format_rfc3339((*v)->current.time_ms)}};
-  j["message_url"] = "/api/v1/messages/" + url_encode(h.message_key);
+                    {"time", common::format_rfc3339((*v)->current.time_ms)}};
+  j["message_url"] = "/api/v1/messages/" + http::url_encode(h.message_key);
   auto m = impl_->store.message(h.message_key);
   if (!m || !m->has_value()) return j;
   if (!(*m)->url.empty()) j["url"] = (*m)->url;

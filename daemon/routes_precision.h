@@ -25,28 +25,30 @@
 #include <nlohmann/json.hpp>
 
 #include "config/plan.h"
-#include "daemon/http_server.h"
-#include "daemon/keyword_sets.h"
-#include "daemon/probe.h"
+#include "http/server.h"
+#include "sets/keyword_sets.h"
+#include "metrics/registry.h"
 #include "precision/verdicts.h"
 #include "storage/store.h"
 
-namespace yuqing::daemon {
+namespace yuqing::alerting {
+class service;
+}  // namespace yuqing::alerting
 
-class alerting_service;
+namespace yuqing::daemon {
 
 class precision_api {
  public:
   // Everything must outlive this; the counters are restored from the store here.
-  precision_api(storage::store& store, keyword_sets& sets, std::shared_ptr<const config::plan> plan,
-                metrics& registry);
+  precision_api(storage::store& store, sets::keyword_sets& sets, std::shared_ptr<const config::plan> plan,
+                metrics::registry& registry);
   ~precision_api();
   precision_api(const precision_api&) = delete;
   precision_api& operator=(const precision_api&) = delete;
 
   // Where rule_tuning alerts go (null: nowhere); set once alerting has started.
-  void set_alerts(alerting_service* alerts);
-  void add_routes(http_server& http);
+  void set_alerts(alerting::service* alerts);
+  void add_routes(http::http_server& http);
 
   // A hit as the API lists it, with its id, verdict, the text around each span and the
   // links to its message.
@@ -56,7 +58,7 @@ class precision_api {
   void rank_rules(nlohmann::json& rules) const;
 
  private:
-  http_response alert_verdict(const http_request& r);  // POST and GET /api/v1/alerts/{id}/verdict
+  http::http_response alert_verdict(const http::http_request& r);  // POST and GET /api/v1/alerts/{id}/verdict
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "daemon/decoder.h"
-#include "daemon/set_diff.h"
+#include "ingest/decoder.h"
+#include "sets/set_diff.h"
 #include "matchers/keyword_set.h"
 
 namespace yuqing::daemon {
@@ -27,10 +27,10 @@ namespace {
 using nlohmann::json;
 const std::string base_path = "/api/v1/keyword-sets/";
 
-http_response answer(int status, const json& j) {
+http::http_response answer(int status, const json& j) {
   return {status, "application/json", j.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
-http_response fail(int status, const std::string& message) { return answer(status, json{{"error", message}}); }
+http::http_response fail(int status, const std::string& message) { return answer(status, json{{"error", message}}); }
 
 bool valid_name(std::string_view s) {
   if (s.empty() || s.size() > 128 || !std::isalnum(static_cast<unsigned char>(s[0]))) return false;
@@ -50,7 +50,7 @@ std::vector<std::string> split_path(std::string_view rest) {
 }
 
 // Who saves: the person of the token, or the shared token and the client address.
-std::string who_of(const http_request& r) {
+std::string who_of(const http::http_request& r) {
   if (!r.person.empty()) return r.unit.empty() ? r.person : r.person + "（" + r.unit + "）";
   return "http.token " + r.remote.substr(0, r.remote.rfind(':'));
 }
@@ -63,7 +63,7 @@ struct checked {
   std::shared_ptr<const matchers::compiled_set> set;
 };
 
-checked check_text(keyword_sets& sets, const std::string& text, const std::string& file) {
+checked check_text(sets::keyword_sets& sets, const std::string& text, const std::string& file) {
   checked out;
   auto parsed = matchers::parse_keyword_set(text, file);
   out.diagnostics = parsed.diagnostics;
@@ -102,7 +102,7 @@ json check_json(const checked& c) {
   return j;
 }
 
-http_response still_compiling() {
+http::http_response still_compiling() {
   return answer(202, json{{"state", "compiling"}, {"retry", "send the same text again for its result"}});
 }
 
@@ -136,7 +136,7 @@ status write_atomically(const std::filesystem::path& target, const std::string& 
   return ok_status();
 }
 
-json outcome_json(const reload_outcome& o) {
+json outcome_json(const sets::reload_outcome& o) {
   return {{"ok", o.ok}, {"changed", o.changed}, {"trigger", o.trigger}, {"sets", o.sets},
           {"errors", o.errors}, {"loaded", o.loaded}, {"seconds", o.seconds}};
 }
@@ -149,7 +149,7 @@ class rule_hit_counts {
     uint64_t day = 0, week = 0;
   };
   // The counts of the sets in force; an error of the store leaves the last counts.
-  std::string refresh(const storage::store& store, const std::vector<loaded_set>& sets, int64_t now) {
+  std::string refresh(const storage::store& store, const std::vector<sets::loaded_set>& sets, int64_t now) {
     std::lock_guard lock(mu_);
     if (computed_ms_ && now - computed_ms_ < 60000) return error_;
     std::set<std::string> topics;
@@ -194,7 +194,7 @@ json terms_json(const std::vector<matchers::term>& ts) {
 }  // namespace
 
 std::string rfc3339_at_offset(int64_t ms, int offset_minutes) {
-  std::string s = format_rfc3339(ms + int64_t{offset_minutes} * 60000);
+  std::string s = common::format_rfc3339(ms + int64_t{offset_minutes} * 60000);
   const int m = std::abs(offset_minutes);
   char zone[8];
   std::snprintf(zone, sizeof zone, "%c%02d:%02d", offset_minutes < 0 ? '-' : '+', m / 60 % 100, m % 60);
@@ -208,14 +208,14 @@ class set_file_api {
  public:
   explicit set_file_api(set_routes_context ctx) : ctx_(std::move(ctx)) {}
 
-  http_response check(const http_request& r) {
+  http::http_response check(const http::http_request& r) {
     if (r.body.empty()) return fail(400, "body: the text of a keyword-set file");
     const auto c = check_text(*ctx_.sets, r.body, "(check)");
     if (c.compiling) return still_compiling();
     return answer(200, check_json(c));
   }
 
-  http_response get(const http_request& r) {
+  http::http_response get(const http::http_request& r) {
     const auto parts = split_path(std::string_view(r.path).substr(base_path.size()));
     if (!valid_name(parts[0])) return fail(400, "NAME: a set id of letters, digits, '.', '_' or '-'");
     if (parts.size() == 1) return set_detail(parts[0]);
@@ -225,7 +225,7 @@ class set_file_api {
     return fail(404, "GET " + base_path + "NAME, NAME/versions, NAME/versions/V or NAME/diff?from=V1&to=V2");
   }
 
-  http_response put(const http_request& r) {
+  http::http_response put(const http::http_request& r) {
     const auto parts = split_path(std::string_view(r.path).substr(base_path.size()));
     if (parts.size() != 1) return fail(404, "PUT " + base_path + "NAME with the set file as the body");
     if (!valid_name(parts[0])) return fail(400, "NAME: a set id of letters, digits, '.', '_' or '-'");
@@ -240,7 +240,7 @@ class set_file_api {
     return save(parts[0], r.body, who, "http PUT by " + who, base);
   }
 
-  http_response post(const http_request& r) {
+  http::http_response post(const http::http_request& r) {
     const auto parts = split_path(std::string_view(r.path).substr(base_path.size()));
     if (parts.size() != 2 || parts[1] != "rollback")
       return fail(404, "POST " + base_path + "NAME/rollback with {\"version\": V}");
@@ -306,7 +306,7 @@ class set_file_api {
             {"file", v.file},    {"in_force", v.version == current}};
   }
 
-  http_response set_detail(const std::string& name) {
+  http::http_response set_detail(const std::string& name) {
     const auto s = running(name);
     if (!s) return fail(404, "NAME: no set " + name + " in force");
     const int64_t now = ctx_.clk->now_ms();
@@ -328,7 +328,7 @@ class set_file_api {
     return answer(200, j);
   }
 
-  http_response versions(const std::string& name) {
+  http::http_response versions(const std::string& name) {
     auto all = versions_of(name);
     if (!all) return fail(500, all.error_message());
     const auto s = running(name);
@@ -343,7 +343,7 @@ class set_file_api {
     return answer(200, json{{"set", name}, {"in_force", in_force}, {"versions", out}});
   }
 
-  http_response version_text(const std::string& name, const std::string& v) {
+  http::http_response version_text(const std::string& name, const std::string& v) {
     auto all = versions_of(name);
     if (!all) return fail(500, all.error_message());
     size_t number = 0;
@@ -359,7 +359,7 @@ class set_file_api {
     return answer(200, j);
   }
 
-  http_response diff(const std::string& name, const http_request& r) {
+  http::http_response diff(const std::string& name, const http::http_request& r) {
     for (const auto& [key, value] : r.query)
       if (key != "from" && key != "to") return fail(400, key + ": unknown parameter (from, to)");
     auto all = versions_of(name);
@@ -380,7 +380,7 @@ class set_file_api {
       labels[i] = name + " #" + std::to_string(number) + " " + rec->version + " " +
                   rfc3339_at_offset(rec->loaded_ms, ctx_.utc_offset_minutes);
     }
-    const auto d = unified_diff(texts[0], texts[1], labels[0], labels[1]);
+    const auto d = sets::unified_diff(texts[0], texts[1], labels[0], labels[1]);
     return answer(200, json{{"set", name}, {"from", r.query.at("from")}, {"to", r.query.at("to")},
                             {"added", d.added}, {"removed", d.removed}, {"unified", d.unified}});
   }
@@ -398,7 +398,7 @@ class set_file_api {
     return {file, ""};  // a broken file of this set: the save repairs it
   }
 
-  http_response save(const std::string& name, const std::string& text, const std::string& who,
+  http::http_response save(const std::string& name, const std::string& text, const std::string& who,
                      const std::string& trigger, const std::string& base) {
     const auto s = running(name);
     const std::string before = s ? s->definition().version : "";
@@ -421,11 +421,11 @@ class set_file_api {
     if (version == before) return answer(200, json{{"ok", true}, {"changed", false}, {"set", name}, {"version", version}});
     ctx_.sets->note_author(name, version, who);
     if (auto st = write_atomically(target, text); !st) {
-      spdlog::error("event=set_save_failed set={} who=\"{}\" error=\"{}\"", name, log_safe(who), st.error_message());
+      spdlog::error("event=set_save_failed set={} who=\"{}\" error=\"{}\"", name, http::log_safe(who), st.error_message());
       return fail(500, "file: cannot write " + st.error_message());
     }
     spdlog::info("event=set_saved set={} version={} previous={} who=\"{}\" file={}", name, version, before,
-                 log_safe(who), target.string());
+                 http::log_safe(who), target.string());
     auto f = ctx_.sets->request(trigger);
     if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
       return answer(202, json{{"state", "reloading"}, {"set", name}, {"version", version},
@@ -442,14 +442,14 @@ class set_file_api {
 
 }  // namespace
 
-void add_set_file_routes(http_server& http, const set_routes_context& ctx) {
-  using access = http_server::access;
+void add_set_file_routes(http::http_server& http, const set_routes_context& ctx) {
+  using access = http::http_server::access;
   auto api = std::make_shared<set_file_api>(ctx);
-  http.route("POST", "/api/v1/keyword-sets/check", [api](const http_request& r) { return api->check(r); },
+  http.route("POST", "/api/v1/keyword-sets/check", [api](const http::http_request& r) { return api->check(r); },
              access::analyst);
-  http.route("GET", base_path, [api](const http_request& r) { return api->get(r); });
-  http.route("PUT", base_path, [api](const http_request& r) { return api->put(r); }, access::analyst);
-  http.route("POST", base_path, [api](const http_request& r) { return api->post(r); }, access::analyst);
+  http.route("GET", base_path, [api](const http::http_request& r) { return api->get(r); });
+  http.route("PUT", base_path, [api](const http::http_request& r) { return api->put(r); }, access::analyst);
+  http.route("POST", base_path, [api](const http::http_request& r) { return api->post(r); }, access::analyst);
 }
 
 }  // namespace yuqing::daemon

@@ -24,21 +24,21 @@
 #include <filesystem>
 
 #include "config/clock.h"
-#include "daemon/http_server.h"
-#include "daemon/keyword_sets.h"
+#include "http/server.h"
+#include "sets/keyword_sets.h"
 #include "storage/store.h"
 
 namespace yuqing::daemon {
 
 struct set_routes_context {
-  keyword_sets* sets = nullptr;      // must outlive the server's routes
+  sets::keyword_sets* sets = nullptr;      // must outlive the server's routes
   storage::store* store = nullptr;   // idem
   const clock* clk = nullptr;        // idem
   std::filesystem::path dir;         // keyword_sets.dir, where saves are written
   int utc_offset_minutes = 0;        // times in answers are shown at this offset
 };
 
-void add_set_file_routes(http_server& http, const set_routes_context& ctx);
+void add_set_file_routes(http::http_server& http, const set_routes_context& ctx);
 
 // ms as RFC 3339 at a UTC offset: 2026-12-02T09:40:00.000+08:00.
 std::string rfc3339_at_offset(int64_t ms, int offset_minutes);

@@ -29,6 +29,7 @@
 
 #include <boost/container/small_vector.hpp>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -195,5 +196,9 @@ struct directory_result {
 };
 directory_result load_directory(const std::filesystem::path& dir,
                                 const compile_options& options = {});
+
+// Where a component reads the matcher in force (the keyword sets' current(); a reload
+// changes what it returns).
+using matcher_source = std::function<std::shared_ptr<const matcher>()>;
 
 }  // namespace yuqing::matchers

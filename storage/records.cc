@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
+
 namespace yuqing::storage {
 
 using nlohmann::json;
@@ -84,7 +86,7 @@ struct reader {
   }
 };
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+using common::dump;
 
 }  // namespace
 

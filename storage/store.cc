@@ -1,4 +1,5 @@
 #include "storage/store.h"
+#include "storage/key_codec.h"
 
 #include <algorithm>
 #include <atomic>
@@ -19,12 +20,6 @@ const char* const cf_names[] = {rocksdb::kDefaultColumnFamilyName.c_str(), "hits
                                 "offsets", "meta", "alerts", "mailbox", "verdicts"};
 enum cf_index { cf_default = 0, cf_hits, cf_messages, cf_offsets, cf_meta, cf_alerts, cf_mailbox, cf_verdicts, cf_count };
 
-void put_be64(std::string& s, uint64_t v) {
-  for (int i = 7; i >= 0; --i) s += static_cast<char>((v >> (i * 8)) & 0xFF);
-}
-void put_be32(std::string& s, uint32_t v) {
-  for (int i = 3; i >= 0; --i) s += static_cast<char>((v >> (i * 8)) & 0xFF);
-}
 // Times are stored offset by 2^63 so that negative times sort before positive ones.
 uint64_t time_bits(int64_t t) { return static_cast<uint64_t>(t) ^ (uint64_t{1} << 63); }
 
@@ -40,12 +35,6 @@ class topic_prefix final : public rocksdb::SliceTransform {
     return memchr(key.data(), '\0', key.size()) != nullptr;
   }
 };
-
-uint64_t get_be64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
 
 // Drops messages stored longer ago than the retention.
 class message_retention final : public rocksdb::CompactionFilter {
@@ -239,7 +228,7 @@ status store::write(const batch& b) {
     bytes += 160 + 2 * m.key.size() + m.title.size() + m.author.size() + m.url.size();
     for (const auto& [name, text] : m.text) bytes += name.size() + text.size() + 10;
   }
-  for (const auto& [k, v] : b.mailbox) bytes += k.size() + v.size() + 16;
+  for (const auto& r : b.owned) bytes += r.key.size() + r.value.size() + 16;
   rocksdb::WriteBatch wb(bytes);
   std::string key, value;  // reused: no allocation per record
   for (const auto& h : b.hits) {
@@ -256,7 +245,11 @@ status store::write(const batch& b) {
     m.encode_to(value);
     wb.Put(impl_->cf[cf_messages], m.key, value);
   }
-  for (const auto& [k, v] : b.mailbox) wb.Put(impl_->cf[cf_mailbox], k, v);
+  for (const auto& r : b.owned) {
+    const int cf = owned_family(r.family);
+    if (cf < 0) return error{"no column family " + r.family};
+    wb.Put(impl_->cf[cf], r.key, r.value);
+  }
   return apply(wb, b.offsets);
 }
 
@@ -266,7 +259,11 @@ status store::erase(const erasure& e) {
   rocksdb::WriteBatch wb;
   for (const auto& k : e.hit_keys) wb.Delete(impl_->cf[cf_hits], k);
   for (const auto& k : e.message_keys) wb.Delete(impl_->cf[cf_messages], k);
-  for (const auto& k : e.mailbox_keys) wb.Delete(impl_->cf[cf_mailbox], k);
+  for (const auto& [family, k] : e.owned_keys) {
+    const int cf = owned_family(family);
+    if (cf < 0) return error{"no column family " + family};
+    wb.Delete(impl_->cf[cf], k);
+  }
   return apply(wb, e.offsets);
 }
 
@@ -587,61 +584,6 @@ result<std::vector<set_version_record>> store::set_versions(const std::string& s
   return kept;
 }
 
-status store::put_alerts(const std::vector<std::pair<std::string, std::string>>& alerts) {
-  if (alerts.empty()) return ok_status();
-  if (auto st = recover_if_failed(); !st) return st;
-  std::shared_lock lock(impl_->mu);
-  rocksdb::WriteBatch wb;
-  for (const auto& [id, json] : alerts) wb.Put(impl_->cf[cf_alerts], id, json);
-  return apply(wb, {});
-}
-
-result<std::vector<std::string>> store::alerts() const {
-  std::shared_lock lock(impl_->mu);
-  if (!impl_->db) return error{unavailable()};
-  std::vector<std::string> out;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[cf_alerts]));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) out.push_back(it->value().ToString());
-  if (!it->status().ok()) return error{describe(options_.path, it->status())};
-  return out;
-}
-
-result<std::optional<std::string>> store::alert(const std::string& id) const { return get("alerts", id); }
-
-status store::put_mailbox(const std::vector<std::pair<std::string, std::string>>& kvs) {
-  return put("mailbox", kvs);
-}
-
-result<std::optional<std::string>> store::mailbox_value(const std::string& key) const {
-  return get("mailbox", key);
-}
-
-status store::scan_mailbox(std::string_view prefix, std::string_view from,
-                           const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  std::shared_lock lock(impl_->mu);
-  if (!impl_->db) return error{unavailable()};
-  rocksdb::ReadOptions ro;
-  ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[cf_mailbox]));
-  const std::string start = from.empty() || from < prefix ? std::string(prefix) : std::string(from);
-  for (it->Seek(start); it->Valid(); it->Next()) {
-    const auto k = it->key();
-    if (!k.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
-    if (!fn(std::string_view(k.data(), k.size()), std::string_view(it->value().data(), it->value().size())))
-      break;
-  }
-  if (!it->status().ok()) return error{describe(options_.path, it->status())};
-  return ok_status();
-}
-
-status store::delete_mailbox_range(const std::string& begin, const std::string& end) {
-  if (auto st = recover_if_failed(); !st) return st;
-  std::shared_lock lock(impl_->mu);
-  rocksdb::WriteBatch wb;
-  wb.DeleteRange(impl_->cf[cf_mailbox], begin, end);
-  return apply(wb, {});
-}
-
 status store::put(std::string_view family, const std::vector<std::pair<std::string, std::string>>& kvs) {
   const int cf = owned_family(family);
   if (cf < 0) return error{"no column family " + std::string(family)};
@@ -667,13 +609,16 @@ result<std::optional<std::string>> store::get(std::string_view family, const std
 }
 
 status store::scan(std::string_view family, std::string_view prefix,
-                   const std::function<bool(std::string_view, std::string_view)>& fn) const {
+                   const std::function<bool(std::string_view, std::string_view)>& fn, std::string_view from) const {
   const int cf = owned_family(family);
   if (cf < 0) return error{"no column family " + std::string(family)};
   std::shared_lock lock(impl_->mu);
   if (!impl_->db) return error{unavailable()};
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[cf]));
-  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[cf]));
+  const std::string start = from.empty() || from < prefix ? std::string(prefix) : std::string(from);
+  for (it->Seek(start); it->Valid(); it->Next()) {
     const auto k = it->key();
     if (!k.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
     if (!fn(std::string_view(k.data(), k.size()), std::string_view(it->value().data(), it->value().size())))
@@ -681,6 +626,17 @@ status store::scan(std::string_view family, std::string_view prefix,
   }
   if (!it->status().ok()) return error{describe(options_.path, it->status())};
   return ok_status();
+}
+
+status store::delete_range(std::string_view family, const std::string& begin, const std::string& end) {
+  const int cf = owned_family(family);
+  if (cf < 0) return error{"no column family " + std::string(family)};
+  if (auto st = recover_if_failed(); !st) return st;
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return error{unavailable()};
+  rocksdb::WriteBatch wb;
+  wb.DeleteRange(impl_->cf[cf], begin, end);
+  return apply(wb, {});
 }
 
 status store::flush() {

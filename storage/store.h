@@ -61,12 +61,18 @@ struct store_options {
   rocksdb::Env* env = nullptr;  // nullptr: the default; tests inject faults through it
 };
 
+struct owned_record {
+  std::string family, key, value;
+};
+
 struct batch {
   std::vector<hit_record> hits;
   std::vector<message_record> messages;
   std::vector<partition_offset> offsets;
-  std::vector<std::pair<std::string, std::string>> mailbox;  // column family mailbox
-  bool empty() const { return hits.empty() && messages.empty() && offsets.empty() && mailbox.empty(); }
+  // Records of the column families owned by components above (mailbox cases written with
+  // the messages they come from): family, key, value.
+  std::vector<owned_record> owned;
+  bool empty() const { return hits.empty() && messages.empty() && offsets.empty() && owned.empty(); }
 };
 
 // One page of a scan over the stored messages, in key order.
@@ -83,9 +89,9 @@ struct erasure {
   std::vector<std::string> hit_keys;      // hit_key() of each hit
   std::vector<std::string> message_keys;  // message_record::key
   std::vector<partition_offset> offsets;
-  std::vector<std::string> mailbox_keys;
+  std::vector<std::pair<std::string, std::string>> owned_keys;  // family, key
   bool empty() const {
-    return hit_keys.empty() && message_keys.empty() && offsets.empty() && mailbox_keys.empty();
+    return hit_keys.empty() && message_keys.empty() && offsets.empty() && owned_keys.empty();
   }
 };
 
@@ -159,27 +165,16 @@ class store {
   };
   stats statistics() const;
 
-  // The latest state of alerts, (id, json) pairs in one synced write, and reading them back.
-  status put_alerts(const std::vector<std::pair<std::string, std::string>>& alerts);
-  result<std::vector<std::string>> alerts() const;
-  result<std::optional<std::string>> alert(const std::string& id) const;
-
-  // Column family mailbox: writes (synced), one value, and the keys that start with
-  // `prefix` from `from` on (empty: from the first), in order, until fn returns false.
-  status put_mailbox(const std::vector<std::pair<std::string, std::string>>& kvs);
-  result<std::optional<std::string>> mailbox_value(const std::string& key) const;
-  status scan_mailbox(std::string_view prefix, std::string_view from,
-                      const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
-  // Deletes the keys in [begin, end) (synced).
-  status delete_mailbox_range(const std::string& begin, const std::string& end);
-
-  // Column families owned by a component above ("verdicts"): synced writes, one value,
-  // and the keys that start with `prefix`, in order, until fn returns false. An unknown
-  // family is an error.
+  // Column families owned by a component above (alerts, mailbox, verdicts, ...): their
+  // keys and values are the owner's. Synced writes, one value, the keys that start with
+  // `prefix` from `from` on (empty: from the first) in order until fn returns false, and
+  // deleting the keys in [begin, end). An unknown family is an error.
   status put(std::string_view family, const std::vector<std::pair<std::string, std::string>>& kvs);
   result<std::optional<std::string>> get(std::string_view family, const std::string& key) const;
   status scan(std::string_view family, std::string_view prefix,
-              const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+              const std::function<bool(std::string_view key, std::string_view value)>& fn,
+              std::string_view from = {}) const;
+  status delete_range(std::string_view family, const std::string& begin, const std::string& end);
 
   // Records a loaded keyword-set version (synced), with its text when r.text is not empty.
   status record_set_version(const set_version_record& r);

@@ -27,8 +27,8 @@
 #include "config/clock.h"
 #include "config/config.h"
 #include "tests/bench/corpus.h"
-#include "daemon/mailbox.h"
-#include "daemon/pipeline.h"
+#include "mailbox/mailbox.h"
+#include "ingest/pipeline.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
 
@@ -118,11 +118,11 @@ int main(int argc, char** argv) {
   // Baseline: the matcher alone on the decoded texts.
   std::vector<std::string> texts;
   {
-    daemon::batch_builder b(*cfg);
-    std::vector<daemon::raw_message> raw;
+    ingest::batch_builder b(*cfg);
+    std::vector<ingest::raw_message> raw;
     for (size_t i = 0; i < payloads.size(); ++i) raw.push_back({"bench.posts", 0, int64_t(i), 0, payloads[i]});
     storage::batch out;
-    std::vector<daemon::rejected_message> rejected;
+    std::vector<ingest::rejected_message> rejected;
     b.build(raw, matchers::matcher({}), 0, out, rejected);
     for (auto& msg : out.messages) texts.push_back(std::move(msg.text[0].second));
   }
@@ -155,13 +155,13 @@ int main(int argc, char** argv) {
   };
   const long rss_before = max_rss_mb();
   auto run = [&](const config::daemon_config& c, const std::string& topic, storage::store& st,
-                 daemon::mailbox* cases, size_t rounds) -> std::optional<run_result> {
-    daemon::batch_builder builder(c);
-    daemon::batch_writer writer(st);
-    std::vector<daemon::raw_message> raw;
-    std::vector<daemon::rejected_message> rejected;
+                 mailbox::service* cases, size_t rounds) -> std::optional<run_result> {
+    ingest::batch_builder builder(c);
+    ingest::batch_writer writer(st);
+    std::vector<ingest::raw_message> raw;
+    std::vector<ingest::rejected_message> rejected;
     storage::batch batches[2];
-    daemon::mailbox_changes changes[2];
+    mailbox::mailbox_changes changes[2];
     run_result r;
     size_t k = 0;
     auto finish = [&](size_t previous) -> bool {
@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
         return false;
       }
       r.write_s += s;
-      if (cases && previous < 2) cases->stored(std::move(changes[previous]));
+      if (cases && previous < 2) cases->apply(std::move(changes[previous]));
       return true;
     };
     const int64_t now_ms = yuqing::system_clock().now_ms();  // message times: deadlines lie ahead
@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
       const auto b0 = steady::now();
       r.match_s += builder.build(raw, m, now_ms, b, rejected).match_seconds;
       r.build_s += seconds_since(b0);
-      if (cases) changes[k % 2] = cases->prepare(b);
+      if (cases) changes[k % 2] = cases->changes(b);
       r.hits += b.hits.size();
       r.stored += b.messages.size();
       r.rejected += rejected.size();
@@ -231,10 +231,10 @@ int main(int argc, char** argv) {
                                     "bench.yaml", "/");
   auto mb_store = storage::store::open({db, sync, false});
   if (!mb_cfg || !mb_store) return 1;
-  daemon::metrics registry;
-  daemon::mailbox_probe probe(registry);
+  metrics::registry registry;
+  mailbox::probe probe(registry);
   const yuqing::system_clock clk;
-  daemon::mailbox cases(*mb_cfg, **mb_store, daemon::calendar(), nullptr, probe, clk);
+  mailbox::service cases(*mb_cfg, **mb_store, mailbox::calendar(), nullptr, probe, clk);
   if (auto st = cases.start({}); !st) {
     std::fprintf(stderr, "%s\n", st.error_message().c_str());
     return 1;

@@ -25,9 +25,9 @@
 #include "config/clock.h"
 #include "config/config.h"
 #include "tests/bench/corpus.h"
-#include "daemon/backtest.h"
-#include "daemon/keyword_sets.h"
-#include "daemon/pipeline.h"
+#include "sets/backtest.h"
+#include "sets/keyword_sets.h"
+#include "ingest/pipeline.h"
 #include "storage/store.h"
 
 using namespace yuqing;
@@ -82,15 +82,15 @@ int main(int argc, char** argv) {
   }
   const fs::path work = fs::temp_directory_path() / ("yuqing-reload-bench-" + std::to_string(::getpid()));
   fs::create_directories(work / "sets");
-  daemon::metrics m;
-  daemon::app_probe probe(m, "bench", 0);
+  metrics::registry m;
+  sets::probe probe(m);
   system_clock clk;
 
   // 1. Start-up: compiled against cached.
   write_set(work / "sets" / "bench.yaml", words100k, 0, 100000);
   double compiled_s = 0, cached_s = 0;
   for (int round = 0; round < 2; ++round) {
-    daemon::keyword_sets sets({work / "sets", work / "cache", 300, false}, nullptr, probe, clk);
+    sets::keyword_sets sets({work / "sets", work / "cache", 300, false}, nullptr, probe, clk);
     const auto t0 = steady::now();
     const auto o = sets.load("startup");
     const double s = seconds_since(t0);
@@ -112,16 +112,16 @@ int main(int argc, char** argv) {
   fs::create_directories(work / "sets");
   write_set(work / "sets" / "bench.yaml", words10k, 0, 10000);
   // No cache: every reload compiles, the worst case.
-  daemon::keyword_sets sets({work / "sets", "", 300, false}, nullptr, probe, clk);
+  sets::keyword_sets sets({work / "sets", "", 300, false}, nullptr, probe, clk);
   sets.load("startup");
   if (auto st = sets.start(); !st) return 1;
   auto cfg = config::load_string("channels:\n  - {name: posts, topic: bench.posts}\n", "bench.yaml", "/");
   auto store = storage::store::open({work / "db", true, false});
   if (!cfg || !store) return 1;
-  daemon::batch_builder builder(*cfg);
-  daemon::batch_writer writer(**store);
-  std::vector<daemon::raw_message> raw;
-  std::vector<daemon::rejected_message> rejected;
+  ingest::batch_builder builder(*cfg);
+  ingest::batch_writer writer(**store);
+  std::vector<ingest::raw_message> raw;
+  std::vector<ingest::rejected_message> rejected;
   storage::batch batches[2];
   size_t at = 0, k = 0;
   int64_t offset = 0;
@@ -198,8 +198,8 @@ int main(int argc, char** argv) {
   // 3. Ingest while a backtest runs over what was just stored.
   std::vector<double> quiet, busy, unused;
   if (!run(phase_seconds, quiet, unused)) return 1;
-  daemon::backtest_jobs jobs(**store);
-  daemon::backtest_request req;
+  sets::backtest_jobs jobs(**store);
+  sets::backtest_request req;
   req.candidate = sets.current()->sets()[0];
   req.cpu_share = 0.25;
   auto id = jobs.start(req, "bench");

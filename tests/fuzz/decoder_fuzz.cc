@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "daemon/decoder.h"
+#include "ingest/decoder.h"
 
 using namespace yuqing;
 
@@ -23,14 +23,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     c.format = config::channel_format::text;
     return c;
   }();
-  static daemon::decoder json_decoder(json_channel, 4096);
-  static daemon::decoder text_decoder(text_channel, 4096);
+  static ingest::decoder json_decoder(json_channel, 4096);
+  static ingest::decoder text_decoder(text_channel, 4096);
   const std::string_view payload(reinterpret_cast<const char*>(data), size);
   for (auto* d : {&json_decoder, &text_decoder}) {
     storage::message_record rec;
     const auto err = d->decode(payload, {"t", 0, 42}, 1000, rec);
-    if (err == daemon::decode_error::none && rec.text.empty()) std::abort();
-    if (err == daemon::decode_error::none && rec.key.empty()) std::abort();
+    if (err == ingest::decode_error::none && rec.text.empty()) std::abort();
+    if (err == ingest::decode_error::none && rec.key.empty()) std::abort();
   }
   return 0;
 }

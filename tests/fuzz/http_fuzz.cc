@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "daemon/http_server.h"
+#include "http/server.h"
 
-using namespace yuqing::daemon;
+using namespace yuqing::http;
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include <set>
 
 #include "config/clock.h"
-#include "daemon/decoder.h"
+#include "ingest/decoder.h"
 #include "tests/support/yuqing.h"
 
 using namespace yuqing::testing;
@@ -57,7 +57,7 @@ std::string messages(int from, int to, int64_t time_ms = -1) {
   for (int i = from; i < to; ++i) {
     out += "{\"id\":\"e" + std::to_string(i) + "\",\"author\":\"u" + std::to_string(i) +
            "\",\"content\":\"第" + std::to_string(i) + "条 江门疫情消息\"";
-    if (time_ms >= 0) out += ",\"published_at\":\"" + yuqing::daemon::format_rfc3339(time_ms + i * 1000) + "\"";
+    if (time_ms >= 0) out += ",\"published_at\":\"" + yuqing::common::format_rfc3339(time_ms + i * 1000) + "\"";
     out += "}\n";
   }
   return out;
@@ -394,7 +394,7 @@ TEST_CASE("a post matching two rules is two red alerts and two Alertmanager aler
 
   // Times in RFC 3339 at the configured offset beside the epoch milliseconds.
   const json one = alerts_of(port)[0];
-  CHECK(one["fired"] == yuqing::daemon::format_rfc3339(one["fired_ms"].get<int64_t>() + 8 * 3600000).substr(0, 23) + "+08:00");
+  CHECK(one["fired"] == yuqing::common::format_rfc3339(one["fired_ms"].get<int64_t>() + 8 * 3600000).substr(0, 23) + "+08:00");
   CHECK(one["audit"][0].contains("time"));
   // yuqingctl lists them and acknowledges one, which leaves the other in Alertmanager.
   const auto [list_rc, list] = shell(std::string(YUQINGCTL) + " alerts --state open --level red --url 127.0.0.1:" +
@@ -455,7 +455,7 @@ TEST_CASE("a backlog of an hour read after a restart delivers every red and oran
     if (i == 45) text = "工厂罢工";
     if ((i >= 10 && i < 13) || (i >= 50 && i < 53)) text = "第" + std::to_string(i) + "条 江门疫情消息";
     backlog += "{\"id\":\"b" + std::to_string(i) + "\",\"author\":\"u" + std::to_string(i) + "\",\"content\":\"" +
-               text + "\",\"published_at\":\"" + yuqing::daemon::format_rfc3339(start + i * 60000) + "\"}\n";
+               text + "\",\"published_at\":\"" + yuqing::common::format_rfc3339(start + i * 60000) + "\"}\n";
   }
   produce(broker.bootstrap(), dir.path / "backlog.jsonl", backlog, "k");
   d.start();

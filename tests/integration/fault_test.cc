@@ -10,9 +10,10 @@
 #include <thread>
 
 #include "config/config.h"
-#include "daemon/ingest.h"
-#include "daemon/kafka.h"
-#include "daemon/probe.h"
+#include "ingest/ingest.h"
+#include "kafka/kafka.h"
+#include "ingest/probe.h"
+#include "metrics/registry.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
 #include "tests/support/process.h"
@@ -77,7 +78,7 @@ TEST_CASE("a failing store pauses ingest, moves no offset, loses nothing and res
                                      nullptr, env.get()});
   REQUIRE(store.ok());
 
-  auto kafka = daemon::embedded_kafka::start(1);
+  auto kafka = kafka::embedded_kafka::start(1);
   REQUIRE(kafka.ok());
   REQUIRE((*kafka)->create_topic("t", 1).ok());
   REQUIRE((*kafka)->create_topic("yuqing.deadletter", 1).ok());
@@ -89,13 +90,13 @@ TEST_CASE("a failing store pauses ingest, moves no offset, loses nothing and res
   auto set = matchers::compiled_set::compile(std::move(*parsed.set));
   REQUIRE(set.ok());
   const auto m = std::make_shared<const matchers::matcher>(std::vector{set.set});
-  daemon::metrics metrics;
-  daemon::ingest_probe probe(metrics, cfg->channels);
+  metrics::registry registry;
+  ingest::probe probe(registry, cfg->channels);
   system_clock clk;
-  daemon::ingest ingest(*cfg, (*kafka)->bootstrap(), **store, [&] { return m; }, probe, clk);
+  ingest::service ingest(*cfg, (*kafka)->bootstrap(), **store, [&] { return m; }, probe, clk);
   REQUIRE(ingest.start().ok());
 
-  auto producer = daemon::sync_producer::create((*kafka)->bootstrap(), {});
+  auto producer = kafka::sync_producer::create((*kafka)->bootstrap(), {});
   REQUIRE(producer.ok());
   auto produce = [&](int from, int to) {
     for (int i = from; i < to; ++i) {
@@ -120,12 +121,12 @@ TEST_CASE("a failing store pauses ingest, moves no offset, loses nothing and res
   REQUIRE(eventually([&] { return ingest.counters().paused; }, 10s));
   // The batch retried and refused again (three failed writes: 0.7 s of backoff) ...
   REQUIRE(eventually([&] {
-    return metric(metrics.expose(), "yuqing_storage_write_errors_total") >= 3;
+    return metric(registry.expose(), "yuqing_storage_write_errors_total") >= 3;
   }, 30s));
   CHECK(ingest.counters().consumed == 50);  // ... and nothing counted while nothing is stored
   const int64_t while_failing = stored();
   CHECK((while_failing == 50 || while_failing == -1));  // and no offset moved
-  CHECK(metrics.expose().find("yuqing_ingest_paused 1") != std::string::npos);
+  CHECK(registry.expose().find("yuqing_ingest_paused 1") != std::string::npos);
 
   failing = false;  // the disk has room again
   REQUIRE(eventually([&] { return ingest.counters().consumed == 100; }, 60s));

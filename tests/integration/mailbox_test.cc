@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "config/clock.h"
-#include "daemon/decoder.h"
+#include "ingest/decoder.h"
 #include "tests/support/yuqing.h"
 
 using namespace yuqing::testing;
@@ -76,7 +76,7 @@ std::multiset<std::string> fired_case_alerts(const std::string& bootstrap) {
   return fired;
 }
 
-std::string now_plus(int64_t ms) { return yuqing::daemon::format_rfc3339(yuqing::system_clock().now_ms() + ms); }
+std::string now_plus(int64_t ms) { return yuqing::common::format_rfc3339(yuqing::system_clock().now_ms() + ms); }
 
 }  // namespace
 
@@ -324,9 +324,9 @@ TEST_CASE("mailbox cases: a backlog read at start raises overdue only for the la
   for (int i = 0; i < 60; ++i) {
     const std::string id = "b" + std::to_string(i);
     const int64_t received = yuqing::system_clock().now_ms() - int64_t{14} * 86400000 + i * 60000;
-    messages.push_back(message(id, "咨询", yuqing::daemon::format_rfc3339(received), "请问办理流程" + id));
+    messages.push_back(message(id, "咨询", yuqing::common::format_rfc3339(received), "请问办理流程" + id));
     const int64_t answered = received + (i == 7 ? 6 : 1) * int64_t{86400000};
-    replies.push_back(reply(id, "宣传科", yuqing::daemon::format_rfc3339(answered)));
+    replies.push_back(reply(id, "宣传科", yuqing::common::format_rfc3339(answered)));
   }
   // Two stamped two days ahead (a source's clock gone wrong): kept, counted, logged once.
   for (const std::string id : {"future1", "future2"})

@@ -7,15 +7,15 @@
 #include <thread>
 
 #include "config/clock.h"
-#include "daemon/decoder.h"
-#include "daemon/http_client.h"
+#include "ingest/decoder.h"
+#include "http/client.h"
 #include "tests/support/yuqing.h"
 
 using namespace yuqing::testing;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-using yuqing::daemon::url_encode;
+using yuqing::http::url_encode;
 
 TEST_CASE("every expression of the Grafana dashboard returns data from a real Prometheus",
           "[integration][ops]") {
@@ -61,7 +61,7 @@ TEST_CASE("every expression of the Grafana dashboard returns data from a real Pr
   write_file(dir.path / "m.jsonl", lines);
   REQUIRE(shell("kcat -P -b " + bootstrap + " -t yuqing.posts -l " + (dir.path / "m.jsonl").string()).first == 0);
   // Mailbox: one case overdue, one open, one answered.
-  const std::string now = yuqing::daemon::format_rfc3339(yuqing::system_clock().now_ms());
+  const std::string now = yuqing::common::format_rfc3339(yuqing::system_clock().now_ms());
   write_file(dir.path / "mb.jsonl",
              "{\"id\":\"c1\",\"category\":\"咨询\",\"content\":\"积分入学要什么材料\",\"published_at\":\"2026-11-02T09:00:00+08:00\"}\n"
              "{\"id\":\"c2\",\"category\":\"投诉\",\"content\":\"工地夜间施工扰民\",\"published_at\":\"" + now + "\"}\n"

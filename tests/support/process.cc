@@ -1,6 +1,6 @@
 #include "tests/support/process.h"
 
-#include "daemon/http_client.h"
+#include "http/client.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -72,13 +72,13 @@ http_result http_get(uint16_t port, const std::string& target, const std::string
 
 http_result http_post(uint16_t port, const std::string& target, const std::string& body,
                       const std::string& token, const std::string& method) {
-  daemon::http_call call;
+  http::http_call call;
   call.address = "127.0.0.1:" + std::to_string(port);
   call.method = method;
   call.target = target;
   call.body = body;
   call.bearer = token;
-  auto r = daemon::http_request_once(call);
+  auto r = http::http_request_once(call);
   if (!r) return {};
   return {r->status, r->body};
 }

@@ -2,12 +2,12 @@
 // messages, their hits, the offsets and the hit events — with a real compiled set.
 #include <catch2/catch.hpp>
 
-#include "daemon/decoder.h"
-#include "daemon/pipeline.h"
+#include "ingest/decoder.h"
+#include "ingest/pipeline.h"
 #include "matchers/matcher.h"
 
 using namespace yuqing;
-using namespace yuqing::daemon;
+using namespace yuqing::ingest;
 
 namespace {
 

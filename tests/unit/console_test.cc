@@ -10,12 +10,13 @@
 #include <fstream>
 
 #include "console/files.h"
-#include "daemon/console_routes.h"
-#include "daemon/http_server.h"
+#include "daemon/routes_console.h"
+#include "http/server.h"
 #include "tests/support/process.h"
 
 using namespace yuqing;
 using namespace yuqing::daemon;
+using namespace yuqing::http;
 namespace fs = std::filesystem;
 
 namespace {

@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "config/config.h"
-#include "daemon/http_server.h"
+#include "http/server.h"
 #include "tests/support/process.h"
 
 #include <spdlog/sinks/ostream_sink.h>
@@ -26,7 +26,7 @@
 #include <sstream>
 
 using namespace yuqing;
-using namespace yuqing::daemon;
+using namespace yuqing::http;
 using namespace std::chrono_literals;
 
 namespace {

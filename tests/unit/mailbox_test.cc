@@ -15,27 +15,29 @@
 
 #include "config/clock.h"
 #include "config/plan.h"
-#include "daemon/calendar.h"
-#include "daemon/cases.h"
-#include "daemon/clusters.h"
-#include "daemon/decoder.h"
-#include "daemon/mailbox.h"
-#include "daemon/pipeline.h"
-#include "daemon/probe.h"
+#include "mailbox/calendar.h"
+#include "mailbox/cases.h"
+#include "mailbox/clusters.h"
+#include "ingest/decoder.h"
+#include "mailbox/mailbox.h"
+#include "ingest/pipeline.h"
+#include "mailbox/probe.h"
+#include "metrics/registry.h"
 #include "config/config.h"
 #include "matchers/matcher.h"
 #include "storage/store.h"
 #include "tests/support/temp_dir.h"
 
 using namespace yuqing;
-using namespace yuqing::daemon;
+using namespace yuqing::mailbox;
+using namespace yuqing::ingest;
 namespace fs = std::filesystem;
 
 namespace {
 
 int64_t at(const std::string& rfc3339) {
   int64_t ms = 0;
-  REQUIRE(parse_rfc3339(rfc3339, ms));
+  REQUIRE(common::parse_rfc3339(rfc3339, ms));
   return ms;
 }
 
@@ -83,11 +85,11 @@ struct fixture {
   temp_dir dir;
   manual_clock clk{at("2026-11-23T09:00:00+08:00")};
   config::daemon_config cfg;
-  metrics registry;
-  mailbox_probe probe{registry};
+  metrics::registry registry;
+  mailbox::probe probe{registry};
   std::shared_ptr<const config::plan> plan;
   std::unique_ptr<storage::store> store;
-  std::unique_ptr<mailbox> mb;
+  std::unique_ptr<mailbox::service> mb;
   std::vector<alerting::alert> raised;
   std::vector<std::string> resolved;
 
@@ -106,7 +108,7 @@ struct fixture {
     auto s = storage::store::open({dir.path / "data", false, false});
     REQUIRE(s);
     store = std::move(*s);
-    mb = std::make_unique<mailbox>(cfg, *store, cn(), plan, probe, clk);
+    mb = std::make_unique<mailbox::service>(cfg, *store, cn(), plan, probe, clk);
     case_alert_sink sink;
     sink.raise = [this](alerting::alert a) { raised.push_back(std::move(a)); };
     sink.resolve = [this](const std::string& fp, const std::string&) {
@@ -128,9 +130,9 @@ struct fixture {
     storage::batch b;
     b.messages = std::move(messages);
     b.hits = std::move(hits);
-    auto changes = mb->prepare(b);
+    auto changes = mb->changes(b);
     REQUIRE(store->write(b));
-    mb->stored(std::move(changes));
+    mb->apply(std::move(changes));
   }
 
   // Alerts raised of one kind, one per fingerprint (raising an active fingerprint again
@@ -447,7 +449,7 @@ TEST_CASE("cases: cluster members past the window leave memory and the store", "
   f.ingest({mailbox_message("w2", at("2026-11-23T12:00:00+08:00"), "咨询", "第二条完全不同")});
   f.mb->tick();
   std::vector<std::string> kept;
-  REQUIRE(f.store->scan_mailbox(mailbox_keys::members, {}, [&](std::string_view k, std::string_view) {
+  REQUIRE(f.store->scan("mailbox", mailbox::mailbox_keys::members, [&](std::string_view k, std::string_view) {
     kept.emplace_back(k.substr(10));
     return true;
   }));
@@ -475,7 +477,7 @@ std::vector<stream_message> sample_stream() {
       if (line.empty()) continue;
       const std::string key = file == "replies" ? "\"replied_at\": \"" : "\"published_at\": \"";
       if (const auto at_key = line.find(key); at_key != std::string::npos)
-        REQUIRE(parse_rfc3339(line.substr(at_key + key.size(), 25), t));
+        REQUIRE(common::parse_rfc3339(line.substr(at_key + key.size(), 25), t));
       (file == "mailbox-late" ? late : out).push_back({topic, line, t});
     }
   }
@@ -504,13 +506,13 @@ run_outcome run_sample(const std::function<size_t()>& next_size) {
   config::daemon_config cfg = *loaded;
   temp_dir dir;
   manual_clock clk{at("2022-11-25T13:00:00+08:00")};
-  metrics registry;
-  mailbox_probe probe{registry};
+  metrics::registry registry;
+  mailbox::probe probe{registry};
   auto plan = config::load_plan(fs::path(YUQING_SOURCE_DIR) / "seeds" / "plan.yaml");
   REQUIRE(plan);
   auto store = storage::store::open({dir.path / "data", false, false});
   REQUIRE(store);
-  mailbox mb(cfg, **store, cn(), std::make_shared<const config::plan>(std::move(*plan)), probe, clk);
+  mailbox::service mb(cfg, **store, cn(), std::make_shared<const config::plan>(std::move(*plan)), probe, clk);
   run_outcome out;
   case_alert_sink sink;
   sink.raise = [&](alerting::alert a) { out.raised.insert({a.fingerprint, matchers::to_string(a.level)}); };
@@ -532,9 +534,9 @@ run_outcome run_sample(const std::function<size_t()>& next_size) {
     builder.build(raw, *sets.sets, clk.now_ms(), b, rejected);
     for (const auto& m : b.messages)
       if (m.kind == "mailbox-reply") behind.read_until_ms = std::max(behind.read_until_ms, m.time_ms);
-    auto changes = mb.prepare(b);
+    auto changes = mb.changes(b);
     REQUIRE((*store)->write(b));
-    mb.stored(std::move(changes));
+    mb.apply(std::move(changes));
     mb.replies_read(behind);
     mb.tick();
     i += n;

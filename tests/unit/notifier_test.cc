@@ -3,11 +3,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "daemon/decoder.h"
-#include "daemon/notifier.h"
+#include "ingest/decoder.h"
+#include "alerting/notifier.h"
 
 using namespace yuqing;
-using namespace yuqing::daemon;
+using namespace yuqing::alerting;
 
 TEST_CASE("Alertmanager body: labels, annotations, times and the link of each alert", "[notifier]") {
   alerting::alert a;
@@ -56,8 +56,8 @@ TEST_CASE("Alertmanager body: labels, annotations, times and the link of each al
   CHECK(n["count"] == "12");
   // One line per example; a byte that is not UTF-8 is replaced, not a broken body.
   CHECK(n["examples"] == "yuqing.posts/p1 江门【疫情】\nyuqing.posts/p2 bad \xEF\xBF\xBD byte\n");
-  CHECK(j["startsAt"] == format_rfc3339(1000));
-  CHECK(j["endsAt"] == format_rfc3339(20000 + 4 * 30000));  // open: four resends ahead
+  CHECK(j["startsAt"] == common::format_rfc3339(1000));
+  CHECK(j["endsAt"] == common::format_rfc3339(20000 + 4 * 30000));  // open: four resends ahead
   CHECK(j["generatorURL"] == "http://yq:9464/api/v1/alerts/al-7");
   CHECK(nlohmann::json::parse(notifier::alertmanager_body({a}, 20000, 30, ""))[0].count("generatorURL") == 0);
   CHECK(notifier::alertmanager_body({}, 20000, 30, "") == "[]");

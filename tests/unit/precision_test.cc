@@ -8,10 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "config/clock.h"
-#include "daemon/http_client.h"
-#include "daemon/http_server.h"
-#include "daemon/keyword_sets.h"
-#include "daemon/probe.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "sets/keyword_sets.h"
+#include "metrics/registry.h"
+#include "sets/probe.h"
 #include "daemon/routes_precision.h"
 #include "precision/precision.h"
 #include "precision/suggest.h"
@@ -292,11 +293,11 @@ struct api_fixture {
   stream s;
   std::unique_ptr<storage::store> store;
   system_clock clk;
-  daemon::metrics registry;
-  daemon::app_probe probe{registry, "test", 0};
-  std::unique_ptr<daemon::keyword_sets> sets;
+  metrics::registry registry;
+  sets::probe probe{registry};
+  std::unique_ptr<sets::keyword_sets> sets;
   std::unique_ptr<daemon::precision_api> api;
-  daemon::http_server http;
+  http::http_server http;
   std::string key;
   api_fixture() : s{compile(fruit_set)} {
     key = s.add("苹果手机降价", 1000);
@@ -304,7 +305,7 @@ struct api_fixture {
     REQUIRE(store->write(s.b).ok());
     fs::create_directories(dir.path / "sets");
     std::ofstream(dir.path / "sets" / "fruit.yaml") << fruit_set;
-    sets = std::make_unique<daemon::keyword_sets>(daemon::keyword_sets_options{dir.path / "sets", "", 300, false, 0},
+    sets = std::make_unique<sets::keyword_sets>(sets::keyword_sets_options{dir.path / "sets", "", 300, false, 0},
                                                   store.get(), probe, clk);
     sets->load("test");
     api = std::make_unique<daemon::precision_api>(*store, *sets, nullptr, registry);
@@ -312,19 +313,19 @@ struct api_fixture {
                      {"王五", "指挥中心", "officer", sha256_hex("officer-token")}});
     api->add_routes(http);
   }
-  daemon::http_response post(const std::string& path, const std::string& body, const std::string& token) {
+  http::http_response post(const std::string& path, const std::string& body, const std::string& token) {
     std::string raw = "POST " + path + " HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
     if (!token.empty()) raw += "Authorization: Bearer " + token + "\r\n";
     return http.serve(raw + "\r\n" + body);
   }
-  daemon::http_response get(const std::string& target) { return http.serve("GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n"); }
+  http::http_response get(const std::string& target) { return http.serve("GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n"); }
 };
 
 }  // namespace
 
 TEST_CASE("precision API: bad input gets a 4xx naming it and changes nothing", "[precision]") {
   api_fixture f;
-  const std::string path = "/api/v1/hits/" + daemon::url_encode(pr::hit_id("fruit", "apple", f.key)) + "/verdict";
+  const std::string path = "/api/v1/hits/" + http::url_encode(pr::hit_id("fruit", "apple", f.key)) + "/verdict";
   const std::string good = R"({"verdict":"误报","note":"说的是手机"})";
   CHECK(f.post(path, good, "").status == 401);                    // missing token
   CHECK(f.post(path, good, "officer-token").status == 403);       // wrong role

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <random>
 
-#include "daemon/set_diff.h"
+#include "sets/set_diff.h"
 #include "tests/support/process.h"
 
-using yuqing::daemon::unified_diff;
+using yuqing::sets::unified_diff;
 using yuqing::testing::shell;
 using yuqing::testing::temp_dir;
 

@@ -3,12 +3,12 @@
 #include <fstream>
 
 #include "config/clock.h"
-#include "daemon/backtest.h"
-#include "daemon/keyword_sets.h"
+#include "sets/backtest.h"
+#include "sets/keyword_sets.h"
 #include "tests/support/process.h"
 
 using namespace yuqing;
-using namespace yuqing::daemon;
+using namespace yuqing::sets;
 using yuqing::testing::temp_dir;
 
 namespace {
@@ -131,8 +131,8 @@ TEST_CASE("the registry reloads on change, keeps a broken file's set and records
   write_file(sets / "a.yaml", "id: a\nrules:\n  - {id: r1, any: [疫情]}\n");
   auto store = storage::store::open({dir.path / "db", false, false});
   REQUIRE(store.ok());
-  metrics m;
-  app_probe probe(m, "test", 0);
+  metrics::registry m;
+  sets::probe probe(m);
   system_clock clk;
   keyword_sets registry({sets, dir.path / "cache", 50, true}, store->get(), probe, clk);
   auto first = registry.load("startup");
