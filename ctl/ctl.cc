@@ -17,11 +17,10 @@
 #include <sstream>
 #include <thread>
 
+#include "common/time.h"
 #include "config/clock.h"
 #include "config/config.h"
-#include "daemon/app.h"
 #include "ctl/precision.h"
-#include "ingest/decoder.h"
 #include "http/client.h"
 #include "kafka/kafka.h"
 #include "mailbox/mailbox.h"
@@ -723,201 +722,265 @@ int report(const api& a, const std::string& db, const std::string& from, const s
   return 0;
 }
 
+// --shift-from: whole weeks, so that every message keeps its weekday (working days stay
+// working days), and never past now: a message stamped in the future is a data error.
+int64_t shift_of(const std::string& shift_from) {
+  if (shift_from.empty()) return 0;
+  int64_t from = 0;
+  if (!common::parse_rfc3339(shift_from, from)) throw std::invalid_argument("--shift-from: not an RFC 3339 time");
+  constexpr int64_t week = int64_t{7} * 86400000;
+  return (system_clock().now_ms() - from) / week * week;
+}
+
+// A subcommand once added: runs it when it was the one given (nullopt otherwise).
+using runner = std::function<std::optional<int>()>;
+// Adds --url and --token (the daemon's HTTP API) to a subcommand.
+using api_flags = std::function<void(CLI::App*)>;
+
+// The commands that work on files, a store or a broker, without the daemon.
+std::vector<runner> local_commands(CLI::App& cli) {
+  struct options {
+    std::string brokers, topic, file, key_field = "id", shift_from;
+    std::string db, topic_filter, set, message, since;
+    size_t limit = 1000;
+    bool as_json = false, strict = false;
+    std::string check_path, set_file, text, text_file;
+    int nbrokers = 1, partitions = 4, rtt_ms = 0;
+    std::vector<std::string> topics;
+  };
+  auto o = std::make_shared<options>();
+  auto* p = cli.add_subcommand("produce", "feed a file of JSON lines into a Kafka topic");
+  p->add_option("--brokers", o->brokers, "bootstrap servers")->required();
+  p->add_option("--topic", o->topic, "topic")->required();
+  p->add_option("--key-field", o->key_field, "JSON field used as the message key ('' for none)")
+      ->capture_default_str();
+  p->add_option("file", o->file, "JSON lines file")->required();
+  p->add_option("--shift-from", o->shift_from,
+                "the newest RFC 3339 time of the stream: every time in the messages moves by the "
+                "largest whole number of weeks that keeps it before now (no message from the future)");
+  auto* h = cli.add_subcommand("hits", "list stored hits");
+  h->add_option("--db", o->db, "RocksDB directory (storage.path)")->required();
+  h->add_option("--topic", o->topic_filter, "policy topic");
+  h->add_option("--set", o->set, "keyword set id");
+  h->add_option("--message", o->message, "message key (topic/id): the hits of one message");
+  h->add_option("--since", o->since, "RFC 3339 time or a duration back from now (7d, 12h, 30m)");
+  h->add_option("--limit", o->limit, "most hits to print")->capture_default_str();
+  h->add_flag("--json", o->as_json, "one JSON object per line");
+  auto* c = cli.add_subcommand("check", "validate keyword sets (exit 0: all good, 1: errors, or warnings with --strict)");
+  c->add_option("path", o->check_path, "keyword-set directory or file")->required();
+  c->add_flag("--strict", o->strict, "warnings fail the check too (exit 1)");
+  c->add_flag("--json", o->as_json, "JSON output");
+  auto* t = cli.add_subcommand("test", "match text against a keyword set, with highlights");
+  t->add_option("--set", o->set_file, "keyword-set file")->required();
+  auto* text_opt = t->add_option("--text", o->text, "text to match");
+  auto* file_opt = t->add_option("--file", o->text_file, "file to match, one message per line");
+  text_opt->excludes(file_opt);
+  t->add_flag("--json", o->as_json, "one JSON object per hit");
+  auto* b = cli.add_subcommand("broker", "run a standalone mock Kafka cluster (for tests and demos)");
+  b->add_option("--brokers", o->nbrokers, "brokers")->capture_default_str();
+  b->add_option("--partitions", o->partitions, "partitions per topic")->capture_default_str();
+  b->add_option("--topic", o->topics, "topic to create (repeatable)");
+  b->add_option("--rtt-ms", o->rtt_ms, "delay every broker response (a slow broker)");
+  b->footer("Prints the bootstrap address. SIGUSR1 takes the brokers down, SIGUSR2 up.");
+  auto* k = cli.add_subcommand("config-keys", "list every configuration key with its default");
+  auto when = [](CLI::App* sub, std::function<int()> fn) -> runner {
+    return [sub, fn] { return *sub ? std::optional<int>(fn()) : std::nullopt; };
+  };
+  return {
+      when(k, [] { return config_keys(); }),
+      when(p, [o] { return produce(o->brokers, o->topic, o->file, o->key_field, shift_of(o->shift_from)); }),
+      when(h, [o] { return hits(o->db, o->topic_filter, o->set, o->message, o->since, o->limit, o->as_json); }),
+      when(c, [o] { return check(o->check_path, o->as_json, o->strict); }),
+      when(t, [o, text_opt, file_opt] {
+        if (!*text_opt && !*file_opt) {
+          std::cerr << "test: give --text or --file\n";
+          return 2;
+        }
+        return test(o->set_file, o->text, o->text_file, o->as_json);
+      }),
+      when(b, [o] { return broker(o->nbrokers, o->topics, o->partitions, o->rtt_ms); }),
+  };
+}
+
+// Keyword sets in force, their versions, reloads, backtests and the noisiest rules.
+std::vector<runner> set_commands(CLI::App& cli, const api_flags& api_options, const api& a) {
+  struct options {
+    bool as_json = false;
+    std::string name, from, to, version, set, since = "7d";
+    size_t examples = 3;
+    int top = 20;
+  };
+  auto o = std::make_shared<options>();
+  auto* ks = cli.add_subcommand("sets", "keyword sets in force, their versions and the last reload");
+  api_options(ks);
+  ks->add_flag("--json", o->as_json, "JSON output");
+  auto* ksv = ks->add_subcommand("versions", "the recorded versions of a set, newest first");
+  auto* ksd = ks->add_subcommand("diff", "a unified diff between two versions of a set");
+  auto* ksr = ks->add_subcommand("rollback", "save an earlier version of a set again and reload it");
+  for (auto* sub : {ksv, ksd, ksr}) {
+    api_options(sub);
+    sub->add_option("name", o->name, "the set id")->required();
+  }
+  ksv->add_flag("--json", o->as_json, "JSON output");
+  ksd->add_flag("--json", o->as_json, "JSON output");
+  ksd->add_option("--from", o->from, "the older version: its hash or its number (see versions)")->required();
+  ksd->add_option("--to", o->to, "the newer version")->required();
+  ksr->add_option("--version", o->version, "the version to go back to: its hash or its number")->required();
+  auto* rl = cli.add_subcommand("reload", "reload the keyword sets now (exit 1 when it failed)");
+  api_options(rl);
+  auto* bt = cli.add_subcommand("backtest", "what a candidate set would add and remove on stored messages");
+  api_options(bt);
+  bt->add_option("--set", o->set, "candidate keyword-set file")->required();
+  bt->add_option("--since", o->since, "messages since (RFC 3339 or an age: 7d, 12h)")->capture_default_str();
+  bt->add_option("--examples", o->examples, "examples per rule and direction")->capture_default_str();
+  bt->add_flag("--json", o->as_json, "the report as JSON");
+  auto* ru = cli.add_subcommand("rules", "the noisiest rules since the daemon started");
+  api_options(ru);
+  ru->add_option("--top", o->top, "how many")->capture_default_str();
+  ru->add_flag("--json", o->as_json, "JSON output");
+  return {
+      [o, &a, ks, ksv, ksd, ksr]() -> std::optional<int> {
+        if (!*ks) return std::nullopt;
+        for (const auto& [opt, v] : {std::pair{"name", o->name}, {"--from", o->from}, {"--to", o->to},
+                                     {"--version", o->version}})
+          if (!v.empty() && !plain_word(v)) throw std::invalid_argument(std::string(opt) + ": letters, digits, '.', '_' or '-'");
+        if (*ksv) return set_versions(a, o->name, o->as_json);
+        if (*ksd) return set_diff(a, o->name, o->from, o->to, o->as_json);
+        if (*ksr) return set_rollback(a, o->name, o->version);
+        return sets(a, o->as_json);
+      },
+      [&a, rl]() -> std::optional<int> { return *rl ? std::optional<int>(reload(a)) : std::nullopt; },
+      [o, &a, bt]() -> std::optional<int> {
+        return *bt ? std::optional<int>(backtest(a, o->set, o->since, o->examples, o->as_json)) : std::nullopt;
+      },
+      [o, &a, ru]() -> std::optional<int> {
+        return *ru ? std::optional<int>(rules(a, o->top, o->as_json)) : std::nullopt;
+      },
+  };
+}
+
+// Mailbox cases and the period report.
+std::vector<runner> mailbox_commands(CLI::App& cli, const api_flags& api_options, const api& a) {
+  struct options {
+    bool as_json = false;
+    std::string db, state, unit, rp_db, from, to, format = "md";
+    size_t limit = 1000;
+  };
+  auto o = std::make_shared<options>();
+  auto* cs = cli.add_subcommand("cases", "governor's-mailbox cases and their state");
+  api_options(cs);
+  cs->add_option("--db", o->db, "read the RocksDB directory (storage.path) instead of the daemon");
+  cs->add_option("--state", o->state, "open, overdue, closed or reply_only")
+      ->check(CLI::IsMember({"open", "overdue", "closed", "reply_only"}));
+  cs->add_option("--unit", o->unit, "a responsible unit (or the replying unit)");
+  cs->add_option("--limit", o->limit, "most cases to list")->capture_default_str();
+  cs->add_flag("--json", o->as_json, "JSON output");
+  auto* rp = cli.add_subcommand("report", "mailbox report of a period: on time, late, open, overdue, concentrated issues");
+  api_options(rp);
+  rp->add_option("--db", o->rp_db, "read the RocksDB directory (storage.path) instead of the daemon (shows progress)");
+  rp->add_option("--from", o->from, "cases received from (RFC 3339 or an age: 30d; default 30d)");
+  rp->add_option("--to", o->to, "... until (exclusive; default now)");
+  rp->add_option("--format", o->format, "md, csv or json")->capture_default_str();
+  return {
+      [o, &a, cs]() -> std::optional<int> {
+        return *cs ? std::optional<int>(cases(a, o->db, o->state, o->unit, o->limit, o->as_json)) : std::nullopt;
+      },
+      [o, &a, rp]() -> std::optional<int> {
+        return *rp ? std::optional<int>(report(a, o->rp_db, o->from, o->to, o->format)) : std::nullopt;
+      },
+  };
+}
+
+// Alerts: the list, acknowledge (签收) and handle (处置).
+std::vector<runner> alert_commands(CLI::App& cli, const api_flags& api_options, const api& a) {
+  struct options {
+    bool as_json = false;
+    std::map<std::string, std::string> filters;
+    size_t limit = 100;
+    std::string id, who, note;
+  };
+  auto o = std::make_shared<options>();
+  auto* al = cli.add_subcommand("alerts", "alerts of the daemon, newest first");
+  api_options(al);
+  al->add_option("--state", o->filters["state"], "duty state: open, acknowledged, handled or closed")
+      ->check(CLI::IsMember({"open", "acknowledged", "handled", "closed"}));
+  al->add_option("--condition", o->filters["condition"], "firing or cleared")->check(CLI::IsMember({"firing", "cleared"}));
+  al->add_option("--level", o->filters["level"], "blue, yellow, orange or red")
+      ->check(CLI::IsMember({"blue", "yellow", "orange", "red"}));
+  al->add_option("--topic", o->filters["topic"], "policy topic");
+  al->add_option("--unit", o->filters["unit"], "a lead or cooperating unit");
+  al->add_option("--limit", o->limit, "most alerts to list")->capture_default_str();
+  al->add_flag("--json", o->as_json, "JSON output");
+  auto* ack = cli.add_subcommand("ack", "acknowledge an alert (签收)");
+  auto* hd = cli.add_subcommand("handle", "mark an alert handled (处置)");
+  for (auto* sub : {ack, hd}) {
+    api_options(sub);
+    sub->add_option("id", o->id, "alert id")->required();
+    sub->add_option("--who", o->who, "the person (with the shared http.token; a person's own token names them)");
+    sub->add_option("--note", o->note, "a note for the audit trail");
+  }
+  return {
+      [o, &a, al]() -> std::optional<int> {
+        return *al ? std::optional<int>(alerts(a, o->filters, o->limit, o->as_json)) : std::nullopt;
+      },
+      [o, &a, ack, hd]() -> std::optional<int> {
+        if (!*ack && !*hd) return std::nullopt;
+        return alert_step(a, *ack ? "ack" : "handle", o->id, o->who, o->note);
+      },
+  };
+}
+
+// The risk index and the followed policies (issue 24).
+std::vector<runner> risk_commands(CLI::App& cli, const api_flags& api_options, const api& a) {
+  struct options {
+    bool as_json = false;
+    std::string topic, region, at, id, until;
+  };
+  auto o = std::make_shared<options>();
+  auto* rk = cli.add_subcommand("risk", "risk index of each policy topic and region, with the parts it is made of");
+  api_options(rk);
+  rk->add_option("--topic", o->topic, "policy topic");
+  rk->add_option("--region", o->region, "region (全市: the topic's total)");
+  rk->add_option("--at", o->at, "at this time (YYYY-MM-DD or RFC 3339; default: the newest message)");
+  rk->add_flag("--json", o->as_json, "JSON output");
+  auto* pl = cli.add_subcommand("policy", "followed policies, or one policy's reaction curve since publication");
+  api_options(pl);
+  pl->add_option("id", o->id, "policy id (none: list them)");
+  pl->add_option("--until", o->until, "curve until (YYYY-MM-DD or RFC 3339; default now)");
+  pl->add_flag("--json", o->as_json, "JSON output");
+  return {
+      [o, &a, rk]() -> std::optional<int> {
+        return *rk ? std::optional<int>(risk_table(a, o->topic, o->region, o->at, o->as_json)) : std::nullopt;
+      },
+      [o, &a, pl]() -> std::optional<int> {
+        return *pl ? std::optional<int>(policy(a, o->id, o->until, o->as_json)) : std::nullopt;
+      },
+  };
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"yuqingctl: operate yuqing"};
   cli.set_version_flag("--version", "yuqingctl " YUQING_VERSION);
   cli.require_subcommand(1);
-
-  auto* p = cli.add_subcommand("produce", "feed a file of JSON lines into a Kafka topic");
-  std::string brokers, topic, file, key_field = "id";
-  p->add_option("--brokers", brokers, "bootstrap servers")->required();
-  p->add_option("--topic", topic, "topic")->required();
-  p->add_option("--key-field", key_field, "JSON field used as the message key ('' for none)")
-      ->capture_default_str();
-  p->add_option("file", file, "JSON lines file")->required();
-  std::string shift_from;
-  p->add_option("--shift-from", shift_from,
-                "the newest RFC 3339 time of the stream: every time in the messages moves by the "
-                "largest whole number of weeks that keeps it before now (no message from the future)");
-
-  auto* h = cli.add_subcommand("hits", "list stored hits");
-  std::string db, htopic, hset, hmessage, since;
-  size_t limit = 1000;
-  bool as_json = false;
-  h->add_option("--db", db, "RocksDB directory (storage.path)")->required();
-  h->add_option("--topic", htopic, "policy topic");
-  h->add_option("--set", hset, "keyword set id");
-  h->add_option("--message", hmessage, "message key (topic/id): the hits of one message");
-  h->add_option("--since", since, "RFC 3339 time or a duration back from now (7d, 12h, 30m)");
-  h->add_option("--limit", limit, "most hits to print")->capture_default_str();
-  h->add_flag("--json", as_json, "one JSON object per line");
-
-  auto* c = cli.add_subcommand("check", "validate keyword sets (exit 0: all good, 1: errors, or warnings with --strict)");
-  std::string check_path;
-  bool strict = false;
-  c->add_option("path", check_path, "keyword-set directory or file")->required();
-  c->add_flag("--strict", strict, "warnings fail the check too (exit 1)");
-  c->add_flag("--json", as_json, "JSON output");
-
-  auto* t = cli.add_subcommand("test", "match text against a keyword set, with highlights");
-  std::string set_file, text, text_file;
-  t->add_option("--set", set_file, "keyword-set file")->required();
-  auto* text_opt = t->add_option("--text", text, "text to match");
-  auto* file_opt = t->add_option("--file", text_file, "file to match, one message per line");
-  text_opt->excludes(file_opt);
-  t->add_flag("--json", as_json, "one JSON object per hit");
-
-  auto* b = cli.add_subcommand("broker", "run a standalone mock Kafka cluster (for tests and demos)");
-  int nbrokers = 1, partitions = 4, rtt_ms = 0;
-  std::vector<std::string> topics;
-  b->add_option("--brokers", nbrokers, "brokers")->capture_default_str();
-  b->add_option("--partitions", partitions, "partitions per topic")->capture_default_str();
-  b->add_option("--topic", topics, "topic to create (repeatable)");
-  b->add_option("--rtt-ms", rtt_ms, "delay every broker response (a slow broker)");
-  b->footer("Prints the bootstrap address. SIGUSR1 takes the brokers down, SIGUSR2 up.");
-
-  auto* k = cli.add_subcommand("config-keys", "list every configuration key with its default");
-
   api a;
   a.url = std::getenv("YUQING_URL") ? std::getenv("YUQING_URL") : "127.0.0.1:9464";
   a.token = std::getenv("YUQING_HTTP_TOKEN") ? std::getenv("YUQING_HTTP_TOKEN") : "";
-  auto api_options = [&](CLI::App* sub) {
+  const api_flags api_options = [&](CLI::App* sub) {
     sub->add_option("--url", a.url, "the daemon's HTTP address (env YUQING_URL)")->capture_default_str();
     sub->add_option("--token", a.token, "bearer token: POST endpoints, and reading alerts, cases and the report when the daemon has tokens (env YUQING_HTTP_TOKEN)");
   };
-  auto* ks = cli.add_subcommand("sets", "keyword sets in force, their versions and the last reload");
-  api_options(ks);
-  ks->add_flag("--json", as_json, "JSON output");
-  std::string sv_name, sv_from, sv_to, sv_version;
-  auto* ksv = ks->add_subcommand("versions", "the recorded versions of a set, newest first");
-  auto* ksd = ks->add_subcommand("diff", "a unified diff between two versions of a set");
-  auto* ksr = ks->add_subcommand("rollback", "save an earlier version of a set again and reload it");
-  for (auto* sub : {ksv, ksd, ksr}) {
-    api_options(sub);
-    sub->add_option("name", sv_name, "the set id")->required();
+  std::vector<runner> commands = local_commands(cli);
+  for (auto group : {set_commands, mailbox_commands, alert_commands, risk_commands}) {
+    auto more = group(cli, api_options, a);
+    commands.insert(commands.end(), more.begin(), more.end());
   }
-  ksv->add_flag("--json", as_json, "JSON output");
-  ksd->add_flag("--json", as_json, "JSON output");
-  ksd->add_option("--from", sv_from, "the older version: its hash or its number (see versions)")->required();
-  ksd->add_option("--to", sv_to, "the newer version")->required();
-  ksr->add_option("--version", sv_version, "the version to go back to: its hash or its number")->required();
-  auto* rl = cli.add_subcommand("reload", "reload the keyword sets now (exit 1 when it failed)");
-  api_options(rl);
-  auto* bt = cli.add_subcommand("backtest", "what a candidate set would add and remove on stored messages");
-  api_options(bt);
-  std::string bt_set, bt_since = "7d";
-  size_t bt_examples = 3;
-  bt->add_option("--set", bt_set, "candidate keyword-set file")->required();
-  bt->add_option("--since", bt_since, "messages since (RFC 3339 or an age: 7d, 12h)")->capture_default_str();
-  bt->add_option("--examples", bt_examples, "examples per rule and direction")->capture_default_str();
-  bt->add_flag("--json", as_json, "the report as JSON");
-  auto* ru = cli.add_subcommand("rules", "the noisiest rules since the daemon started");
-  api_options(ru);
-  int top = 20;
-  ru->add_option("--top", top, "how many")->capture_default_str();
-  ru->add_flag("--json", as_json, "JSON output");
-
-  auto* cs = cli.add_subcommand("cases", "governor's-mailbox cases and their state");
-  api_options(cs);
-  std::string cs_db, cs_state, cs_unit;
-  size_t cs_limit = 1000;
-  cs->add_option("--db", cs_db, "read the RocksDB directory (storage.path) instead of the daemon");
-  cs->add_option("--state", cs_state, "open, overdue, closed or reply_only")
-      ->check(CLI::IsMember({"open", "overdue", "closed", "reply_only"}));
-  cs->add_option("--unit", cs_unit, "a responsible unit (or the replying unit)");
-  cs->add_option("--limit", cs_limit, "most cases to list")->capture_default_str();
-  cs->add_flag("--json", as_json, "JSON output");
-  auto* rp = cli.add_subcommand("report", "mailbox report of a period: on time, late, open, overdue, concentrated issues");
-  api_options(rp);
-  std::string rp_db, rp_from, rp_to, rp_format = "md";
-  rp->add_option("--db", rp_db, "read the RocksDB directory (storage.path) instead of the daemon (shows progress)");
-  rp->add_option("--from", rp_from, "cases received from (RFC 3339 or an age: 30d; default 30d)");
-  rp->add_option("--to", rp_to, "... until (exclusive; default now)");
-  rp->add_option("--format", rp_format, "md, csv or json")->capture_default_str();
-
-  auto* al = cli.add_subcommand("alerts", "alerts of the daemon, newest first");
-  api_options(al);
-  std::map<std::string, std::string> al_filters;
-  size_t al_limit = 100;
-  al->add_option("--state", al_filters["state"], "duty state: open, acknowledged, handled or closed")
-      ->check(CLI::IsMember({"open", "acknowledged", "handled", "closed"}));
-  al->add_option("--condition", al_filters["condition"], "firing or cleared")->check(CLI::IsMember({"firing", "cleared"}));
-  al->add_option("--level", al_filters["level"], "blue, yellow, orange or red")
-      ->check(CLI::IsMember({"blue", "yellow", "orange", "red"}));
-  al->add_option("--topic", al_filters["topic"], "policy topic");
-  al->add_option("--unit", al_filters["unit"], "a lead or cooperating unit");
-  al->add_option("--limit", al_limit, "most alerts to list")->capture_default_str();
-  al->add_flag("--json", as_json, "JSON output");
-  std::string step_id, step_who, step_note;
-  auto* ack = cli.add_subcommand("ack", "acknowledge an alert (签收)");
-  auto* hd = cli.add_subcommand("handle", "mark an alert handled (处置)");
-  for (auto* sub : {ack, hd}) {
-    api_options(sub);
-    sub->add_option("id", step_id, "alert id")->required();
-    sub->add_option("--who", step_who, "the person (with the shared http.token; a person's own token names them)");
-    sub->add_option("--note", step_note, "a note for the audit trail");
-  }
-
   ctl::precision_commands precision_cmds(cli, api_options);
-  auto* rk = cli.add_subcommand("risk", "risk index of each policy topic and region, with the parts it is made of");
-  api_options(rk);
-  std::string rk_topic, rk_region, rk_at;
-  rk->add_option("--topic", rk_topic, "policy topic");
-  rk->add_option("--region", rk_region, "region (全市: the topic's total)");
-  rk->add_option("--at", rk_at, "at this time (YYYY-MM-DD or RFC 3339; default: the newest message)");
-  rk->add_flag("--json", as_json, "JSON output");
-  auto* pl = cli.add_subcommand("policy", "followed policies, or one policy's reaction curve since publication");
-  api_options(pl);
-  std::string pl_id, pl_until;
-  pl->add_option("id", pl_id, "policy id (none: list them)");
-  pl->add_option("--until", pl_until, "curve until (YYYY-MM-DD or RFC 3339; default now)");
-  pl->add_flag("--json", as_json, "JSON output");
-
   CLI11_PARSE(cli, argc, argv);
   try {
-    if (*k) return config_keys();
-    if (*p) {
-      int64_t shift = 0;
-      if (!shift_from.empty()) {
-        int64_t from = 0;
-        if (!common::parse_rfc3339(shift_from, from)) throw std::invalid_argument("--shift-from: not an RFC 3339 time");
-        // Whole weeks, so that every message keeps its weekday (working days stay working
-        // days), and never past now: a message stamped in the future is a data error.
-        constexpr int64_t week = int64_t{7} * 86400000;
-        shift = (system_clock().now_ms() - from) / week * week;
-      }
-      return produce(brokers, topic, file, key_field, shift);
-    }
-    if (*h) return hits(db, htopic, hset, hmessage, since, limit, as_json);
-    if (*c) return check(check_path, as_json, strict);
-    if (*t) {
-      if (!*text_opt && !*file_opt) {
-        std::cerr << "test: give --text or --file\n";
-        return 2;
-      }
-      return test(set_file, text, text_file, as_json);
-    }
-    if (*b) return broker(nbrokers, topics, partitions, rtt_ms);
-    if (*ks) {
-      for (const auto& [opt, v] : {std::pair{"name", sv_name}, {"--from", sv_from}, {"--to", sv_to}, {"--version", sv_version}})
-        if (!v.empty() && !plain_word(v)) throw std::invalid_argument(std::string(opt) + ": letters, digits, '.', '_' or '-'");
-      if (*ksv) return set_versions(a, sv_name, as_json);
-      if (*ksd) return set_diff(a, sv_name, sv_from, sv_to, as_json);
-      if (*ksr) return set_rollback(a, sv_name, sv_version);
-      return sets(a, as_json);
-    }
-    if (*rl) return reload(a);
-    if (*bt) return backtest(a, bt_set, bt_since, bt_examples, as_json);
-    if (*ru) return rules(a, top, as_json);
-    if (*cs) return cases(a, cs_db, cs_state, cs_unit, cs_limit, as_json);
-    if (*rp) return report(a, rp_db, rp_from, rp_to, rp_format);
-    if (*al) return alerts(a, al_filters, al_limit, as_json);
-    if (*rk) return risk_table(a, rk_topic, rk_region, rk_at, as_json);
-    if (*pl) return policy(a, pl_id, pl_until, as_json);
-    if (*ack) return alert_step(a, "ack", step_id, step_who, step_note);
-    if (*hd) return alert_step(a, "handle", step_id, step_who, step_note);
+    for (const auto& run : commands)
+      if (auto rc = run()) return *rc;
     if (auto rc = precision_cmds.run(a.url, a.token)) return *rc;
   } catch (const std::exception& e) {
     std::cerr << "yuqingctl: " << e.what() << "\n";

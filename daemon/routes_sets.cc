@@ -193,15 +193,6 @@ json terms_json(const std::vector<matchers::term>& ts) {
 
 }  // namespace
 
-std::string rfc3339_at_offset(int64_t ms, int offset_minutes) {
-  std::string s = common::format_rfc3339(ms + int64_t{offset_minutes} * 60000);
-  const int m = std::abs(offset_minutes);
-  char zone[8];
-  std::snprintf(zone, sizeof zone, "%c%02d:%02d", offset_minutes < 0 ? '-' : '+', m / 60 % 100, m % 60);
-  s.pop_back();  // the Z
-  return s + zone;
-}
-
 namespace {
 
 class set_file_api {
@@ -301,7 +292,7 @@ class set_file_api {
   }
 
   json version_json(const storage::set_version_record& v, size_t number, const std::string& current) const {
-    return {{"number", number},  {"version", v.version}, {"time", rfc3339_at_offset(v.loaded_ms, ctx_.utc_offset_minutes)},
+    return {{"number", number},  {"version", v.version}, {"time", common::local_rfc3339(v.loaded_ms, ctx_.utc_offset_minutes)},
             {"time_ms", v.loaded_ms}, {"who", v.who}, {"trigger", v.trigger}, {"rules", v.rules},
             {"file", v.file},    {"in_force", v.version == current}};
   }
@@ -323,7 +314,7 @@ class set_file_api {
     }
     json j{{"id", d.id},     {"name", d.name},       {"topic", d.topic}, {"file", d.file},
            {"version", d.version}, {"text", d.text}, {"rules", rules},
-           {"hits_counted", rfc3339_at_offset(counts_.computed_ms(), ctx_.utc_offset_minutes)}};
+           {"hits_counted", common::local_rfc3339(counts_.computed_ms(), ctx_.utc_offset_minutes)}};
     if (!counts_error.empty()) j["hits_error"] = counts_error;
     return answer(200, j);
   }
@@ -378,7 +369,7 @@ class set_file_api {
       if (!*text) return fail(404, std::string(keys[i]) + ": the text of version " + it->second + " was not kept");
       texts[i] = **text;
       labels[i] = name + " #" + std::to_string(number) + " " + rec->version + " " +
-                  rfc3339_at_offset(rec->loaded_ms, ctx_.utc_offset_minutes);
+                  common::local_rfc3339(rec->loaded_ms, ctx_.utc_offset_minutes);
     }
     const auto d = sets::unified_diff(texts[0], texts[1], labels[0], labels[1]);
     return answer(200, json{{"set", name}, {"from", r.query.at("from")}, {"to", r.query.at("to")},

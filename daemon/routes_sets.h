@@ -40,7 +40,5 @@ struct set_routes_context {
 
 void add_set_file_routes(http::http_server& http, const set_routes_context& ctx);
 
-// ms as RFC 3339 at a UTC offset: 2026-12-02T09:40:00.000+08:00.
-std::string rfc3339_at_offset(int64_t ms, int offset_minutes);
 
 }  // namespace yuqing::daemon
