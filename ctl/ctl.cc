@@ -1,7 +1,7 @@
 // yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker,
 // config-keys, and against a running daemon's HTTP API: sets (versions, diff, rollback),
 // reload, backtest, rules,
-// alerts, ack, handle, verdict, precision, suggest (ctl_precision.cc), risk, policy;
+// alerts, ack, handle, verdict, precision, suggest (precision.cc), risk, policy;
 // cases and report read either the API or the store (--db).
 #include <signal.h>
 #include <unistd.h>

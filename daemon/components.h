@@ -72,6 +72,7 @@ struct components {
   void add_routes();
   // Keyword sets, test, backtest, rules (routes_tuning.cc).
   void add_tuning_routes();
+  void add_test_routes();
   // Alerts: list, one, acknowledge, handle, close (routes_alerts.cc).
   void add_alert_routes();
   // Mailbox cases and the period report (routes_mailbox.cc).

@@ -1,4 +1,4 @@
-// console_routes: the web console (issue 22) and the one API call made for it.
+// routes_console: the web console (issue 22) and the one API call made for it.
 //
 // GET / answers the console's index.html and GET /console/PATH its other files: the copy
 // built into the binary (console/files.h) or, with a directory (http.console_dir,

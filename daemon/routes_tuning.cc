@@ -88,7 +88,7 @@ void components::add_tuning_routes() {
                            json{{"state", "running"}, {"see", "/api/v1/keyword-sets"}}.dump()};
     const auto o = f.get();
     return http::http_response{o.ok ? 200 : 422, "application/json", outcome_json(o).dump()};
-  }, access::analyst);
+  }, http::http_server::access::analyst);
   http->route("GET", "/api/v1/rules", [this](const http::http_request& r) {
     int64_t top = 20;
     try {
@@ -100,6 +100,11 @@ void components::add_tuning_routes() {
   });
   // Dry run: {"text": "..."} or {"fields": {"title": "...", ...}}, optionally "set" (YAML
   // of a candidate set; default: the sets in force).
+  add_test_routes();
+}
+
+// POST /api/v1/test (a text against a posted set) and the backtests of a candidate set.
+void components::add_test_routes() {
   http->route("POST", "/api/v1/test", [this](const http::http_request& r) {
     json body = json::parse(r.body, nullptr, false);
     if (!body.is_object()) return http::json_error(400, "expected a JSON object");
@@ -135,7 +140,7 @@ void components::add_tuning_routes() {
     for (const auto& h : found) hits.push_back(hit_json(h, names, fields));
     return http::http_response{200, "application/json",
                          json{{"against", candidate ? "posted" : "running"}, {"hits", hits}}.dump()};
-  }, access::analyst);
+  }, http::http_server::access::analyst);
   // {"set": "<YAML>", "since": "7d", "examples": 3}: 202 and the job's id.
   http->route("POST", "/api/v1/backtest", [this](const http::http_request& r) {
     json body = json::parse(r.body, nullptr, false);
@@ -160,7 +165,7 @@ void components::add_tuning_routes() {
     if (!id) return http::json_error(409, id.error_message());
     return http::http_response{202, "application/json",
                          json{{"id", *id}, {"url", "/api/v1/backtest/" + *id}}.dump()};
-  }, access::analyst);
+  }, http::http_server::access::analyst);
   http->route("GET", "/api/v1/backtest/", [this](const http::http_request& r) {
     const auto id = r.path.substr(std::string("/api/v1/backtest/").size());
     auto j = backtests->get(id);

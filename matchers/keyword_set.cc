@@ -263,6 +263,55 @@ class parser {
     if (out_.error_count() == errors) set.alerts.push_back(std::move(a));
   }
 
+  // plan_item, normalize, whole_words, allow and the precision settings of a set.
+  void parse_settings(const YAML::Node& root, keyword_set& set) {
+  if (const auto p = root["plan_item"]) {
+    if (!YAML::convert<int>::decode(p, set.plan_item) || set.plan_item < 0) {
+      fail(p, "", "plan_item must be an item number of the plan");
+    }
+  }
+  if (const auto n = root["normalize"]) {
+    set.normalize = 0;
+    for (const auto& o : n) {
+      auto f = parse_normalize_option(o.Scalar());
+      if (f) set.normalize |= *f;
+      else fail(o, "", f.error_message());
+    }
+  }
+  if (const auto w = root["whole_words"]) {
+    if (!YAML::convert<bool>::decode(w, set.whole_words)) fail(w, "", "whole_words: true or false");
+  }
+  set.allow = keywords(root["allow"], "");
+  if (const auto t = root["precision_threshold"]) {
+    if (!YAML::convert<double>::decode(t, set.precision_threshold) || !(set.precision_threshold >= 0) ||
+        set.precision_threshold > 1)
+      fail(t, "", "precision_threshold: a number from 0 to 1");
+  }
+  if (const auto m = root["precision_min_judged"]) {
+    int64_t n = 0;
+    if (!YAML::convert<int64_t>::decode(m, n) || n < 1) fail(m, "", "precision_min_judged: a count of at least 1");
+    else set.precision_min_judged = static_cast<uint64_t>(n);
+  }
+  }
+
+  // The set's alert rules, each naming a rule of the set (or none: every rule).
+  void parse_alerts(const YAML::Node& root, keyword_set& set) {
+  if (const auto alerts = root["alerts"]) {
+    if (!alerts.IsSequence()) fail(alerts, "", "alerts: expected a list");
+    else for (const auto& a : alerts) parse_alert(a, set);
+    for (size_t i = 0; i < set.alerts.size(); ++i) {
+      const auto& a = set.alerts[i];
+      const bool known = a.rule.empty() || std::any_of(set.rules.begin(), set.rules.end(),
+                                                       [&](const rule& r) { return r.id == a.rule; });
+      if (!known)
+        out_.diagnostics.push_back({file_, a.pos, "",
+                                    "alert " + quote_token(a.id) + ": no rule " +
+                                        quote_token(a.rule) + " in this set",
+                                    false});
+    }
+  }
+  }
+
   void parse(const std::string& text) {
     YAML::Node root;
     try {
@@ -296,33 +345,7 @@ class parser {
       }
       set.name = root["name"].as<std::string>(set.id);
       set.topic = root["topic"].as<std::string>(set.id);
-      if (const auto p = root["plan_item"]) {
-        if (!YAML::convert<int>::decode(p, set.plan_item) || set.plan_item < 0) {
-          fail(p, "", "plan_item must be an item number of the plan");
-        }
-      }
-      if (const auto n = root["normalize"]) {
-        set.normalize = 0;
-        for (const auto& o : n) {
-          auto f = parse_normalize_option(o.Scalar());
-          if (f) set.normalize |= *f;
-          else fail(o, "", f.error_message());
-        }
-      }
-      if (const auto w = root["whole_words"]) {
-        if (!YAML::convert<bool>::decode(w, set.whole_words)) fail(w, "", "whole_words: true or false");
-      }
-      set.allow = keywords(root["allow"], "");
-      if (const auto t = root["precision_threshold"]) {
-        if (!YAML::convert<double>::decode(t, set.precision_threshold) || !(set.precision_threshold >= 0) ||
-            set.precision_threshold > 1)
-          fail(t, "", "precision_threshold: a number from 0 to 1");
-      }
-      if (const auto m = root["precision_min_judged"]) {
-        int64_t n = 0;
-        if (!YAML::convert<int64_t>::decode(m, n) || n < 1) fail(m, "", "precision_min_judged: a count of at least 1");
-        else set.precision_min_judged = static_cast<uint64_t>(n);
-      }
+      parse_settings(root, set);
       const auto rules = root["rules"];
       if (!rules || !rules.IsSequence() || rules.size() == 0) {
         fail(rules ? rules : root, "", "the set needs a non-empty list of rules");
@@ -330,20 +353,7 @@ class parser {
         std::set<std::string> ids;
         for (const auto& r : rules) parse_rule(r, set, ids);
       }
-      if (const auto alerts = root["alerts"]) {
-        if (!alerts.IsSequence()) fail(alerts, "", "alerts: expected a list");
-        else for (const auto& a : alerts) parse_alert(a, set);
-        for (size_t i = 0; i < set.alerts.size(); ++i) {
-          const auto& a = set.alerts[i];
-          const bool known = a.rule.empty() || std::any_of(set.rules.begin(), set.rules.end(),
-                                                           [&](const rule& r) { return r.id == a.rule; });
-          if (!known)
-            out_.diagnostics.push_back({file_, a.pos, "",
-                                        "alert " + quote_token(a.id) + ": no rule " +
-                                            quote_token(a.rule) + " in this set",
-                                        false});
-        }
-      }
+      parse_alerts(root, set);
     } catch (const YAML::Exception& e) {
       out_.diagnostics.push_back(
           {file_, {e.mark.line + 1, e.mark.column + 1}, "", "YAML: " + e.msg, false});

@@ -66,6 +66,13 @@ struct keyword_sets::impl {
     return {std::move(cache), std::move(reuse), opt.compile_time_limit_ms, failures};
   }
   reload_outcome load(const std::string& trigger);
+  bool note_diagnostics(const matchers::directory_result& loaded, const std::string& trigger, reload_outcome& out);
+  void publish(reload_outcome& out, std::vector<std::shared_ptr<const matchers::compiled_set>> next,
+               std::map<std::string, loaded_set> next_info, const std::vector<loaded_set>& fresh,
+               std::chrono::steady_clock::time_point started);
+  void note_removed(const std::map<std::string, loaded_set>& previous_info,
+                    const std::map<std::string, loaded_set>& next_info, const std::string& trigger,
+                    reload_outcome& out);
   void run_compiles();
   void record_versions(const std::vector<loaded_set>& fresh);
   void watch_loop();
@@ -115,21 +122,10 @@ void keyword_sets::impl::record_versions(const std::vector<loaded_set>& fresh) {
   }
 }
 
-reload_outcome keyword_sets::impl::load(const std::string& trigger) {
-  std::lock_guard reload_lock(reload_mu);
-  const auto started = std::chrono::steady_clock::now();
-  reload_outcome out;
-  out.trigger = trigger;
-  std::shared_ptr<const matchers::matcher> previous;
-  std::map<std::string, loaded_set> previous_info;
-  {
-    std::lock_guard lock(mu);
-    previous = matcher;
-    previous_info = info;
-  }
-  auto loaded = matchers::load_directory(opt.dir, compile_options(previous, opt.cache_dir));
-  const int64_t now = clk.now_ms();
-
+// Logs each diagnostic of a load once (until it goes away) and puts the errors in `out`;
+// true when an error is new.
+bool keyword_sets::impl::note_diagnostics(const matchers::directory_result& loaded, const std::string& trigger,
+                                          reload_outcome& out) {
   std::set<std::string> diagnostics;
   bool fresh_errors = false;
   for (const auto& r : loaded.results) {
@@ -148,6 +144,67 @@ reload_outcome keyword_sets::impl::load(const std::string& trigger) {
   }
   logged = std::move(diagnostics);
   out.ok = out.errors.empty();
+  return fresh_errors;
+}
+
+// The sets in force before that the directory no longer has.
+void keyword_sets::impl::note_removed(const std::map<std::string, loaded_set>& previous_info,
+                                      const std::map<std::string, loaded_set>& next_info,
+                                      const std::string& trigger, reload_outcome& out) {
+  for (const auto& [id, l] : previous_info) {
+    if (!next_info.count(id)) {
+      out.changed = true;
+      probe.set_removed(id);
+      spdlog::info("event=keyword_set_removed trigger={} set={} version={}", trigger, id,
+                   l.set->definition().version);
+    }
+  }
+}
+
+// Puts the loaded sets in force (when something changed), records the fresh versions and
+// reports the reload (metrics, log, last outcome).
+void keyword_sets::impl::publish(reload_outcome& out, std::vector<std::shared_ptr<const matchers::compiled_set>> next,
+                                 std::map<std::string, loaded_set> next_info, const std::vector<loaded_set>& fresh,
+                                 std::chrono::steady_clock::time_point started) {
+  out.changed = out.changed || !fresh.empty();
+  out.sets = next.size();
+  for (const auto& [id, l] : next_info)
+    probe.set_in_force(id, l.set->definition().version, l.set->definition().rules.size(), l.loaded_ms);
+  {
+    std::lock_guard lock(mu);
+    if (out.changed) matcher = std::make_shared<const matchers::matcher>(std::move(next));
+    info = std::move(next_info);
+  }
+  record_versions(fresh);
+  out.finished_ms = clk.now_ms();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  probe.keyword_sets_loaded(out.sets);
+  probe.reload(out.ok);
+  spdlog::info("event=reload_finished trigger={} result={} changed={} sets={} errors={} seconds={:.3f}",
+               out.trigger, out.ok ? "ok" : "failed", out.changed, out.sets, out.errors.size(),
+               out.seconds);
+  {
+    std::lock_guard lock(mu);
+    last = out;
+  }
+}
+
+reload_outcome keyword_sets::impl::load(const std::string& trigger) {
+  std::lock_guard reload_lock(reload_mu);
+  const auto started = std::chrono::steady_clock::now();
+  reload_outcome out;
+  out.trigger = trigger;
+  std::shared_ptr<const matchers::matcher> previous;
+  std::map<std::string, loaded_set> previous_info;
+  {
+    std::lock_guard lock(mu);
+    previous = matcher;
+    previous_info = info;
+  }
+  auto loaded = matchers::load_directory(opt.dir, compile_options(previous, opt.cache_dir));
+  const int64_t now = clk.now_ms();
+
+  const bool fresh_errors = note_diagnostics(loaded, trigger, out);
 
   std::vector<std::shared_ptr<const matchers::compiled_set>> next;
   std::map<std::string, loaded_set> next_info;
@@ -189,35 +246,8 @@ reload_outcome keyword_sets::impl::load(const std::string& trigger) {
     }
   }
 
-  for (const auto& [id, l] : previous_info) {
-    if (!next_info.count(id)) {
-      out.changed = true;
-      probe.set_removed(id);
-      spdlog::info("event=keyword_set_removed trigger={} set={} version={}", trigger, id,
-                   l.set->definition().version);
-    }
-  }
-  out.changed = out.changed || !fresh.empty();
-  out.sets = next.size();
-  for (const auto& [id, l] : next_info)
-    probe.set_in_force(id, l.set->definition().version, l.set->definition().rules.size(), l.loaded_ms);
-  {
-    std::lock_guard lock(mu);
-    if (out.changed) matcher = std::make_shared<const matchers::matcher>(std::move(next));
-    info = std::move(next_info);
-  }
-  record_versions(fresh);
-  out.finished_ms = clk.now_ms();
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  probe.keyword_sets_loaded(out.sets);
-  probe.reload(out.ok);
-  spdlog::info("event=reload_finished trigger={} result={} changed={} sets={} errors={} seconds={:.3f}",
-               trigger, out.ok ? "ok" : "failed", out.changed, out.sets, out.errors.size(),
-               out.seconds);
-  {
-    std::lock_guard lock(mu);
-    last = out;
-  }
+  note_removed(previous_info, next_info, trigger, out);
+  publish(out, std::move(next), std::move(next_info), fresh, started);
   return out;
 }
 

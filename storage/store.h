@@ -10,7 +10,7 @@
 //             set versions under "setv" \0 set \0 be64(loaded_ms) version, and the text
 //             of each under "sett" \0 set \0 version
 //   alerts    key: alert id            value: the alert as JSON (latest state, audit trail)
-//   mailbox   mailbox cases: keys and values are the daemon's (daemon/cases.h); written
+//   mailbox   mailbox cases: keys and values are mailbox/cases.h's; written
 //             with the batch that consumed their messages, or on their own (alert markers)
 //   verdicts  analysts' verdicts on hits and alerts: keys and values are precision/'s
 //             (precision/verdicts.h); apart from the hits, so a replay leaves them alone

@@ -1,4 +1,4 @@
-// batch_builder (daemon/pipeline.h): Kafka messages to one storage batch — the decoded
+// batch_builder (ingest/pipeline.h): Kafka messages to one storage batch — the decoded
 // messages, their hits, the offsets and the hit events — with a real compiled set.
 #include <catch2/catch.hpp>
 
