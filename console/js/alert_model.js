@@ -2,8 +2,8 @@
 // kept by id (state derived from the daemon, never kept twice), and the pure functions
 // the views share: filter, sort, group, clocks. With 10,000 alerts a filter change must
 // draw within 200 ms: the store keeps an index (every alert sorted once, and by level,
-// topic and unit) rebuilt only when an alert changes, and view() filters the smallest
-// list of the index that the filters allow.
+// topic and unit) built at a snapshot and kept up to date alert by alert, and view()
+// filters the smallest list of the index that the filters allow.
 import { LEVEL_RANK, LEVEL_TEXT, STATE_TEXT } from './labels.js';
 
 const STATE_RANK = { open: 0, acknowledged: 1, handled: 2, closed: 3 };
@@ -20,18 +20,21 @@ export class AlertStore {
     this.byId = new Map(kept.map((a) => [a.id, a]));
     for (const a of alerts) this.byId.set(a.id, a);
     this.version++;
+    this._index = null;  // built again at the next index()
   }
   upsert(alert) {
     const had = this.byId.get(alert.id);
     this.byId.set(alert.id, alert);
     this.version++;
+    if (this._index) this.reindex(had, alert);
     return had;
   }
   get(id) { return this.byId.get(id); }
   all() { return [...this.byId.values()]; }
 
   // {sorted, byLevel, byTopic, byUnit, topics, units} of the alerts held, most urgent
-  // first in every list; built once per version (a filter change reuses it).
+  // first in every list; built once after a snapshot, then kept by upsert() (a filter
+  // change reuses it).
   index() {
     if (this._index && this._index.version === this.version) return this._index;
     const sorted = [...this.byId.values()].sort(compare);
@@ -51,6 +54,34 @@ export class AlertStore {
     return this._index;
   }
 
+  // One alert changed: the index follows without sorting again (the old object leaves
+  // each list at its place, the new one is inserted at its own; a binary search each).
+  reindex(old, a) {
+    const ix = this._index;
+    const lists = (x) => [[ix.byLevel, x.level], [ix.byTopic, topicOf(x)], ...unitsOf(x).map((u) => [ix.byUnit, u])];
+    let keysChanged = false;
+    if (old) {
+      remove(ix.sorted, old);
+      for (const [map, key] of lists(old)) {
+        const list = map.get(key);
+        if (!list) continue;
+        remove(list, old);
+        if (!list.length) { map.delete(key); keysChanged = true; }
+      }
+    }
+    insert(ix.sorted, a);
+    for (const [map, key] of lists(a)) {
+      const list = map.get(key);
+      if (list) insert(list, a);
+      else { map.set(key, [a]); keysChanged = true; }
+    }
+    if (keysChanged) {
+      ix.topics = [...ix.byTopic.keys()].sort();
+      ix.units = [...ix.byUnit.keys()].sort();
+    }
+    ix.version = this.version;
+  }
+
   // The alerts the filters let through, most urgent first: the smallest list of the index
   // that the level, topic and unit filters allow, then every filter on each of its alerts.
   // The last answer is kept until the filters or the alerts change.
@@ -67,6 +98,24 @@ export class AlertStore {
     this._view = { key, alerts };
     return alerts;
   }
+}
+
+// The first place in a sorted list where x belongs (compare is a total order: the id decides last).
+function lowerBound(list, x) {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compare(list[mid], x) < 0) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+function insert(list, x) { list.splice(lowerBound(list, x), 0, x); }
+function remove(list, x) {
+  const i = lowerBound(list, x);
+  if (list[i] === x) { list.splice(i, 1); return; }
+  const j = list.indexOf(x);  // not where it sorts (should not happen): found by scanning
+  if (j >= 0) list.splice(j, 1);
 }
 
 export function unitOf(a) {

@@ -65,12 +65,7 @@ export function mount(root, ctx) {
       optionsOf = ix.version;
     }
     const shown = store.view(f);
-    const rows = [];
-    for (const g of group(shown, by)) {
-      rows.push({ group: { title: g.title, count: g.alerts.length, level: by === 'level' ? g.key : '' } });
-      for (const a of g.alerts) rows.push({ alert: a });
-    }
-    list.setRows(rows);
+    list.setGroups(group(shown, by).map((g) => ({ title: g.title, count: g.alerts.length, level: by === 'level' ? g.key : '', alerts: g.alerts })));
     list.select(selected, { scroll: false });
     const per = { red: 0, orange: 0, yellow: 0, blue: 0 };
     for (const a of shown) per[a.level] = (per[a.level] || 0) + 1;
