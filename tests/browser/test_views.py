@@ -54,7 +54,8 @@ def click_text(driver, selector, text, timeout=20):
 
 def shot(driver, name):
     """A screenshot once the sign-in's passing notice has gone."""
-    yb.wait_for(lambda: not css(driver, "#toast.show"), 10, "the notice gone")
+    yb.wait_for(lambda: not css(driver, "#toast.show") and driver.execute_script(
+        "return getComputedStyle(document.getElementById('toast')).opacity") == "0", 10, "the notice gone")
     yb.screenshot(driver, name)
 
 
@@ -284,7 +285,7 @@ def verdicts_in_hits_and_alerts():
                    yb.post("江门蓬江区疫情防控最新通知", 2, region="蓬江区"),
                    yb.post("传闻封城，官方辟谣", 3)])
         yb.wait_for(lambda: d.get("/api/v1/status")[1]["counters"]["consumed"] >= 3, 60, "3 messages consumed")
-        yb.wait_for(lambda: any(a["set"] == "s" and len(a["examples"]) >= 2 for a in d.alerts()), 30, "the alert with two examples")
+        yb.wait_for(lambda: any(a["set"] == "s" and a["examples"] for a in d.alerts()), 30, "the alert of set s with its example")
         yb.sign_in(driver, d, ANALYST, view="hits")
         goto(driver, d, "hits?set=s&rule=A&since=1d")
         yb.wait_for(lambda: len(css(driver, "table.hits tbody tr")) == 2, 20, "two hits of rule A")
@@ -326,10 +327,12 @@ def verdicts_in_hits_and_alerts():
         status, av = yb.wait_for(lambda: (lambda r: r if r[0] == 200 else None)(
             d.get("/api/v1/alerts/" + urllib.parse.quote(alert["id"], safe="") + "/verdict")), 10, "the alert verdict in the API")
         assert av["verdict"] == "relevant" and av["hits_marked"] == len(alert["examples"]), av
-        assert api_verdict(d, hit_id)["current"]["verdict"] == "relevant"
+        if any(hit_id.endswith("|" + e["message_key"]) for e in alert["examples"]):
+            assert api_verdict(d, hit_id)["current"]["verdict"] == "relevant"
         yb.wait_for(lambda: len(css(driver, ".examples[aria-busy=false] .verdict-current .verdict-relevant")) == len(alert["examples"]),
                     10, "every example marked 有效")
         assert "有效" in one(driver, ".alert-verdict .verdict-current").text
+        assert "null" not in one(driver, ".alert-verdict").text
         report = yb.accessibility(driver)
         assert not report["unnamed"], report
         shot(driver, "alerts-verdict")
@@ -359,8 +362,11 @@ def precision_and_suggestion_applied():
     d = yb.Daemon({"place": SET_PLACE}).start()
     driver = yb.browser()
     try:
-        false_texts = [f"浙江门户网站第{i}期专题" for i in range(6)]
-        true_texts = [f"江门市区第{i}次降雨通报" for i in range(6)] + ["新会区陈皮节开幕"]
+        # 江门 inside 浙江门户 is the false hit; 网站 is in every message, so it is no suggestion.
+        false_texts = ["浙江门户网站首页改版", "浙江门户网站发布天气预报", "浙江门户网站招聘公告",
+                       "浙江门户网站访谈节目", "浙江门户网站专栏上线", "浙江门户网站维护通知"]
+        true_texts = ["江门市政府网站发布降雨通报", "江门日报网站报道交通管制", "江门本地网站关注停水",
+                      "江门网站通报疫情防控", "江门新闻网站直播会议", "江门官方网站答复市民", "新会区陈皮节开幕"]
         d.produce([yb.post(t, i) for i, t in enumerate(false_texts + true_texts)])
         yb.wait_for(lambda: d.get("/api/v1/status")[1]["counters"]["consumed"] >= 13, 60, "13 messages consumed")
         _, hits = d.get("/api/v1/hits?set=place&rule=JM&excerpt=1&limit=100")

@@ -6,7 +6,7 @@
 // A person's token names them; with the shared token the name is typed (kept as a
 // preference in localStorage, like the name of 签收).
 import { api } from '../api.js';
-import { h, replace, toast } from '../dom.js';
+import { append, h, replace, toast } from '../dom.js';
 import { VERDICTS, VERDICT_TEXT } from '../labels.js';
 import { formatTime } from '../time.js';
 
@@ -134,8 +134,8 @@ export function alertVerdict(alert, session, onGiven) {
         }
       },
     }, `整条${VERDICT_TEXT[v]}`));
-    box.append(h('span', { class: 'verdict-buttons' }, buttons),
-      h('label', { for: 'alert-verdict-note' }, '备注', note), who);
+    append(box, [h('span', { class: 'verdict-buttons' }, buttons),
+      h('label', { for: 'alert-verdict-note' }, '备注', note), who]);
   }
   return box;
 }
