@@ -94,7 +94,8 @@ export class AlertStore {
     if (f.level) narrow(ix.byLevel.get(f.level) || []);
     if (f.topic) narrow(ix.byTopic.get(f.topic) || []);
     if (f.unit) narrow(ix.byUnit.get(f.unit) || []);
-    const alerts = from.filter((a) => matches(a, f));
+    const words = f.q ? f.q.toLowerCase().split(/\s+/).filter(Boolean) : [];  // once, not per alert
+    const alerts = from.filter((a) => matches(a, f, words));
     this._view = { key, alerts };
     return alerts;
   }
@@ -149,8 +150,9 @@ export function warmSearch(alerts) {
   (window.requestIdleCallback || setTimeout)(step);
 }
 
-// filters: {level, state ('' = not closed, 'all'), topic, unit, q}
-export function matches(a, f) {
+// filters: {level, state ('' = not closed, 'all'), topic, unit, q}; words: q's lower-cased
+// words when the caller has split them already.
+export function matches(a, f, words = null) {
   if (f.level && a.level !== f.level) return false;
   if (f.state === '' || f.state === undefined) { if (a.state === 'closed') return false; }
   else if (f.state !== 'all' && a.state !== f.state) return false;
@@ -159,7 +161,7 @@ export function matches(a, f) {
       unitOf(a) !== f.unit) return false;
   if (f.q) {
     const hay = haystack(a);
-    for (const word of f.q.toLowerCase().split(/\s+/)) if (word && !hay.includes(word)) return false;
+    for (const word of words || f.q.toLowerCase().split(/\s+/)) if (word && !hay.includes(word)) return false;
   }
   return true;
 }
