@@ -71,7 +71,8 @@ document.getElementById('signout').addEventListener('click', () => {
 });
 window.addEventListener('yuqing:unauthorized', () => {
   if (!document.querySelector('.view-signin')) {
-    toast('登录已失效，请重新输入令牌', 'error');
+    // Only a token that was held can have lapsed (a first visit has none: just sign in).
+    if (getToken()) toast('登录已失效，请重新输入令牌', 'error');
     showSignin('登录已失效，请重新输入令牌。');
   }
 });

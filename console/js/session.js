@@ -6,7 +6,7 @@ import { api } from './api.js';
 const MAY = {
   viewer: [],
   officer: ['alerts.ack', 'alerts.handle'],
-  analyst: ['sets.test', 'sets.backtest', 'sets.reload'],
+  analyst: ['sets.test', 'sets.backtest', 'sets.reload', 'verdicts.give', 'suggestions.apply'],
 };
 
 export const session = {

@@ -4,7 +4,8 @@ with deadlines, an accessibility check run in the page and screenshots.
 
 Run with /usr/bin/python3 (Debian's selenium). Paths come from the environment that
 ctest sets: YUQINGD, YUQING_SOURCE_DIR, YUQING_ARTIFACTS (screenshots), and
-YUQING_KEEP_TEST_DIRS=1 keeps the daemon's directory.
+YUQING_KEEP_TEST_DIRS=1 keeps the daemon's directory. YUQING_CONSOLE_DIR serves another
+console/ folder (e.g. an older commit's, to measure a change before and after).
 """
 import hashlib
 import json
@@ -22,6 +23,7 @@ import urllib.request
 SOURCE = os.environ.get("YUQING_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 YUQINGD = os.environ.get("YUQINGD", os.path.join(SOURCE, "build", "daemon", "yuqingd"))
 ARTIFACTS = os.environ.get("YUQING_ARTIFACTS", os.path.join(SOURCE, "build", "browser-artifacts"))
+CONSOLE = os.environ.get("YUQING_CONSOLE_DIR", os.path.join(SOURCE, "console"))
 
 # Tokens of the people every test daemon knows (http.people), and the shared admin token.
 ADMIN_TOKEN = "console-admin-token"
@@ -83,7 +85,7 @@ class Daemon:
                 f"plan: {{path: {SOURCE}/seeds/plan.yaml}}\n"
                 f"mailbox: {{calendar_dir: {SOURCE}/seeds/calendar{mailbox}}}\n"
                 f"http: {{listen: \"127.0.0.1:{self.port}\", token: {ADMIN_TOKEN}, people: people.yaml,"
-                f" console_dir: {SOURCE}/console}}\n"
+                f" console_dir: {CONSOLE}}}\n"
                 "ingest: {batch_max_wait_ms: 20}\n" + extra)
 
     @property
@@ -250,7 +252,7 @@ class DemoDaemon(Daemon):
         cfg["mailbox"]["calendar_dir"] = os.path.join(SOURCE, "seeds", "calendar")
         cfg["risk"]["gazetteer"] = os.path.join(SOURCE, "seeds", "gazetteer", "jiangmen.yaml")
         cfg["http"].update({"listen": f"127.0.0.1:{self.port}", "token": ADMIN_TOKEN, "people": "people.yaml",
-                            "console_dir": os.path.join(SOURCE, "console")})
+                            "console_dir": CONSOLE})
         with open(os.path.join(self.dir, "yuqing.yaml"), "w", encoding="utf-8") as f:
             yaml.safe_dump(cfg, f, allow_unicode=True)
 

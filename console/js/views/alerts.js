@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { h, replace, toast } from '../dom.js';
 import { LEVELS, LEVEL_TEXT, STATE_TEXT } from '../labels.js';
-import { AlertStore, group, matches, topicOf, unitOf, warmSearch } from '../alert_model.js';
+import { AlertStore, group, warmSearch } from '../alert_model.js';
 import { beep, setSound, soundOn } from '../sound.js';
 import { openStream } from '../stream.js';
 import { AlertList } from './alerts_list.js';
@@ -28,9 +28,9 @@ function filterBar(f, by) {
     h('label', { for: 'f-sound' }, h('input', { id: 'f-sound', type: 'checkbox', checked: soundOn() }), '橙/红色预警提示音'));
 }
 
-// Options of a select from the values in the alerts, keeping the chosen one.
+// Options of a select from the values in the alerts (sorted, distinct), keeping the chosen one.
 function fillOptions(sel, values, chosen) {
-  const want = ['', ...[...new Set(values)].sort()];
+  const want = ['', ...values];
   const have = [...sel.options].map((o) => o.value);
   if (want.join('\n') === have.join('\n')) return;
   replace(sel, want.map((v) => h('option', { value: v, selected: v === chosen }, v || '全部')));
@@ -51,22 +51,21 @@ export function mount(root, ctx) {
     h('kbd', {}, 'a'), ' 签收 ', h('kbd', {}, 'h'), ' 处置 ', h('kbd', {}, '/'), ' 搜索');
   replace(root, h('div', { class: 'alerts' }, h('div', { class: 'alerts-side' }, bar, counts, list.el, keys), detail));
   const panel = new DetailPanel(detail, ctx.session, (action, body) => act(action, body));
-  const showDetail = () => panel.show(store.get(selected), store.all().length);
+  const showDetail = () => panel.show(store.get(selected), store.byId.size);
+  let optionsOf = -1;  // the store version the topic and unit options were filled from
 
   function syncUrl() { ctx.setParams({ ...f, by: by === 'level' ? '' : by, id: selected }); }
 
   function refresh() {
     const t0 = performance.now();
-    const all = store.all();
-    fillOptions(bar.querySelector('#f-topic'), all.map(topicOf), f.topic);
-    fillOptions(bar.querySelector('#f-unit'), all.flatMap((a) => [unitOf(a), ...(a.cooperating_units || [])]), f.unit);
-    const shown = all.filter((a) => matches(a, f));
-    const rows = [];
-    for (const g of group(shown, by)) {
-      rows.push({ group: { title: g.title, count: g.alerts.length, level: by === 'level' ? g.key : '' } });
-      for (const a of g.alerts) rows.push({ alert: a });
+    const ix = store.index();
+    if (ix.version !== optionsOf) {
+      fillOptions(bar.querySelector('#f-topic'), ix.topics, f.topic);
+      fillOptions(bar.querySelector('#f-unit'), ix.units, f.unit);
+      optionsOf = ix.version;
     }
-    list.setRows(rows);
+    const shown = store.view(f);
+    list.setGroups(group(shown, by).map((g) => ({ title: g.title, count: g.alerts.length, level: by === 'level' ? g.key : '', alerts: g.alerts })));
     list.select(selected, { scroll: false });
     const per = { red: 0, orange: 0, yellow: 0, blue: 0 };
     for (const a of shown) per[a.level] = (per[a.level] || 0) + 1;

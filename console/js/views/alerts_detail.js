@@ -1,11 +1,14 @@
 // One alert in full: its facts, clocks, the actions the person's role allows (签收, 处置
 // with a note and a name), the examples with every hit span highlighted in the original
-// message (GET /api/v1/messages/KEY and /api/v1/hits?message=KEY), and the audit trail.
+// message (GET /api/v1/messages/KEY and /api/v1/hits?message=KEY), each with the verdict
+// on its hit (and for an analyst the 有效 / 误报 / 待定 buttons, per example and for the
+// whole alert: verdict.js), and the audit trail.
 import { api } from '../api.js';
 import { h, highlightBracketed, highlightBytes, replace } from '../dom.js';
 import { ACTION_TEXT, CONDITION_TEXT, KIND_TEXT, LEVEL_TEXT, STATE_TEXT } from '../labels.js';
 import { clocks, topicOf } from '../alert_model.js';
 import { formatDuration, formatTime } from '../time.js';
+import { alertVerdict, hitVerdict } from './verdict.js';
 
 const WHO_KEY = 'yuqing.who';
 
@@ -80,7 +83,13 @@ export function actionsForm(session, onAct) {
   return { form, note, who, ack, handle, act };
 }
 
-async function exampleNode(ex) {
+// The hit of an example: the alert's set and the example's rule (else the alert's).
+function hitOf(a, ex, hits) {
+  const rule = ex.rule || a.keyword_rule;
+  return hits.find((x) => x.set === a.set && x.rule === rule) || null;
+}
+
+async function exampleNode(a, ex, session) {
   const box = h('article', { class: 'example' });
   let msg = null;
   let hits = [];
@@ -101,6 +110,7 @@ async function exampleNode(ex) {
       h('span', {}, `地区：${(msg && msg.region) || '—'}`),
       h('span', {}, `规则：${ex.rule}`),
       url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, '查看原文') : null),
+    a.set && hitOf(a, ex, hits) ? hitVerdict(hitOf(a, ex, hits), session, `示例 ${formatTime(ex.time_ms)}`) : null,
     msg ? Object.entries(msg.text || {}).map(([field, text]) => h('p', { class: 'text', dataset: { field } },
       highlightBytes(text, hits.flatMap((x) => x.spans || []).filter((s) => s.field === field))))
       : [h('p', { class: 'text' }, highlightBracketed(ex.text || '')),
@@ -109,9 +119,9 @@ async function exampleNode(ex) {
 }
 
 // Examples load once per alert; the node is filled in when they arrive.
-export function examplesNode(a) {
+export function examplesNode(a, session) {
   const box = h('div', { class: 'examples', 'aria-busy': 'true' }, h('p', { class: 'muted' }, '正在加载原文…'));
-  Promise.all((a.examples || []).map(exampleNode)).then((nodes) => {
+  Promise.all((a.examples || []).map((ex) => exampleNode(a, ex, session))).then((nodes) => {
     replace(box, nodes.length ? nodes : h('p', { class: 'muted' }, '无示例消息'));
     box.setAttribute('aria-busy', 'false');
   });
@@ -145,12 +155,13 @@ export class DetailPanel {
     if (this.id !== a.id) {
       this.id = a.id;
       this.form = s.can('alerts.ack') || s.can('alerts.handle') ? actionsForm(s, this.onAct) : null;
-      this.parts = { head: h('div'), clocks: h('div'), examples: examplesNode(a), audit: h('div'), keys: exampleKeys(a) };
+      this.parts = { head: h('div'), clocks: h('div'), examples: examplesNode(a, s), audit: h('div'), keys: exampleKeys(a) };
       const p = this.parts;
-      replace(this.el, p.head, p.clocks, this.form ? this.form.form : null, h('h3', {}, '示例消息'), p.examples,
+      const verdict = a.set && (a.examples || []).length ? alertVerdict(a, s, () => this.reloadExamples(a)) : null;
+      replace(this.el, p.head, p.clocks, this.form ? this.form.form : null, h('h3', {}, '示例消息'), verdict, p.examples,
         h('h3', {}, '处理记录'), p.audit);
     } else if (this.parts.keys !== exampleKeys(a)) {
-      const fresh = examplesNode(a);
+      const fresh = examplesNode(a, s);
       this.parts.examples.replaceWith(fresh);
       Object.assign(this.parts, { examples: fresh, keys: exampleKeys(a) });
     }
@@ -162,6 +173,14 @@ export class DetailPanel {
       this.form.handle.hidden = !(s.can('alerts.handle') && (a.state === 'open' || a.state === 'acknowledged'));
       this.form.form.hidden = this.form.ack.hidden && this.form.handle.hidden;
     }
+  }
+
+  // The examples again (their verdicts changed).
+  reloadExamples(a) {
+    if (this.id !== a.id) return;
+    const fresh = examplesNode(a, this.session);
+    this.parts.examples.replaceWith(fresh);
+    this.parts.examples = fresh;
   }
 
   // The handle key without a note: the note field takes the focus, Enter submits.

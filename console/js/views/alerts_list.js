@@ -1,6 +1,7 @@
 // The alert list of the duty desk, virtualised: only the rows in view (plus a margin)
-// are in the DOM, placed by their offset, so 10,000 alerts scroll like 20. One focusable
-// listbox; the selected row is its aria-activedescendant.
+// are in the DOM, placed by their offset computed from their group's, so 10,000 alerts
+// scroll and filter like 20. One focusable listbox; the selected row is its
+// aria-activedescendant.
 import { h } from '../dom.js';
 import { LEVEL_TEXT, KIND_TEXT } from '../labels.js';
 import { clocks, stateText, topicOf, unitOf } from '../alert_model.js';
@@ -23,8 +24,9 @@ export function clockCell(a, now) {
 export class AlertList {
   constructor({ onSelect }) {
     this.onSelect = onSelect;
-    this.rows = [];
-    this.offsets = [0];
+    this.groups = [];
+    this.starts = [0];  // row number of each group's header (the last: the number of rows)
+    this.tops = [0];    // offset of each group's header (the last: the height of the list)
     this.selected = '';
     this.spacer = h('div', { class: 'list-spacer' });
     this.el = h('div', { class: 'list', role: 'listbox', tabindex: '0', 'aria-label': '预警列表（j/k 上下，a 签收，h 处置）' }, this.spacer);
@@ -37,23 +39,61 @@ export class AlertList {
     this.nodes = new Map();  // key (alert id, or g:group) -> {node, sig, sel}
   }
 
-  // rows: [{group: {title, count, key}} | {alert}]; select() or render() draws them.
-  setRows(rows) {
-    this.rows = rows;
-    this.offsets = new Array(rows.length + 1);
-    this.offsets[0] = 0;
-    for (let i = 0; i < rows.length; i++) this.offsets[i + 1] = this.offsets[i] + (rows[i].group ? GROUP_H : ROW_H);
-    this.spacer.style.height = `${this.offsets[rows.length]}px`;
+  // groups: [{title, count, level, alerts}] in order, each a header row and its alerts'
+  // rows. Nothing is made per alert here: a row's place is computed from its group's (so a
+  // filter change over 10,000 alerts allocates no row objects); select() or render() draws.
+  setGroups(groups) {
+    this.groups = groups;
+    this.starts = new Array(groups.length + 1);
+    this.tops = new Array(groups.length + 1);
+    this.starts[0] = 0;
+    this.tops[0] = 0;
+    groups.forEach((g, i) => {
+      this.starts[i + 1] = this.starts[i] + 1 + g.alerts.length;
+      this.tops[i + 1] = this.tops[i] + GROUP_H + g.alerts.length * ROW_H;
+    });
+    this.spacer.style.height = `${this.tops[groups.length]}px`;
   }
 
-  alertIds() { return this.rows.filter((r) => r.alert).map((r) => r.alert.id); }
+  get rowCount() { return this.starts[this.groups.length]; }
+
+  // The group of row i (binary search on the headers' row numbers).
+  groupOf(i) {
+    let lo = 0;
+    let hi = this.groups.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid] <= i) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  // Row i as {group} or {alert}, and its offset.
+  row(i) {
+    const g = this.groupOf(i);
+    const k = i - this.starts[g] - 1;
+    const grp = this.groups[g];
+    if (k < 0) return { group: grp, top: this.tops[g] };
+    return { alert: grp.alerts[k], top: this.tops[g] + GROUP_H + k * ROW_H };
+  }
+
+  alertIds() { return this.groups.flatMap((g) => g.alerts.map((a) => a.id)); }
+
+  // The row number of the alert id (-1: not listed).
+  rowOf(id) {
+    for (let g = 0; g < this.groups.length; g++) {
+      const k = this.groups[g].alerts.findIndex((a) => a.id === id);
+      if (k >= 0) return this.starts[g] + 1 + k;
+    }
+    return -1;
+  }
 
   select(id, { scroll = true } = {}) {
     this.selected = id;
-    const i = this.rows.findIndex((r) => r.alert && r.alert.id === id);
-    if (scroll && i >= 0) {
-      const top = this.offsets[i];
-      const bottom = this.offsets[i + 1];
+    const i = scroll && id ? this.rowOf(id) : -1;
+    if (i >= 0) {
+      const top = this.row(i).top;
+      const bottom = top + ROW_H;
       if (top < this.el.scrollTop) this.el.scrollTop = top - GROUP_H;
       else if (bottom > this.el.scrollTop + this.el.clientHeight) this.el.scrollTop = bottom - this.el.clientHeight;
     }
@@ -65,15 +105,19 @@ export class AlertList {
     this.frame = requestAnimationFrame(() => { this.frame = 0; this.render(); });
   }
 
-  // First row whose bottom is below y (binary search on the offsets).
+  // First row whose bottom is below y: the group by binary search, then arithmetic.
   indexAt(y) {
+    const n = this.groups.length;
+    if (!n || y >= this.tops[n]) return this.rowCount;
     let lo = 0;
-    let hi = this.rows.length;
+    let hi = n - 1;
     while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.offsets[mid + 1] <= y) lo = mid + 1; else hi = mid;
+      const mid = (lo + hi + 1) >> 1;
+      if (this.tops[mid] <= y) lo = mid; else hi = mid - 1;
     }
-    return lo;
+    const into = y - this.tops[lo];
+    if (into < GROUP_H) return this.starts[lo];
+    return this.starts[lo] + 1 + Math.min(this.groups[lo].alerts.length - 1, Math.floor((into - GROUP_H) / ROW_H));
   }
 
   // Places the rows in view. A row's node is kept while its alert (the same object: the
@@ -82,17 +126,17 @@ export class AlertList {
   render(now = Date.now()) {
     const top = this.el.scrollTop;
     const from = Math.max(0, this.indexAt(top) - MARGIN);
-    const to = Math.min(this.rows.length, this.indexAt(top + (this.el.clientHeight || 800)) + MARGIN + 1);
+    const to = Math.min(this.rowCount, this.indexAt(top + (this.el.clientHeight || 800)) + MARGIN + 1);
     const keep = new Map();
     for (let i = from; i < to; i++) {
-      const row = this.rows[i];
+      const row = this.row(i);
       const key = row.group ? `g:${row.group.title}` : row.alert.id;
       const sig = row.group ? `${row.group.count}` : row.alert;
       const sel = !!row.alert && row.alert.id === this.selected;
       let entry = this.nodes.get(key);
       if (!entry || entry.sig !== sig || entry.sel !== sel) entry = { node: this.rowNode(row, now), sig, sel };
       else if (row.alert) entry.node.querySelector('.clock').replaceWith(clockCell(row.alert, now));
-      entry.node.style.top = `${this.offsets[i]}px`;
+      entry.node.style.top = `${row.top}px`;
       keep.set(key, entry);
     }
     for (const [key, e] of this.nodes) if (!keep.has(key) || keep.get(key).node !== e.node) e.node.remove();

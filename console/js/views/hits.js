@@ -1,10 +1,13 @@
 // 命中检索: the stored hits by policy topic, set, rule, channel, region and time range
 // (GET /api/v1/hits with excerpt=1: the text around each hit cut into plain and matched
 // pieces, shown as text with <mark>), and a message opened with every hit in it marked.
+// Each hit shows its verdict (有效 / 误报 / 待定, who, when, note) and its history on
+// demand; an analyst gives one with the buttons of the row (verdict.js).
 // #/hits?topic=epidemic&rule=R1&since=7d
 import { api } from '../api.js';
 import { h, highlightBytes, replace } from '../dom.js';
 import { formatTime, offset } from '../time.js';
+import { hitVerdict, whoField } from './verdict.js';
 
 const FIELDS = [['topic', '专题'], ['set', '关键词集'], ['rule', '规则'], ['channel', '渠道'], ['region', '地区']];
 const RANGES = [['1d', '近1天'], ['7d', '近7天'], ['30d', '近30天'], ['', '自定义']];
@@ -68,13 +71,14 @@ function form(params, search) {
   return { el, inputs };
 }
 
-function resultsTable(hits, open) {
+function resultsTable(hits, open, session) {
   return h('table', { class: 'grid hits' },
-    h('thead', {}, h('tr', {}, ['时间', '专题', '关键词集 / 规则', '渠道', '地区', '作者', '命中文本', ''].map((t) => h('th', {}, t)))),
-    h('tbody', {}, hits.map((x) => h('tr', {},
+    h('thead', {}, h('tr', {}, ['时间', '专题', '关键词集 / 规则', '渠道', '地区', '作者', '命中文本', '研判', ''].map((t) => h('th', {}, t)))),
+    h('tbody', {}, hits.map((x) => h('tr', { dataset: { hit: x.id || '' } },
       h('td', { class: 'nowrap' }, formatTime(Date.parse(x.time))), h('td', {}, x.topic), h('td', {}, `${x.set} / ${x.rule}`),
       h('td', {}, x.channel), h('td', {}, (x.context && x.context.region) || '—'), h('td', {}, x.author || '—'),
       h('td', { class: 'hit-text' }, pieces(x.context)),
+      h('td', { class: 'hit-verdict' }, x.id ? hitVerdict(x, session, `${x.rule} ${formatTime(Date.parse(x.time))}`) : '—'),
       h('td', {}, h('button', { type: 'button', onclick: () => open(x.message_key) }, '查看原文'))))));
 }
 
@@ -82,7 +86,8 @@ export function mount(root, ctx) {
   const out = h('div', { class: 'hits-results', role: 'region', 'aria-label': '检索结果' });
   const message = h('div', { class: 'message-panel' });
   const f = form(ctx.params, search);
-  replace(root, h('div', { class: 'hits-view' }, h('h2', {}, '命中检索 Hits'), f.el, out, message));
+  const who = ctx.session.can('verdicts.give') ? whoField(ctx.session, 'hits-verdict-who') : null;
+  replace(root, h('div', { class: 'hits-view' }, h('h2', {}, '命中检索 Hits'), f.el, who, out, message));
 
   async function open(key) {
     replace(message, '读取原文…');
@@ -111,8 +116,11 @@ export function mount(root, ctx) {
     try {
       const r = await api.get('/api/v1/hits', params);
       const hits = r.hits.sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
-      replace(out, h('p', { class: 'muted' }, `共 ${hits.length} 条命中${r.limit_reached ? '（已达上限 500 条，请缩小范围）' : ''}，按时间倒序。`),
-        hits.length ? resultsTable(hits, open) : '');
+      const judged = hits.filter((x) => x.verdict);
+      const per = (v) => judged.filter((x) => x.verdict.verdict === v).length;
+      replace(out, h('p', { class: 'muted' }, `共 ${hits.length} 条命中${r.limit_reached ? '（已达上限 500 条，请缩小范围）' : ''}，按时间倒序；`,
+        `已研判 ${judged.length} 条（有效 ${per('relevant')}，误报 ${per('false')}，待定 ${per('undetermined')}）。`),
+        hits.length ? resultsTable(hits, open, ctx.session) : '');
     } catch (e) {
       replace(out, h('p', { class: 'error' }, `检索失败：${e.message}`));
     }

@@ -1,6 +1,8 @@
 // 关键词集: the sets in force with their versions, rules and per-rule hits over 24 h / 7 d;
 // the editor of a set (checked as you type), test a text, a backtest, save and reload (for
-// analysts and admins only), and the version history with diffs. #/sets?set=ID&tab=edit
+// analysts and admins only), the version history with diffs, and each rule's precision
+// from the analysts' verdicts with the suggested exclusions and 采纳 (sets_precision.js).
+// #/sets?set=ID&tab=edit, #/sets?set=ID&tab=precision&period=30d
 import { api } from '../api.js';
 import { h, replace, toast } from '../dom.js';
 import { formatTime } from '../time.js';
@@ -8,8 +10,9 @@ import { createEditor, diagnosticText } from './sets_editor.js';
 import { sendSetText, untilCompiled } from './sets_http.js';
 import { backtestPanel, testPanel } from './sets_trial.js';
 import { versionsPanel } from './sets_versions.js';
+import { precisionPanel } from './sets_precision.js';
 
-const TABS = [['rules', '规则与命中'], ['edit', '编辑与测试'], ['versions', '版本历史']];
+const TABS = [['rules', '规则与命中'], ['precision', '准确率与建议'], ['edit', '编辑与测试'], ['versions', '版本历史']];
 const SEVERITY_TEXT = { info: '提示', warning: '一般', critical: '严重' };
 const NEW_SET = 'id: NAME\nname: 新关键词集\ntopic: NAME\nrules:\n  - id: R1\n    any: [关键词]\n';
 
@@ -60,13 +63,15 @@ export function mount(root, ctx) {
   let tab = ctx.params.get('tab') || 'rules';
   let cleanups = [];
   let notice = null;  // the outcome of the last save, shown again after the list reloads
+  let applied = null;  // the outcome of the last 采纳, shown again after the list reloads
+  let period = ctx.params.get('period') || '';
 
   replace(root, h('div', { class: 'sets' },
     h('div', { class: 'sets-head' }, h('h2', {}, '关键词集 Keyword sets'),
       canEdit ? h('button', { type: 'button', onclick: newSet }, '新建关键词集') : ''),
     listBox, detail));
 
-  async function loadList() {
+  async function loadList(show = true) {
     try {
       sets = (await api.get('/api/v1/keyword-sets')).sets;
     } catch (e) {
@@ -77,14 +82,17 @@ export function mount(root, ctx) {
       try { details.set(s.id, await api.get(`/api/v1/keyword-sets/${encodeURIComponent(s.id)}`)); } catch (_) { /* shown as … */ }
     }));
     replace(listBox, listTable(sets, details, selected, select));
+    if (!show) return;
     if (!selected && sets.length) select(sets[0].id);
     else if (selected) showDetail();
   }
 
+  const writeParams = () => ctx.setParams({ set: selected, tab, period: tab === 'precision' ? period : '' });
+
   function select(id, nextTab = tab) {
     selected = id;
     tab = nextTab;
-    ctx.setParams({ set: id, tab });
+    writeParams();
     replace(listBox, listTable(sets, details, selected, select));
     showDetail();
   }
@@ -101,11 +109,46 @@ export function mount(root, ctx) {
     replace(detail, h('h3', {}, d ? `${d.name || d.id}（${d.id}）` : selected), tabs, body);
     if (tab === 'rules') replace(body, d ? rulesTable(d) : h('p', { class: 'muted' }, '该关键词集尚未加载。'));
     if (tab === 'edit') editTab(body, d, draft);
+    if (tab === 'precision') precisionTab(body, d);
     if (tab === 'versions') {
       const v = versionsPanel({ name: selected, canRollback: canEdit, onChanged: () => { details.clear(); loadList(); } });
       replace(body, v.el);
       v.refresh();
     }
+  }
+
+  function precisionTab(body, d) {
+    const p = precisionPanel({
+      set: selected, canApply: ctx.session.can('suggestions.apply'), period,
+      onPeriod: (v) => { period = v; writeParams(); },
+      onApplied: (r) => afterApply(r, d ? d.version : ''),
+    });
+    if (applied) {
+      p.notice.className = `apply-state ${applied.kind}`;
+      p.notice.textContent = applied.text;
+      applied = null;
+    }
+    replace(body, d ? h('p', { class: 'muted' }, `当前版本 `, h('span', { class: 'mono current-version' }, d.version),
+      `，共 ${d.rules.length} 条规则。准确率 = 有效 ÷（有效 + 误报），区间为 95% Wilson 置信区间；待定不计入。`) : '', p.el);
+    p.refresh();
+  }
+
+  // After 采纳: the list again until the set's version changed (the reload may still run).
+  async function afterApply(r, before) {
+    for (let i = 0; i < 20; i++) {
+      details.clear();
+      await loadList(false);
+      const now = details.get(selected);
+      if (now && now.version !== before) {
+        applied = { kind: 'ok', text: `已采纳「${r.applied.text}」（规则 ${r.rule}）：新版本 ${now.version}（原版本 ${before}）` };
+        showDetail();
+        return;
+      }
+      if (r.reload && r.reload.ok === false) break;
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    applied = { kind: 'bad', text: `已写入「${r.applied.text}」，但版本未变化：请查看版本历史与守护进程日志` };
+    showDetail();
   }
 
   function editTab(body, d, draft) {
@@ -163,7 +206,7 @@ export function mount(root, ctx) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) { toast('id 只能由字母、数字、. _ - 组成', 'error'); return; }
     selected = id;
     tab = 'edit';
-    ctx.setParams({ set: id, tab });
+    writeParams();
     showDetail(NEW_SET.replaceAll('NAME', id));
   }
 
