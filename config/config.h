@@ -146,6 +146,17 @@ struct daemon_config {
     bool operator==(const policy_entry&) const = default;
   };
   std::vector<policy_entry> risk_policies;
+  // briefing (issue 24 item 4): the 舆情简报
+  std::string briefing_daily_at = "08:00";   // HH:MM local (mailbox.utc_offset_minutes); off
+  std::string briefing_weekly_at = "08:30";  // on Mondays, for the week before; off
+  std::string briefing_organisation = "江门市公安局";
+  int briefing_top_clusters = 5, briefing_top_regions = 5, briefing_top_rules = 5;
+  int briefing_reinterpret_count = 10;
+  struct briefing_webhook {
+    std::string kind, url;  // kind: wecom, dingtalk, feishu, generic; url: http://...
+    bool operator==(const briefing_webhook&) const = default;
+  };
+  std::vector<briefing_webhook> briefing_webhooks;
   // http
   std::string http_listen;
   std::string http_token;  // empty: POST endpoints refused

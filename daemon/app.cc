@@ -18,6 +18,7 @@
 #include "daemon/alerting_service.h"
 #include "daemon/mailbox.h"
 #include "daemon/risk_service.h"
+#include "daemon/briefing_service.h"
 #include "daemon/backtest.h"
 #include "daemon/console_routes.h"
 #include "daemon/decoder.h"
@@ -232,6 +233,7 @@ struct app::impl {
   std::unique_ptr<mailbox> cases;
   std::unique_ptr<precision_api> precision;  // verdicts, precision, suggestions (issue 23)
   std::unique_ptr<risk_service> risk;
+  std::unique_ptr<briefing_service> briefings;  // the 舆情简报 (issue 24 item 4)
 
   std::shared_ptr<const matchers::matcher> current_sets() const { return sets->current(); }
 
@@ -566,6 +568,21 @@ struct app::impl {
     }, http_server::access::viewer);
   }
 
+  briefing_sources briefing_sources_of() {
+    briefing_sources src;
+    src.risk = risk.get();
+    src.topic_names = [this] {
+      std::map<std::string, std::string> names;
+      for (const auto& s : current_sets()->sets())
+        if (!s->definition().topic.empty()) names.emplace(s->definition().topic, s->definition().name);
+      return names;
+    };
+    src.mailbox = std::any_of(cfg.channels.begin(), cfg.channels.end(), [](const config::channel& c) {
+      return c.kind == config::channel_kind::mailbox || c.kind == config::channel_kind::mailbox_reply;
+    });
+    return src;
+  }
+
   // The risk index, tendency and policies (issue 24): before ingest, which feeds it.
   int start_risk() {
     risk_alert_sink sink;
@@ -687,6 +704,8 @@ struct app::impl {
     registry.add_collector([this] { return risk->families(); });
     add_routes();
     add_risk_routes(*http, *risk, *store, clk, cfg.mailbox_utc_offset_minutes);
+    briefings = std::make_unique<briefing_service>(cfg, *store, clk, briefing_sources_of(), registry.registry());
+    add_briefing_routes(*http, *briefings);
     add_console_routes(*http, cfg.http_console_dir, !cfg.http_token.empty() || !cfg.http_people.empty());
     if (auto st = http->start(cfg.http_listen); !st) {
       spdlog::critical("event=start_failed step=http error=\"{}\"", st.error_message());
@@ -747,6 +766,8 @@ struct app::impl {
     }
 
     if (auto rc = start_risk(); rc != 0) return rc;
+    (void)briefings->start();
+    teardown.push("briefings", [this] { briefings->stop(); });
     consumer = std::make_unique<ingest>(cfg, bootstrap, *store, [this] { return current_sets(); },
                                         *in_probe, clk);
     consumer->set_mailbox(cases.get());

@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "daemon/app.h"
 #include "daemon/ctl_precision.h"
+#include "daemon/ctl_briefing.h"
 #include "daemon/decoder.h"
 #include "daemon/http_client.h"
 #include "daemon/kafka.h"
@@ -861,6 +862,7 @@ int main(int argc, char** argv) {
   }
 
   daemon::precision_commands precision_cmds(cli, api_options);
+  daemon::briefing_commands briefing_cmds(cli, api_options);
   auto* rk = cli.add_subcommand("risk", "risk index of each policy topic and region, with the parts it is made of");
   api_options(rk);
   std::string rk_topic, rk_region, rk_at;
@@ -919,6 +921,7 @@ int main(int argc, char** argv) {
     if (*ack) return alert_step(a, "ack", step_id, step_who, step_note);
     if (*hd) return alert_step(a, "handle", step_id, step_who, step_note);
     if (auto rc = precision_cmds.run(a.url, a.token)) return *rc;
+    if (auto rc = briefing_cmds.run(a.url, a.token)) return *rc;
   } catch (const std::exception& e) {
     std::cerr << "yuqingctl: " << e.what() << "\n";
     return 1;
