@@ -296,7 +296,7 @@ std::string index_chart(const briefing& b) {
     const int y = 5 + row * static_cast<int>(i);
     const double len = std::clamp(t.now.index, 0.0, 100.0) * bar_w / 100.0;
     s += "<text x=\"" + std::to_string(label_w - 6) + "\" y=\"" + std::to_string(y + 14) +
-         "\" text-anchor=\"end\" font-size=\"12\">" + html_escape(one_line(name_of(t.now), 12)) + "</text>";
+         "\" text-anchor=\"end\" font-size=\"12\">" + html_escape(one_line(name_of(t.now), 10)) + "</text>";
     s += "<rect x=\"" + std::to_string(label_w) + "\" y=\"" + std::to_string(y + 3) + "\" width=\"" +
          std::to_string(bar_w) + "\" height=\"14\" fill=\"#eee\"/>";
     s += "<rect x=\"" + std::to_string(label_w) + "\" y=\"" + std::to_string(y + 3) + "\" width=\"" + fixed1(len) +
@@ -321,7 +321,7 @@ h2 { font-size: 13pt; border-left: 4px solid #b71c1c; padding-left: 6px; margin:
 table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; page-break-inside: auto; }
 tr { page-break-inside: avoid; }
 th, td { border: 1px solid #999; padding: 2px 5px; font-size: 9.5pt; }
-th { background: #f2f2f2; }
+th { background: #f2f2f2; white-space: nowrap; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .up { color: #b71c1c; font-weight: bold; } .down { color: #2e7d32; font-weight: bold; }
 .new { color: #fff; background: #b71c1c; border-radius: 3px; padding: 0 3px; font-size: 8.5pt; }
