@@ -10,4 +10,5 @@ export const VIEWS = [
   { name: 'mailbox', title: '政府信箱', load: () => import('./mailbox.js') },
   { name: 'sets', title: '关键词集', load: () => import('./sets.js') },
   { name: 'hits', title: '命中检索', load: () => import('./hits.js') },
+  { name: 'briefings', title: '简报', load: () => import('./briefings.js') },
 ];
