@@ -147,11 +147,11 @@ struct daemon_config {
   };
   std::vector<policy_entry> risk_policies;
   // briefing (issue 24 item 4): the 舆情简报
-  std::string briefing_daily_at = "08:00";   // HH:MM local (mailbox.utc_offset_minutes); off
-  std::string briefing_weekly_at = "08:30";  // on Mondays, for the week before; off
-  std::string briefing_organisation = "江门市公安局";
-  int briefing_top_clusters = 5, briefing_top_regions = 5, briefing_top_rules = 5;
-  int briefing_reinterpret_count = 10;
+  std::string briefing_daily_at;   // HH:MM local (mailbox.utc_offset_minutes); off
+  std::string briefing_weekly_at;  // on Mondays, for the week before; off
+  std::string briefing_organisation;
+  int briefing_top_clusters{}, briefing_top_regions{}, briefing_top_rules{};
+  int briefing_reinterpret_count{};
   struct briefing_webhook {
     std::string kind, url;  // kind: wecom, dingtalk, feishu, generic; url: http://...
     bool operator==(const briefing_webhook&) const = default;
