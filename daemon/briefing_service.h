@@ -117,7 +117,7 @@ class briefing_service {
 };
 
 // GET /api/v1/briefings, GET /api/v1/briefings/{id}?format=md|html|json, POST
-// /api/v1/briefings {kind, date} (token). daemon/routes_briefing.cc.
+// /api/v1/briefings {kind, date} (analyst or admin token). daemon/routes_briefing.cc.
 void add_briefing_routes(http_server& http, briefing_service& svc);
 
 }  // namespace yuqing::daemon

@@ -107,7 +107,7 @@ briefing_commands::briefing_commands(CLI::App& cli, const std::function<void(CLI
   m.show->add_option("id", m.id, "briefing id (daily-2022-11-21, weekly-2022-11-21)")->required();
   m.show->add_option("--format", m.format, "md, html or json")->capture_default_str()->check(CLI::IsMember({"md", "html", "json"}));
   m.show->add_option("-o,--output", m.output, "write it to this file");
-  m.make = m.group->add_subcommand("make", "make the briefing of a period now (needs the token)");
+  m.make = m.group->add_subcommand("make", "make the briefing of a period now (an analyst's or the admin token)");
   api_options(m.make);
   m.make->add_option("--kind", m.kind, "daily or weekly")->capture_default_str()->check(CLI::IsMember({"daily", "weekly"}));
   m.make->add_option("--date", m.date, "a local date YYYY-MM-DD (weekly: any day of the week)")->required();

@@ -1,7 +1,7 @@
 // yuqingctl's briefing commands (issue 24 item 4), against a running daemon's HTTP API:
 //   briefing list [--limit N] [--json]                 the briefings kept, newest first
 //   briefing show ID [--format md|html|json] [-o F]    one briefing (Markdown by default)
-//   briefing make [--kind daily|weekly] --date D       make one now (token)
+//   briefing make [--kind daily|weekly] --date D       make one now (analyst or admin token)
 // Errors: the daemon's 4xx message is printed, exit 1; a bad option, exit 2 (CLI11).
 #pragma once
 

@@ -239,11 +239,22 @@ TEST_CASE("briefing: a daily briefing of the sample stream, downloaded in three 
   const auto [show_rc, show_out] = shell(ctl + "show daily-2022-11-21" + api);
   CHECK(show_rc == 0);
   CHECK(show_out == md);
+  const auto html_file = dir.path / "out.html";
+  CHECK(shell(ctl + "show daily-2022-11-21 --format html -o " + html_file.string() + api).first == 0);
+  CHECK(read_file(html_file) == html);
+  const auto [make_rc, make_out] = shell(ctl + "make --kind weekly --date 2022-11-23" + api);
+  CHECK(make_rc == 0);
+  CHECK(make_out.find("weekly-2022-11-21") == 0);
+  CHECK(shell(ctl + "make --kind weekly --date 2022-11-23 --url 127.0.0.1:" + std::to_string(port) +
+              " --token wrong 2>&1").first == 1);
 
   // Kept in the store: still there after a restart.
   REQUIRE(daemon.stop() == 0);
   daemon.start();
   list = http_get(daemon.port(), "/api/v1/briefings", "secret");
   REQUIRE(list.status == 200);
-  CHECK(json::parse(list.body)["briefings"][0]["id"] == "daily-2022-11-21");
+  const auto kept = json::parse(list.body)["briefings"];
+  REQUIRE(kept.size() == 2);
+  CHECK(kept[0]["id"] == "weekly-2022-11-21");  // newest period first
+  CHECK(kept[1]["id"] == "daily-2022-11-21");
 }
