@@ -302,3 +302,24 @@ TEST_CASE("briefing: webhook parts stay within each receiver's limit and give th
   const auto small = to_markdown(build(fixed_input()));
   CHECK(split(small, 20000) == std::vector<std::string>{small});
 }
+
+TEST_CASE("briefing: a weekly briefing compares with the week before and charts messages per day", "[briefing]") {
+  auto in = fixed_input();
+  in.p = period_of(period_kind::weekly, day0 + 3 * 24 * hour, off);
+  in.now.messages_by_slot = {300, 280, 310, 150, 120, 60, 48};
+  const auto b = build(in);
+  CHECK(b.id == "weekly-2022-11-21");
+  CHECK(b.title == "江门市公安局舆情周报（2022年11月21日—11月27日）");
+  const auto md = to_markdown(b);
+  CHECK(md.find("| 项目 | 本周 | 上周 |") != std::string::npos);
+  CHECK(md.find("本周共监测信息 1268 条（较上周 +14.9%）") != std::string::npos);
+  // clusters spanning days show their dates
+  CHECK(md.find("37 条（2022-11-21 08:00 至 2022-11-21 16:00）") != std::string::npos);
+  const auto html = to_html(b);
+  CHECK(html.find("<title>每日信息量</title>") != std::string::npos);
+  CHECK(html.find(">周日</text>") != std::string::npos);
+  const auto j = nlohmann::json::parse(to_json(b));
+  CHECK(j["kind"] == "weekly");
+  CHECK(j["messages_by_slot"]["slot"] == "day");
+  CHECK(j["to"] == "2022-11-28T00:00:00+08:00");
+}
