@@ -568,21 +568,6 @@ struct app::impl {
     }, http_server::access::viewer);
   }
 
-  briefing_sources briefing_sources_of() {
-    briefing_sources src;
-    src.risk = risk.get();
-    src.topic_names = [this] {
-      std::map<std::string, std::string> names;
-      for (const auto& s : current_sets()->sets())
-        if (!s->definition().topic.empty()) names.emplace(s->definition().topic, s->definition().name);
-      return names;
-    };
-    src.mailbox = std::any_of(cfg.channels.begin(), cfg.channels.end(), [](const config::channel& c) {
-      return c.kind == config::channel_kind::mailbox || c.kind == config::channel_kind::mailbox_reply;
-    });
-    return src;
-  }
-
   // The risk index, tendency and policies (issue 24): before ingest, which feeds it.
   int start_risk() {
     risk_alert_sink sink;
@@ -704,7 +689,8 @@ struct app::impl {
     registry.add_collector([this] { return risk->families(); });
     add_routes();
     add_risk_routes(*http, *risk, *store, clk, cfg.mailbox_utc_offset_minutes);
-    briefings = std::make_unique<briefing_service>(cfg, *store, clk, briefing_sources_of(), registry.registry());
+    briefings = std::make_unique<briefing_service>(
+        cfg, *store, clk, briefing_sources{risk.get(), [this] { return current_sets(); }}, registry.registry());
     add_briefing_routes(*http, *briefings);
     add_console_routes(*http, cfg.http_console_dir, !cfg.http_token.empty() || !cfg.http_people.empty());
     if (auto st = http->start(cfg.http_listen); !st) {

@@ -11,6 +11,7 @@
 #include "daemon/http_client.h"
 #include "daemon/mailbox.h"
 #include "daemon/risk_service.h"
+#include "matchers/matcher.h"
 #include "precision/precision.h"
 
 namespace yuqing::daemon {
@@ -303,7 +304,13 @@ briefing::input briefing_service::assemble(const bf::period& p) const {
   in.opts.top_rules = static_cast<size_t>(cfg_.briefing_top_rules);
   in.opts.reinterpret_count = static_cast<uint64_t>(cfg_.briefing_reinterpret_count);
   const bf::period prev = p.previous();
-  const auto names = src_.topic_names ? src_.topic_names() : std::map<std::string, std::string>{};
+  std::map<std::string, std::string> names;  // topic -> the name of its first set
+  if (auto sets = src_.sets ? src_.sets() : nullptr)
+    for (const auto& s : sets->sets())
+      if (!s->definition().topic.empty()) names.emplace(s->definition().topic, s->definition().name);
+  const bool mailbox = std::any_of(cfg_.channels.begin(), cfg_.channels.end(), [](const config::channel& c) {
+    return c.kind == config::channel_kind::mailbox || c.kind == config::channel_kind::mailbox_reply;
+  });
   const risk::engine* engine = src_.risk && src_.risk->ready() ? &src_.risk->engine() : nullptr;
   const size_t slots = p.kind == bf::period_kind::daily ? 24 : 7;
   const int64_t slot_ms = (p.to_ms - p.from_ms) / static_cast<int64_t>(slots);
@@ -424,7 +431,7 @@ briefing::input briefing_service::assemble(const bf::period& p) const {
     // The mailbox report: figures by unit, concentrated issues and the clusters.
     if (auto rep = build_report(store_, pp.p->from_ms, pp.p->to_ms, std::min(pp.p->to_ms, in.generated_ms))) {
       auto& mb = pp.f->mailbox;
-      mb.present = src_.mailbox;
+      mb.present = mailbox;
       mb.received = rep->total.received;
       mb.on_time = rep->total.on_time;
       mb.late = rep->total.late;

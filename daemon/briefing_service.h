@@ -44,16 +44,20 @@
 #include "config/result.h"
 #include "storage/store.h"
 
+namespace yuqing::matchers {
+class matcher;
+}
+
 namespace yuqing::daemon {
 
 class risk_service;
 class http_server;
 
-// What the service reads besides the store; each may be empty.
+// What the service reads besides the store and the configuration; each may be empty.
 struct briefing_sources {
   const risk_service* risk = nullptr;  // the index (not ready: the topics come from the hits alone)
-  std::function<std::map<std::string, std::string>()> topic_names;  // topic -> the set's name
-  bool mailbox = false;                // a mailbox channel is configured
+  // The keyword sets in force: a topic's Chinese name is its first set's name.
+  std::function<std::shared_ptr<const matchers::matcher>()> sets;
 };
 
 // A briefing as kept: its renderings and where it was delivered.

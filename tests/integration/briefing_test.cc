@@ -181,6 +181,7 @@ TEST_CASE("briefing: a daily briefing of the sample stream, downloaded in three 
   CHECK(md.find("# 江门市公安局舆情日报（2022年11月21日）") == 0);
   CHECK(md.find("## 三、话题风险指数") != std::string::npos);
   CHECK(md.find("## 六、政府信箱") != std::string::npos);
+  CHECK(md.find("| 疫情防控信息发布 |") != std::string::npos);  // a topic by its set's name
   const auto [html_head, html] = curl_auth("html");
   CHECK(html_head.find("text/html; charset=utf-8") != std::string::npos);
   CHECK(html_head.find("filename=\"daily-2022-11-21.html\"") != std::string::npos);
