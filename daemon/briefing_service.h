@@ -20,7 +20,9 @@
 // store for a few seconds at most on the retention of a week of messages); pushes only on
 // the service's thread, never on ingest's. One mutex guards the queue.
 // Limitations: with several daemons, each makes the briefing of what it consumed (as the
-// risk index and the mailbox); plain http webhooks only (put a TLS proxy in front).
+// risk index and the mailbox); plain http webhooks only (put a TLS proxy in front); a
+// briefing due when the daemon starts is made at once, from what is stored by then (a
+// backlog read later is not in it: make it again with POST /api/v1/briefings).
 #pragma once
 
 #include <prometheus/counter.h>
