@@ -18,8 +18,6 @@
 
 namespace yuqing::alerting {
 
-namespace {
-
 // Every alert of the store (column family alerts: id -> the alert as JSON).
 result<std::vector<std::string>> stored_alert_texts(const storage::store& s) {
   std::vector<std::string> out;
@@ -30,6 +28,8 @@ result<std::vector<std::string>> stored_alert_texts(const storage::store& s) {
   if (!st) return error{st.error_message()};
   return out;
 }
+
+namespace {
 
 using nlohmann::json;
 using steady = std::chrono::steady_clock;

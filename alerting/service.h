@@ -33,6 +33,9 @@
 
 namespace yuqing::alerting {
 
+// Every alert kept in the store (column family alerts), as JSON; readable offline too.
+result<std::vector<std::string>> stored_alert_texts(const storage::store& s);
+
 // Filters of alerts(); empty: any. unit: a lead or cooperating unit, or the unit label.
 struct alert_query {
   std::string state, condition, level, topic, unit, kind;

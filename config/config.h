@@ -146,6 +146,17 @@ struct daemon_config {
     bool operator==(const policy_entry&) const = default;
   };
   std::vector<policy_entry> risk_policies;
+  // briefing (issue 24 item 4): the 舆情简报
+  std::string briefing_daily_at;   // HH:MM local (mailbox.utc_offset_minutes); off
+  std::string briefing_weekly_at;  // on Mondays, for the week before; off
+  std::string briefing_organisation;
+  int briefing_top_clusters{}, briefing_top_regions{}, briefing_top_rules{};
+  int briefing_reinterpret_count{};
+  struct briefing_webhook {
+    std::string kind, url;  // kind: wecom, dingtalk, feishu, generic; url: http://...
+    bool operator==(const briefing_webhook&) const = default;
+  };
+  std::vector<briefing_webhook> briefing_webhooks;
   // http
   std::string http_listen;
   std::string http_token;  // empty: POST endpoints refused

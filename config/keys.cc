@@ -366,6 +366,61 @@ std::vector<binding> risk_keys() {
   };
 }
 
+// "HH:MM" or "off".
+binding clock_time(std::string name, std::string def, std::string dc::*m, std::string what) {
+  return custom(std::move(name), "string", std::move(def),
+                [m](dc& c, const YAML::Node& n, load_context&) -> std::string {
+                  if (!n.IsScalar()) return "expected HH:MM or off";
+                  const auto v = n.as<std::string>();
+                  auto d = [](char ch) { return ch >= '0' && ch <= '9'; };
+                  const bool ok = v == "off" || (v.size() == 5 && v[2] == ':' && d(v[0]) && d(v[1]) && d(v[3]) &&
+                                                 d(v[4]) && std::stoi(v.substr(0, 2)) < 24 &&
+                                                 std::stoi(v.substr(3)) < 60);
+                  if (!ok) return "expected HH:MM (00:00 to 23:59) or off, is '" + v + "'";
+                  c.*m = v;
+                  return "";
+                },
+                std::move(what));
+}
+
+// briefing.webhooks: a list of {kind, url}.
+std::string apply_briefing_webhooks(dc& c, const YAML::Node& n, load_context&) {
+  c.briefing_webhooks.clear();
+  if (n.IsNull()) return "";
+  if (!n.IsSequence()) return "expected a list of {kind, url}";
+  for (const auto& w : n) {
+    const std::string at = "line " + std::to_string(w.Mark().line + 1) + ": ";
+    if (!w.IsMap() || !w["kind"] || !w["kind"].IsScalar() || !w["url"] || !w["url"].IsScalar())
+      return at + "expected {kind, url}";
+    dc::briefing_webhook hook{w["kind"].as<std::string>(), w["url"].as<std::string>()};
+    static const std::vector<std::string> kinds = {"wecom", "dingtalk", "feishu", "generic"};
+    if (std::find(kinds.begin(), kinds.end(), hook.kind) == kinds.end())
+      return at + "kind: must be " + or_list(kinds) + ", is '" + hook.kind + "'";
+    if (hook.url.rfind("http://", 0) != 0) return at + "url: must start with http:// (put a TLS proxy in front)";
+    c.briefing_webhooks.push_back(std::move(hook));
+  }
+  return "";
+}
+
+std::vector<binding> briefing_keys() {
+  return {
+      clock_time("briefing.daily_at", "08:00", &dc::briefing_daily_at,
+          "Local time (mailbox.utc_offset_minutes) at which the daily briefing of the day before is made; off: none"),
+      clock_time("briefing.weekly_at", "08:30", &dc::briefing_weekly_at,
+          "Local time on Mondays at which the weekly briefing of the week before is made; off: none"),
+      text("briefing.organisation", "江门市公安局", &dc::briefing_organisation, "Organisation named in the title"),
+      integer("briefing.top_clusters", 5, 1, 100, &dc::briefing_top_clusters,
+          "Clusters of near-identical messages listed, largest first"),
+      integer("briefing.top_regions", 5, 1, 100, &dc::briefing_top_regions, "Regions that rose most, listed"),
+      integer("briefing.top_rules", 5, 1, 100, &dc::briefing_top_rules, "Rules with most false hits, listed"),
+      integer("briefing.reinterpret_count", 10, 1, 1000000, &dc::briefing_reinterpret_count,
+          "A mailbox concentrated issue with this many messages in the period gets the suggestion 二次解读"),
+      custom("briefing.webhooks", "list", "[]", apply_briefing_webhooks,
+          "Receivers of each briefing: {kind: wecom|dingtalk|feishu|generic, url: http://...}; the Markdown is "
+          "split by the receiver's limit (4,096, 20,000, 30,000 bytes), generic gets the JSON"),
+  };
+}
+
 // Http, the unit directory and logs.
 std::vector<binding> http_keys() {
   return {
@@ -403,7 +458,7 @@ const std::vector<binding>& bindings() {
   static const std::vector<binding> table = [] {
     std::vector<binding> all;
     for (auto section : {kafka_keys, ingest_keys, matching_keys, alerting_keys, mailbox_keys,
-                         risk_keys, http_keys}) {
+                         risk_keys, briefing_keys, http_keys}) {
       for (auto& b : section()) all.push_back(std::move(b));
     }
     return all;

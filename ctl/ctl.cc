@@ -20,6 +20,7 @@
 #include "common/time.h"
 #include "config/clock.h"
 #include "config/config.h"
+#include "ctl/briefing.h"
 #include "ctl/precision.h"
 #include "http/client.h"
 #include "kafka/kafka.h"
@@ -977,11 +978,14 @@ int main(int argc, char** argv) {
     commands.insert(commands.end(), more.begin(), more.end());
   }
   ctl::precision_commands precision_cmds(cli, api_options);
+  ctl::briefing_commands briefing_cmds(cli, api_options);
   CLI11_PARSE(cli, argc, argv);
   try {
     for (const auto& run : commands)
       if (auto rc = run()) return *rc;
     if (auto rc = precision_cmds.run(a.url, a.token)) return *rc;
+    if (auto rc = briefing_cmds.run(a.url, a.token)) return *rc;
+    if (auto rc = briefing_cmds.run(a.url, a.token)) return *rc;
   } catch (const std::exception& e) {
     std::cerr << "yuqingctl: " << e.what() << "\n";
     return 1;

@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "daemon/api_json.h"
 #include "daemon/components.h"
+#include "daemon/briefing_service.h"
 #include "daemon/routes_console.h"
 #include "http/probe.h"
 #include "storage/probe.h"
@@ -81,6 +82,7 @@ struct app::impl : components {
         {"alerting", [this] { return start_alerting(); }, [this] { if (alerts_svc) alerts_svc->stop(); }},
         {"mailbox", [this] { return start_mailbox(); }, [this] { if (cases) cases->stop(); }},
         {"risk", [this] { return start_risk(); }, {}},
+        {"briefings", [this] { return briefings->start(); }, [this] { briefings->stop(); }},
         {"ingest", [this] { return start_ingest(); }, [this] { stop_ingest(); }},
     };
   }
@@ -182,6 +184,9 @@ struct app::impl : components {
     registry.add_collector([this] { return risk->families(); });
     add_routes();
     add_risk_routes(*http, *risk, *store, clk, cfg.mailbox_utc_offset_minutes);
+    briefings = std::make_unique<briefing_service>(
+        cfg, *store, clk, briefing_sources{risk.get(), [this] { return current_sets(); }}, registry.prometheus_registry());
+    add_briefing_routes(*http, *briefings);
     add_console_routes(*http, cfg.http_console_dir, !cfg.http_token.empty() || !cfg.http_people.empty());
     if (auto st = http->start(cfg.http_listen); !st) return st;
     spdlog::info("event=http_listening address={} port={}", cfg.http_listen, http->port());

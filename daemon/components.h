@@ -17,6 +17,7 @@
 #include "config/clock.h"
 #include "config/config.h"
 #include "config/plan.h"
+#include "daemon/briefing_service.h"
 #include "daemon/risk_service.h"
 #include "daemon/routes_precision.h"
 #include "http/server.h"
@@ -60,6 +61,7 @@ struct components {
   std::unique_ptr<mailbox::service> cases;
   std::unique_ptr<precision_api> precision;  // verdicts, precision, suggestions (issue 23)
   std::unique_ptr<risk_service> risk;
+  std::unique_ptr<briefing_service> briefings;  // the 舆情简报 (issue 24 item 4)
 
   std::shared_ptr<const matchers::matcher> current_sets() const { return sets->current(); }
 

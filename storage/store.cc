@@ -17,8 +17,8 @@ namespace yuqing::storage {
 namespace {
 
 const char* const cf_names[] = {rocksdb::kDefaultColumnFamilyName.c_str(), "hits", "messages",
-                                "offsets", "meta", "alerts", "mailbox", "verdicts"};
-enum cf_index { cf_default = 0, cf_hits, cf_messages, cf_offsets, cf_meta, cf_alerts, cf_mailbox, cf_verdicts, cf_count };
+                                "offsets", "meta", "alerts", "mailbox", "verdicts", "briefings"};
+enum cf_index { cf_default = 0, cf_hits, cf_messages, cf_offsets, cf_meta, cf_alerts, cf_mailbox, cf_verdicts, cf_briefings, cf_count };
 
 // Times are stored offset by 2^63 so that negative times sort before positive ones.
 uint64_t time_bits(int64_t t) { return static_cast<uint64_t>(t) ^ (uint64_t{1} << 63); }
@@ -56,6 +56,7 @@ class message_retention final : public rocksdb::CompactionFilter {
 // The column families whose keys and values belong to a component above (put/get/scan).
 int owned_family(std::string_view name) {
   if (name == "verdicts") return cf_verdicts;
+  if (name == "briefings") return cf_briefings;
   if (name == "mailbox") return cf_mailbox;
   if (name == "alerts") return cf_alerts;
   return -1;

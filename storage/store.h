@@ -14,6 +14,8 @@
 //             with the batch that consumed their messages, or on their own (alert markers)
 //   verdicts  analysts' verdicts on hits and alerts: keys and values are precision/'s
 //             (precision/verdicts.h); apart from the hits, so a replay leaves them alone
+//   briefings the 舆情简报 made (daemon/briefing_service.h): key: id, value: JSON with
+//             the Markdown, HTML and JSON renderings and the webhook deliveries
 // (Column families added after a database was made are created when it is next opened
 // read-write.)
 // A batch (hits, messages and the next offsets of the partitions it read) is one

@@ -11,4 +11,5 @@ export const VIEWS = [
   { name: 'sets', title: '关键词集', load: () => import('./sets.js') },
   { name: 'hits', title: '命中检索', load: () => import('./hits.js') },
   { name: 'risk', title: '风险研判', load: () => import('./risk.js') },
+  { name: 'briefings', title: '简报', load: () => import('./briefings.js') },
 ];
