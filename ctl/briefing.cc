@@ -6,7 +6,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "ctl/precision.h"
+#include "ctl/api.h"
 #include "http/client.h"
 
 namespace yuqing::ctl {
@@ -19,29 +19,18 @@ struct briefing_commands::impl {
   size_t limit = 30;
   bool as_json = false;
 
-  // The raw answer: status and body; an error for a failure to connect.
   static result<http::http_reply> call(const std::string& url, const std::string& token, const std::string& method,
-                                 const std::string& target, const std::string& body = "") {
-    http::http_call c;
-    c.address = url;
-    c.method = method;
-    c.target = target;
-    c.body = body;
-    c.bearer = token;
-    c.timeout = std::chrono::seconds(120);
-    return http::http_request_once(c);
+                                       const std::string& target, const std::string& body = "") {
+    return api{url, token}.send(method, target, body);
   }
-  static result<json> answer(result<http::http_reply> r) {
-    if (!r) return error{r.error_message()};
-    json j = json::parse(r->body, nullptr, false);
-    if (j.is_discarded()) return error{"HTTP " + std::to_string(r->status) + ": " + r->body};
-    if (r->status >= 400) return error{"HTTP " + std::to_string(r->status) + ": " + j.value("error", r->body)};
-    return j;
+  static result<json> answer(const std::string& url, const std::string& token, const std::string& method,
+                             const std::string& target, const std::string& body = "") {
+    return api{url, token}.call(method, target, body);
   }
 
   int do_list(const std::string& url, const std::string& token) const {
     json j;
-    if (auto rc = print_or_keep(answer(call(url, token, "GET", "/api/v1/briefings?limit=" + std::to_string(limit))),
+    if (auto rc = print_or_keep(answer(url, token, "GET", "/api/v1/briefings?limit=" + std::to_string(limit)),
                                 as_json, j))
       return *rc;
     if (j["briefings"].empty()) {
@@ -86,7 +75,7 @@ struct briefing_commands::impl {
   int do_make(const std::string& url, const std::string& token) const {
     json j;
     const json body{{"kind", kind}, {"date", date}};
-    if (auto rc = print_or_keep(answer(call(url, token, "POST", "/api/v1/briefings", body.dump())), as_json, j)) return *rc;
+    if (auto rc = print_or_keep(answer(url, token, "POST", "/api/v1/briefings", body.dump()), as_json, j)) return *rc;
     std::cout << j.value("id", "") << "  " << j.value("title", "") << "\n"
               << "  yuqingctl briefing show " << j.value("id", "") << " [--format md|html|json]\n";
     return 0;

@@ -20,6 +20,7 @@
 #include "common/time.h"
 #include "config/clock.h"
 #include "config/config.h"
+#include "ctl/api.h"
 #include "ctl/briefing.h"
 #include "ctl/precision.h"
 #include "http/client.h"
@@ -252,30 +253,7 @@ int test(const std::string& set_file, const std::string& text, const std::string
   return 0;
 }
 
-// The daemon's HTTP API, as given by --url and --token (or YUQING_URL, YUQING_HTTP_TOKEN).
-struct api {
-  std::string url;
-  std::string token;
-
-  result<json> call(const std::string& method, const std::string& target, const std::string& body,
-                    int* status = nullptr) const {
-    http::http_call c;
-    c.address = url;
-    c.method = method;
-    c.target = target;
-    c.body = body;
-    c.bearer = token;
-    c.timeout = std::chrono::seconds(60);
-    auto r = http::http_request_once(c);
-    if (!r) return error{r.error_message()};
-    if (status) *status = r->status;
-    json j = json::parse(r->body, nullptr, false);
-    if (j.is_discarded()) return error{"HTTP " + std::to_string(r->status) + ": " + r->body};
-    if (r->status >= 400)
-      return error{"HTTP " + std::to_string(r->status) + ": " + j.value("error", r->body)};
-    return j;
-  }
-};
+using ctl::api;
 
 // GETs `target`. An error is printed (exit code 1); with as_json the body is printed (0);
 // otherwise the body is left in `out` for the caller to render (nullopt).

@@ -9,41 +9,11 @@
 
 namespace yuqing::ctl {
 
-std::optional<int> print_or_keep(result<nlohmann::json> answer, bool as_json, nlohmann::json& out) {
-  if (!answer) {
-    std::cerr << answer.error_message() << "\n";
-    return 1;
-  }
-  if (as_json) {
-    std::cout << answer->dump(2) << "\n";
-    return 0;
-  }
-  out = std::move(*answer);
-  return std::nullopt;
-}
-
 using nlohmann::json;
 
 namespace {
 
-struct client {
-  std::string url, token;
-  // The JSON answer; an error (printed by the caller) for a failure or a 4xx/5xx.
-  result<json> call(const std::string& method, const std::string& target, const std::string& body = "") const {
-    http::http_call c;
-    c.address = url;
-    c.method = method;
-    c.target = target;
-    c.body = body;
-    c.bearer = token;
-    c.timeout = std::chrono::seconds(120);
-    auto r = http::http_request_once(c);
-    if (!r) return error{r.error_message()};
-    json j = json::parse(r->body, nullptr, false);
-    if (j.is_discarded()) return error{"HTTP " + std::to_string(r->status) + ": " + r->body};
-    if (r->status >= 400) return error{"HTTP " + std::to_string(r->status) + ": " + j.value("error", r->body)};
-    return j;
-  }
+struct client : api {
   // The answer in `out`; or the exit code once it is printed (an error: 1; as_json: 0).
   std::optional<int> fetch(const std::string& method, const std::string& target, const std::string& body, bool as_json,
                            json& out) const {
@@ -201,7 +171,7 @@ precision_commands::precision_commands(CLI::App& cli, const std::function<void(C
 precision_commands::~precision_commands() = default;
 
 std::optional<int> precision_commands::run(const std::string& url, const std::string& token) const {
-  const client c{url, token};
+  const client c{{url, token}};
   if (*impl_->verdict) return impl_->give(c);
   if (*impl_->precision) return impl_->report(c);
   if (*impl_->suggest) return impl_->suggestions(c);

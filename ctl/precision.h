@@ -14,13 +14,9 @@
 #include <string>
 
 #include "config/result.h"
+#include "ctl/api.h"
 
 namespace yuqing::ctl {
-
-// An answer of the daemon's API, for every yuqingctl command: an error is printed (exit
-// code 1); with as_json the answer is printed (0); otherwise it is left in `out` for the
-// caller to render (nullopt).
-std::optional<int> print_or_keep(result<nlohmann::json> answer, bool as_json, nlohmann::json& out);
 
 class precision_commands {
  public:
