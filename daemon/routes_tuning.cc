@@ -97,7 +97,7 @@ void components::add_tuning_routes() {
       return http::json_error(400, "top: a number from 1 to 10000");
     }
     return http::http_response{200, "application/json", rules_json(static_cast<size_t>(top)).dump()};
-  });
+  }, http::http_server::access::viewer);  // each rule's latest example is a citizen's text
   // Dry run: {"text": "..."} or {"fields": {"title": "...", ...}}, optionally "set" (YAML
   // of a candidate set; default: the sets in force).
   add_test_routes();
@@ -171,7 +171,7 @@ void components::add_test_routes() {
     auto j = backtests->get(id);
     if (!j) return http::json_error(404, "no backtest " + id);
     return http::http_response{200, "application/json", *j};
-  });
+  }, http::http_server::access::viewer);  // its examples are messages
 }
 
 }  // namespace yuqing::daemon
