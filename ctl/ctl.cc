@@ -670,13 +670,9 @@ int report(const api& a, const std::string& db, const std::string& from, const s
     return 2;
   }
   if (db.empty()) {
-    http::http_call c;
-    c.address = a.url;
-    c.method = "GET";
-    c.target = "/api/v1/report?from=" + std::to_string(from_ms) + "&to=" + std::to_string(to_ms) + "&format=" + format;
-    c.timeout = std::chrono::seconds(300);
     std::cerr << "reading the report from " << a.url << " ...\n";
-    auto r = http::http_request_once(c);
+    auto r = a.send("GET", "/api/v1/report?from=" + std::to_string(from_ms) + "&to=" + std::to_string(to_ms) +
+                               "&format=" + format);
     if (!r || r->status != 200) {
       std::cerr << (r ? "HTTP " + std::to_string(r->status) + ": " + r->body : r.error_message()) << "\n";
       return 1;
