@@ -12,7 +12,8 @@
 //
 // The segmenter is segment::dag_segmenter over the process-wide jieba dictionary
 // (segment::dictionary::shared()), extended with the set's own keywords as written and
-// normalized (any, all, none, allow): built once per compiled set, on its first match
+// normalized (any, all, none, allow): built once per compiled set, when the keyword sets
+// put it in force (sets/keyword_sets.cc, on their thread), else on its first match
 // (the dictionary itself once per process: about half a second). Without a dictionary the
 // hits stay `unknown` and nothing is dropped.
 //

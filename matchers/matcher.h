@@ -131,6 +131,10 @@ class compiled_set {
   void match_batch(std::span<const std::string_view> fields, std::span<const size_t> begin,
                    std::vector<hit>& out, std::vector<size_t>& ends) const;
 
+  // Builds the word-boundary index of the set now (once; see matchers/boundary.h), so
+  // that the first match does not (the keyword sets do it when they load a set).
+  void prepare_boundaries() const { (void)boundaries(); }
+
   ~compiled_set();
   compiled_set(const compiled_set&) = delete;
   compiled_set& operator=(const compiled_set&) = delete;

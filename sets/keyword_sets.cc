@@ -221,6 +221,9 @@ reload_outcome keyword_sets::impl::load(const std::string& trigger) {
       if (r.reused && previous_info.count(d.id)) {
         next_info[d.id] = previous_info[d.id];
       } else {
+        // The word-boundary index (and, the first time, the segmenter's dictionary: about
+        // half a second) is built here, not on the ingest thread at the set's first hit.
+        r.set->prepare_boundaries();
         loaded_set l{r.set, now, r.compile_seconds * 1000, r.from_cache, trigger};
         next_info[d.id] = l;
         fresh.push_back(l);
