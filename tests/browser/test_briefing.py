@@ -6,9 +6,7 @@ Screenshots: briefing-daily (the view) and briefing-html (the A4 HTML). Run:
 (ctest runs it as its own test, label `browser`)."""
 import datetime
 import os
-import sys
 import tempfile
-import time
 
 from selenium.webdriver.common.by import By
 
@@ -81,7 +79,4 @@ def briefing_view():
 
 
 if __name__ == "__main__":
-    name = sys.argv[1]
-    started = time.monotonic()
-    globals()[name]()
-    print(f"{name}: ok in {time.monotonic() - started:.1f} s")
+    yb.run_named(globals())

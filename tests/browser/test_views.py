@@ -5,9 +5,7 @@ chromium. Run one test by name:
 (ctest runs each as its own test, label `browser`)."""
 import glob
 import os
-import sys
 import tempfile
-import time
 import urllib.parse
 
 from selenium.common.exceptions import NoAlertPresentException
@@ -481,7 +479,4 @@ def risk_view_parts_equal_api():
 
 
 if __name__ == "__main__":
-    name = sys.argv[1]
-    started = time.monotonic()
-    globals()[name]()
-    print(f"{name}: ok in {time.monotonic() - started:.1f} s")
+    yb.run_named(globals())

@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -272,3 +273,12 @@ class DemoDaemon(Daemon):
         wait_for(lambda: self.get("/api/v1/status")[1]["counters"]["consumed"] >= total, 120,
                  f"{total} sample messages consumed")
         wait_for(lambda: any(a["kind"] == "overdue" for a in self.alerts()), 30, "the mailbox's overdue alerts")
+
+
+def run_named(tests):
+    """Runs the test function named by argv[1] among `tests` (a module's globals()) and
+    says how long it took."""
+    name = sys.argv[1]
+    started = time.monotonic()
+    tests[name]()
+    print(f"{name}: ok in {time.monotonic() - started:.1f} s")

@@ -4,19 +4,10 @@
 // date (POST /api/v1/briefings, admin token).
 // #/briefings?id=daily-2022-11-21
 import { api } from '../api.js';
-import { h, replace, toast } from '../dom.js';
+import { download, h, replace, toast } from '../dom.js';
 
 const TYPES = { md: 'text/markdown;charset=utf-8', html: 'text/html;charset=utf-8', json: 'application/json' };
 const KIND_TEXT = { daily: '日报', weekly: '周报' };
-
-function download(text, name, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = h('a', { href: url, download: name, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
 
 function deliveries(b) {
   const entries = Object.entries(b.deliveries || {});

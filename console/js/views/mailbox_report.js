@@ -3,7 +3,7 @@
 // Markdown, made by the daemon (GET /api/v1/report?format=csv|md), so that the file is the
 // one `yuqingctl report --format csv|md` writes.
 import { api } from '../api.js';
-import { h, replace, toast } from '../dom.js';
+import { download, h, replace, toast } from '../dom.js';
 import { formatTime } from '../time.js';
 
 const COLUMNS = [['received', '收件'], ['answered_on_time', '按时答复'], ['answered_late', '超时答复'], ['open', '办理中'],
@@ -53,15 +53,6 @@ export function issuesList(report) {
   const all = [...(report.concentrated_issues || []), ...(report.same_text_issues || [])];
   if (!all.length) return h('p', { class: 'muted' }, '本期没有集中反映的问题。');
   return h('ul', { class: 'issues' }, all.map(issueItem));
-}
-
-function download(text, name, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = h('a', { href: url, download: name, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 // reportPanel({from, to}) with from/to as API parameters (an age like 30d, or ms).
