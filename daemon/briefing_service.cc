@@ -375,11 +375,15 @@ briefing::input briefing_service::assemble(const bf::period& p) const {
     }
     pp.f->hit_messages = pp.hit_messages.size();
 
-    // Alerts fired in the period, by level.
+    // Alerts of the period, by level: placed by the time of their first hit (message time,
+    // so a backlog read later counts in the period its messages belong to), else when they
+    // fired (mailbox deadlines, losses).
     if (auto alerts = alerting::stored_alert_texts(store_)) {
       for (const auto& text : *alerts) {
         auto a = alerting::alert::from_json(text);
-        if (a && a->fired_ms >= pp.p->from_ms && a->fired_ms < pp.p->to_ms) ++pp.f->alerts[matchers::to_string(a->level)];
+        if (!a) continue;
+        const int64_t t = a->first_hit_ms > 0 ? a->first_hit_ms : a->fired_ms;
+        if (t >= pp.p->from_ms && t < pp.p->to_ms) ++pp.f->alerts[matchers::to_string(a->level)];
       }
     }
 

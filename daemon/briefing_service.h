@@ -3,8 +3,8 @@
 // and pushes it to the configured webhooks, on a schedule and on demand.
 //
 // Operation: make(period) reads, for the period and the one before, the stored messages
-// (count and per hour or day), the hits (per topic and region), the alerts fired, the
-// mailbox report (cases, units, concentrated issues, clusters), the verdicts (rules with
+// (count and per hour or day), the hits (per topic and region), the alerts (placed by
+// their first hit's message time), the mailbox report (cases, units, concentrated issues, clusters), the verdicts (rules with
 // false hits) and the risk engine's snapshot (each topic's and region's peak index, its
 // level and parts); builds the briefing (briefing::build) and its renderings; writes them
 // to column family `briefings` (key: the id, "daily-2022-11-21"; a briefing made again for
