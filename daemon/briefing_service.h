@@ -4,8 +4,8 @@
 //
 // Operation: make(period) reads, for the period and the one before, the stored messages
 // (count and per hour or day), the hits (per topic and region), the alerts (placed by
-// their first hit's message time), the mailbox report (cases, units, concentrated issues, clusters), the verdicts (rules with
-// false hits) and the risk engine's snapshot (each topic's and region's peak index, its
+// their first hit's message time), the mailbox report (cases, units, concentrated issues,
+// clusters), the verdicts (rules with false hits) and the risk engine's snapshot (each topic's and region's peak index, its
 // level and parts); builds the briefing (briefing::build) and its renderings; writes them
 // to column family `briefings` (key: the id, "daily-2022-11-21"; a briefing made again for
 // the same period replaces the one before); and queues its pushes. The service's thread
