@@ -13,7 +13,7 @@ namespace yuqing::common {
 
 // level: trace, debug, info, warn, error; format: text or json. No line shows any of
 // `secrets` or a fragment of one (see redact()): librdkafka's lines come here too
-// (kafka.cc), so nothing of a configured secret reaches stderr.
+// (kafka/kafka.cc), so nothing of a configured secret reaches stderr.
 status setup_logging(const std::string& level, const std::string& format,
                      const std::vector<std::string>& secrets = {});
 

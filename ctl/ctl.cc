@@ -1,7 +1,8 @@
 // yuqingctl: the operator's tool. Subcommands: produce, hits, check, test, broker,
 // config-keys, and against a running daemon's HTTP API: sets (versions, diff, rollback),
 // reload, backtest, rules,
-// alerts, ack, handle, verdict, precision, suggest (precision.cc), risk, policy;
+// alerts, ack, handle, verdict, precision, suggest (precision.cc), risk, policy, briefing
+// (briefing.cc);
 // cases and report read either the API or the store (--db).
 #include <signal.h>
 #include <unistd.h>
@@ -958,7 +959,6 @@ int main(int argc, char** argv) {
     for (const auto& run : commands)
       if (auto rc = run()) return *rc;
     if (auto rc = precision_cmds.run(a.url, a.token)) return *rc;
-    if (auto rc = briefing_cmds.run(a.url, a.token)) return *rc;
     if (auto rc = briefing_cmds.run(a.url, a.token)) return *rc;
   } catch (const std::exception& e) {
     std::cerr << "yuqingctl: " << e.what() << "\n";

@@ -1,4 +1,5 @@
-// http_client: one blocking HTTP/1.1 request, for yuqingctl and the tests.
+// http/client: one blocking HTTP/1.1 request, for yuqingctl, the notifier, the briefing
+// webhooks and the tests.
 //
 // Errors: a connection or protocol failure is an error naming the address; any HTTP status
 // is a reply. Plain http only (put TLS in front of the daemon, see the README).

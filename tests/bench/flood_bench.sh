@@ -20,7 +20,7 @@ trap cleanup EXIT
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$@"; }
 
-"$build/daemon/yuqingctl" broker --partitions 8 --topic bench.posts --topic yuqing.deadletter \
+"$build/ctl/yuqingctl" broker --partitions 8 --topic bench.posts --topic yuqing.deadletter \
   --topic yuqing.hits --topic yuqing.alerts > "$work/broker.out" 2> "$work/broker.log" &
 for _ in $(seq 100); do [ -s "$work/broker.out" ] && break; sleep 0.1; done
 bootstrap=$(head -1 "$work/broker.out")

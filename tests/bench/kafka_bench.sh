@@ -26,7 +26,7 @@ now() { echo "$EPOCHREALTIME"; }
 rate() { python3 -c "import sys; print(f'{int(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2])):.0f}')" "$@"; }
 
 rounds=${BENCH_ROUNDS:-3}
-"$build/daemon/yuqingctl" broker --partitions 64 --topic bench.posts --topic yuqing.deadletter \
+"$build/ctl/yuqingctl" broker --partitions 64 --topic bench.posts --topic yuqing.deadletter \
   --topic yuqing.hits --topic yuqing.alerts \
   > "$work/broker.out" 2> "$work/broker.log" &
 for _ in $(seq 100); do [ -s "$work/broker.out" ] && break; sleep 0.1; done

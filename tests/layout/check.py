@@ -23,7 +23,7 @@ MAY_USE = {
     "http": ["config", "common", "metrics", "matchers"],
     "alerting": ["config", "common", "metrics", "matchers", "storage", "kafka", "http"],
     "ingest": ["config", "common", "metrics", "matchers", "storage", "kafka", "alerting"],
-    "sets": ["config", "common", "metrics", "segment", "matchers", "storage", "alerting"],
+    "sets": ["config", "common", "metrics", "matchers", "storage", "alerting"],
     "mailbox": ["config", "common", "metrics", "matchers", "storage", "alerting", "ingest"],
     "precision": ["config", "common", "matchers", "storage"],
     "risk": ["config", "common", "matchers", "storage"],
