@@ -76,7 +76,10 @@ done
 "$yuqingctl" produce "${shift_from[@]}" --brokers "$bootstrap" --topic yuqing.mailbox-replies "$src/seeds/sample/replies.jsonl" >/dev/null
 total=$(cat "$src"/seeds/sample/{posts,news,mailbox,replies}.jsonl | grep -c .)
 wait_consumed "$port" "$total"
-curl -fs "http://127.0.0.1:$port/metrics" | grep -q '^yuqing_storage_keys{column_family="hits"}' || fail "no storage metrics"
+# Read whole first: `grep -q` stops at the first match, and with pipefail curl's failed
+# write of the rest (the page is over a pipe's 64 KB) would fail the check.
+metrics=$(curl -fs "http://127.0.0.1:$port/metrics") || fail "no /metrics"
+grep -q '^yuqing_storage_keys{column_family="hits"}' <<<"$metrics" || fail "no storage metrics"
 curl -fs "http://127.0.0.1:$port/api/v1/report" >/dev/null 2>&1 && fail "the report answered without a token"
 curl -fs -H "Authorization: Bearer $YUQING_HTTP_TOKEN" "http://127.0.0.1:$port/api/v1/report" >/dev/null || fail "no report"
 kill -HUP "$daemon"

@@ -128,7 +128,8 @@ TEST_CASE("keyword sets edited under a full-speed stream: nothing lost, nothing 
   CHECK(http_post(port, "/api/v1/test", json{{"text", "x"}, {"set", "rules: ["}}.dump(), token).status == 400);
 
   // The noisy-rules view and the per-rule counter.
-  const auto [rc_rules, rules_out] = shell(std::string(YUQINGCTL) + " rules --top 3 --json --url 127.0.0.1:" + std::to_string(port));
+  const auto [rc_rules, rules_out] = shell(std::string(YUQINGCTL) + " rules --top 3 --json --url 127.0.0.1:" +
+                                            std::to_string(port) + " --token " + token);
   REQUIRE(rc_rules == 0);
   const auto top = json::parse(rules_out);
   CHECK(top["rules"][0]["rule"] == "A");
