@@ -34,7 +34,7 @@ class companion {
   virtual std::any prepare(storage::batch& b) { return {}; }
   // The batch is durable; its offsets are not committed yet.
   virtual void stored(const storage::batch& b, std::any prepared) {}
-  // Topics whose read progress this companion follows (asked once, at start).
+  // Topics whose read progress this companion follows (asked once, by add_companion()).
   virtual std::set<std::string> followed_topics() const { return {}; }
   virtual void progress(const read_progress& p) {}
   // These stored messages are handed back with their partitions (the next owner stores

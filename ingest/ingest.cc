@@ -41,6 +41,7 @@ struct service::impl {
   ingest::probe& probe;
   const clock& clk;
   std::vector<companion*> companions;  // add_companion()
+  std::vector<std::set<std::string>> companion_topics;  // each one's followed_topics(), asked once
   std::string cluster_id;  // set_cluster_id(); empty: asked from the brokers at start
   std::function<void(alerting::alert)> raise;  // set_alert_sink()
 
@@ -674,8 +675,9 @@ struct service::impl {
   // partition read to its end holds nothing unread; one behind is read up to the newest
   // message stored from it.
   void tell_progress() {
-    for (auto* c : companions) {
-      const auto topics = c->followed_topics();
+    for (size_t i = 0; i < companions.size(); ++i) {
+      const auto& topics = companion_topics[i];
+      auto* c = companions[i];
       if (topics.empty()) continue;
       read_progress p;
       p.read_until_ms = std::numeric_limits<int64_t>::max();
@@ -813,7 +815,8 @@ service::~service() { stop(); }
 
 void service::add_companion(companion& c) {
   impl_->companions.push_back(&c);
-  for (const auto& t : c.followed_topics()) impl_->followed_topics.insert(t);
+  impl_->companion_topics.push_back(c.followed_topics());
+  for (const auto& t : impl_->companion_topics.back()) impl_->followed_topics.insert(t);
 }
 void service::set_cluster_id(std::string id) { impl_->cluster_id = std::move(id); }
 
