@@ -5,7 +5,7 @@
 #include "common/json.h"
 #include <simdjson.h>
 
-#include "matchers/normalizer.h"
+#include "common/utf8.h"
 
 namespace yuqing::alerting {
 
@@ -95,7 +95,7 @@ void append_json_string(std::string& out, std::string_view s) {
     }
     if (c >= 0x80) {
       uint32_t cp;
-      if (const int len = matchers::decode_utf8(s, i, cp); len > 0) {
+      if (const int len = common::decode_utf8(s, i, cp); len > 0) {
         i += static_cast<size_t>(len);
         continue;
       }
@@ -189,7 +189,7 @@ std::string hit_event::to_json() const {
     out += k ? ",{" : "{";
     append_field(out, "excerpt", rules[k].excerpt);
     append_field(out, "rule", rules[k].rule);
-    append_field(out, "severity", matchers::to_string(rules[k].level));
+    append_field(out, "severity", common::to_string(rules[k].level));
     out += '}';
   }
   out += ']';
@@ -227,9 +227,7 @@ std::optional<hit_event> hit_event::from_json(std::string_view text) {
     if (!read_string(ro, "rule", h.rule, true) || !read_string(ro, "severity", severity, false) ||
         !read_string(ro, "excerpt", h.excerpt, false))
       return std::nullopt;
-    h.level = severity == "critical" ? matchers::severity::critical
-              : severity == "info"   ? matchers::severity::info
-                                     : matchers::severity::warning;
+    h.level = common::parse_severity(severity).value_or(alerting::severity::warning);
     e.rules.push_back(std::move(h));
   }
   return e;
@@ -259,7 +257,7 @@ std::string alert::to_json() const {
     au.push_back({{"time_ms", a.time_ms}, {"action", a.action}, {"who", a.who}, {"note", a.note}});
   return dump({{"id", id},
                {"fingerprint", fingerprint},
-               {"level", matchers::to_string(level)},
+               {"level", alerting::to_string(level)},
                {"kind", kind},
                {"origin", origin},
                {"topic", topic},
@@ -301,7 +299,7 @@ std::optional<alert> alert::from_json(std::string_view text) {
     alert a;
     a.id = j.at("id");
     a.fingerprint = j.at("fingerprint");
-    a.level = matchers::parse_alert_level(j.at("level")).value_or(alert_level::yellow);
+    a.level = parse_alert_level(j.at("level")).value_or(alert_level::yellow);
     a.kind = j.at("kind");
     a.origin = j.value("origin", "rules");
     a.topic = j.value("topic", "");

@@ -16,18 +16,16 @@
 #include <string_view>
 #include <vector>
 
-#include "matchers/keyword_set.h"
+#include "alerting/rules.h"
 
 namespace yuqing::alerting {
-
-using matchers::alert_level;
 
 // One matched message of one keyword set, as published on the hits topic (keyed by the
 // set's policy topic, so one evaluator owns each topic's windows).
 struct hit_event {
   struct rule_hit {
     std::string rule;
-    matchers::severity level = matchers::severity::warning;
+    severity level = severity::warning;
     std::string excerpt;  // matched text highlighted in 【】
   };
   std::string topic;  // policy topic

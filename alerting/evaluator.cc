@@ -9,7 +9,7 @@ namespace {
 
 constexpr size_t max_examples = 5;
 
-std::string fingerprint_of(const std::string& set, const matchers::alert_rule& r,
+std::string fingerprint_of(const std::string& set, const alert_rule& r,
                            const std::string& topic, const std::string& keyword_rule) {
   std::string f = set + "/" + r.id + "/" + r.kind + "/" + topic;
   if (!keyword_rule.empty()) f += "/" + keyword_rule;
@@ -154,7 +154,7 @@ alert& evaluator::fire(series& s, const state_now& st, int64_t t, int64_t now_ms
 }
 
 std::vector<notification> evaluator::on_hit(const hit_event& e,
-                                            const std::vector<matchers::alert_rule>& rules,
+                                            const std::vector<alert_rule>& rules,
                                             int64_t now_ms, bool replay, position pos,
                                             const std::string& set_name) {
   std::vector<notification> out;
@@ -162,7 +162,7 @@ std::vector<notification> evaluator::on_hit(const hit_event& e,
     auto [at, fresh] = streams_.try_emplace(pos.partition, stream_time{e.time_ms, now_ms});
     if (!fresh && e.time_ms > at->second.newest_ms) at->second = {e.time_ms, now_ms};
   }
-  auto process = [&](const matchers::alert_rule& rule, const hit_event::rule_hit& rh,
+  auto process = [&](const alert_rule& rule, const hit_event::rule_hit& rh,
                      const std::string& keyword_rule) {
     const auto fp = fingerprint_of(e.set_id, rule, e.topic, keyword_rule);
     auto& s = series_[fp];
@@ -284,7 +284,7 @@ std::vector<notification> evaluator::step(const std::string& id, int64_t now_ms)
     if (std::find(unattended.begin(), unattended.end(), a.level) != unattended.end() &&
         now_ms - a.cleared_ms >= settings_.close_grace_ms) {
       close(s, a, "the condition has stayed clear for " + std::to_string(settings_.close_grace_ms / 60000) +
-                      " min (" + matchers::to_string(a.level) + " closes unattended)", now_ms, out);
+                      " min (" + alerting::to_string(a.level) + " closes unattended)", now_ms, out);
       return out;
     }
   }
@@ -301,7 +301,7 @@ std::vector<notification> evaluator::people_clocks(alert& a, int64_t now_ms) {
     if (a.level < alert_level::red) a.level = alert_level::red;
     a.last_notified_ms = now_ms;
     a.audit.push_back({now_ms, "escalated", "yuqing", "not acknowledged in time; level now " +
-                                                          std::string(matchers::to_string(a.level))});
+                                                          std::string(alerting::to_string(a.level))});
     out.push_back({reason::escalated, "", a});
   } else if (a.unattended() && now_ms - a.last_notified_ms >= settings_.repeat_ms) {
     a.last_notified_ms = now_ms;

@@ -85,7 +85,7 @@ class evaluator {
 
   // Evaluates one hit event against its set's alert rules at the event's time. set_name:
   // the set's name for the alerts' summaries (empty: the policy topic).
-  std::vector<notification> on_hit(const hit_event& e, const std::vector<matchers::alert_rule>& rules,
+  std::vector<notification> on_hit(const hit_event& e, const std::vector<alert_rule>& rules,
                                    int64_t now_ms, bool replay = false, position pos = {},
                                    const std::string& set_name = "");
   std::vector<notification> tick(int64_t now_ms);
@@ -127,7 +127,7 @@ class evaluator {
     position pos;
   };
   struct series {
-    matchers::alert_rule rule;
+    alert_rule rule;
     std::string fingerprint, topic, set_id, keyword_rule, set_name;
     int plan_item = 0;
     int32_t partition = -1;     // of the hits it was fed (-1: not from Kafka)

@@ -187,7 +187,7 @@ std::string notifier::alertmanager_body(const std::vector<alerting::alert>& aler
     json j{{"labels",
             {{"alertname", "yuqing_" + a.kind},
              {"alert_id", a.id},
-             {"level", matchers::to_string(a.level)},
+             {"level", alerting::to_string(a.level)},
              {"topic", a.topic},
              {"plan_item", std::to_string(a.plan_item)},
              {"unit", a.lead_units.empty() ? "none" : a.lead_units.front()},

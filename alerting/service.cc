@@ -46,7 +46,7 @@ alerting::settings settings_of(const config::daemon_config& c) {
   s.respond_other_ms = int64_t{c.clock_respond_other_hours} * 3600000;
   s.close_unattended.clear();
   for (const auto& l : c.alert_close_unattended_levels)
-    if (auto level = matchers::parse_alert_level(l)) s.close_unattended.push_back(*level);
+    if (auto level = parse_alert_level(l)) s.close_unattended.push_back(*level);
   s.close_grace_ms = int64_t{c.alert_close_grace_minutes} * 60000;
   return s;
 }
@@ -67,7 +67,7 @@ std::string event_json(const alerting::notification& n) {
 }  // namespace
 
 struct service::impl {
-  impl(const config::daemon_config& c, std::string b, storage::store& s, matchers::matcher_source k,
+  impl(const config::daemon_config& c, std::string b, storage::store& s, alerting::rules_source k,
        std::shared_ptr<const config::plan> plan, alerting::probe& p, notifier& n,
        std::shared_ptr<http::event_stream> es, const clock& ck)
       : cfg(c), bootstrap(std::move(b)), store(s), sets(std::move(k)), probe(p), sink(n),
@@ -76,7 +76,7 @@ struct service::impl {
   const config::daemon_config& cfg;
   std::string bootstrap;
   storage::store& store;
-  matchers::matcher_source sets;
+  alerting::rules_source sets;
   alerting::probe& probe;
   notifier& sink;
   std::shared_ptr<http::event_stream> stream;
@@ -94,13 +94,11 @@ struct service::impl {
   std::map<int32_t, int64_t> evaluated;  // below this: replay (evaluated before)
   bool invalid_logged = false;
 
-  // The set in force with this id (its alert rules and name); kept alive by the matcher.
-  std::pair<std::shared_ptr<const matchers::matcher>, const matchers::keyword_set*> set_of(
-      const std::string& set_id) const {
-    auto m = sets();
-    for (const auto& s : m->sets())
-      if (s->definition().id == set_id) return {m, &s->definition()};
-    return {m, nullptr};
+  // The set in force with this id (its alert rules and name); kept alive by the book.
+  std::pair<std::shared_ptr<const rule_book>, const set_alerts*> set_of(const std::string& set_id) const {
+    auto book = sets();
+    const auto it = book->find(set_id);
+    return {book, it == book->end() ? nullptr : &it->second};
   }
 
   // Keeps (one synced write), publishes (one flush) and hands on alert changes; the
@@ -122,14 +120,14 @@ struct service::impl {
         spdlog::error("event=alert_not_published id={} error=\"{}\"", a.id, st.error_message());
       else produced = true;
       spdlog::info("event=alert_{} id={} level={} kind={} topic={} set={} rule={} count={} state={} condition={}{}",
-                   alerting::to_string(n.why), a.id, matchers::to_string(a.level), a.kind, a.topic,
+                   alerting::to_string(n.why), a.id, alerting::to_string(a.level), a.kind, a.topic,
                    a.set_id, a.alert_rule, a.count, alerting::to_string(a.state), alerting::to_string(a.condition),
                    n.detail.empty() ? "" : " detail=" + n.detail);
       if (n.why == alerting::reason::acknowledged)
-        probe.acknowledged(matchers::to_string(a.level),
+        probe.acknowledged(alerting::to_string(a.level),
                            static_cast<double>(a.acknowledged_ms - a.fired_ms) / 1000.0);
       if (n.why == alerting::reason::fired) {
-        probe.fired(matchers::to_string(a.level), a.kind);
+        probe.fired(alerting::to_string(a.level), a.kind);
         if (hit_time_ms >= 0)
           probe.latency(std::max<double>(0, static_cast<double>(clk.now_ms() - hit_time_ms) / 1000.0));
       }
@@ -146,7 +144,7 @@ struct service::impl {
     }
     std::map<std::array<std::string, 3>, int> active;
     for (const auto& a : ev.alerts())
-      if (a.active()) ++active[{matchers::to_string(a.level), a.topic, alerting::to_string(a.state)}];
+      if (a.active()) ++active[{alerting::to_string(a.level), a.topic, alerting::to_string(a.state)}];
     probe.active(active);
   }
 
@@ -330,8 +328,8 @@ struct service::impl {
     }
     const bool replay = m->offset < evaluated[m->partition];
     const auto [in_force, set] = set_of(e->set_id);
-    static const std::vector<matchers::alert_rule> none;
-    for (auto& n : ev.on_hit(*e, set ? set->alerts : none, clk.now_ms(), replay, {m->partition, m->offset},
+    static const std::vector<alert_rule> none;
+    for (auto& n : ev.on_hit(*e, set ? set->rules : none, clk.now_ms(), replay, {m->partition, m->offset},
                              set ? set->name : "")) {
       notes.push_back(std::move(n));
       hit_times.push_back(rd_kafka_message_timestamp(m, nullptr));
@@ -382,7 +380,7 @@ struct service::impl {
 };
 
 service::service(const config::daemon_config& cfg, std::string bootstrap,
-                                   storage::store& store, matchers::matcher_source sets,
+                                   storage::store& store, alerting::rules_source sets,
                                    std::shared_ptr<const config::plan> plan, alerting::probe& probe,
                                    notifier& sink, std::shared_ptr<http::event_stream> stream,
                                    const clock& clk)
@@ -476,7 +474,7 @@ result<std::vector<alerting::alert>> service::alerts(const alert_query& q) const
     if (!a) continue;
     if (!q.state.empty() && alerting::parse_alert_state(q.state) != a->state) continue;
     if (!q.condition.empty() && alerting::to_string(a->condition) != q.condition) continue;
-    if (!q.level.empty() && matchers::to_string(a->level) != q.level) continue;
+    if (!q.level.empty() && alerting::to_string(a->level) != q.level) continue;
     if (!q.topic.empty() && a->topic != q.topic) continue;
     if (!q.kind.empty() && a->kind != q.kind) continue;
     if (!q.unit.empty() && !has_unit(*a, q.unit)) continue;

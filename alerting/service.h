@@ -26,7 +26,6 @@
 #include "config/clock.h"
 #include "config/config.h"
 #include "http/server.h"
-#include "matchers/matcher.h"
 #include "alerting/notifier.h"
 #include "alerting/probe.h"
 #include "storage/store.h"
@@ -44,10 +43,11 @@ struct alert_query {
 
 class service {
  public:
+  // sets: the alert rules in force (the keyword sets' rule book), read at each hit event.
   service(const config::daemon_config& cfg, std::string bootstrap, storage::store& store,
-                   matchers::matcher_source sets, std::shared_ptr<const config::plan> plan,
-                   alerting::probe& probe, notifier& sink, std::shared_ptr<http::event_stream> stream,
-                   const clock& clk);
+          alerting::rules_source sets, std::shared_ptr<const config::plan> plan,
+          alerting::probe& probe, notifier& sink, std::shared_ptr<http::event_stream> stream,
+          const clock& clk);
   ~service();
   service(const service&) = delete;
   service& operator=(const service&) = delete;

@@ -40,6 +40,20 @@ bool parse_time_or_age(std::string_view s, int64_t now_ms, int64_t& ms) {
   return true;
 }
 
+std::optional<int64_t> parse_duration(std::string_view s) {
+  if (s.size() < 2) return std::nullopt;
+  const char unit = s.back();
+  const int64_t mult = unit == 's' ? 1000 : unit == 'm' ? 60000 : unit == 'h' ? 3600000 : unit == 'd' ? 86400000 : 0;
+  if (mult == 0) return std::nullopt;
+  const std::string_view digits = s.substr(0, s.size() - 1);
+  if (digits.empty() || digits.size() > 9 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const int64_t v = std::stoll(std::string(digits)) * mult;
+  if (v <= 0) return std::nullopt;
+  return v;
+}
+
 bool parse_rfc3339(std::string_view s, int64_t& ms) {
   int Y, M, D, h, m, sec;
   if (!digits(s, 0, 4, Y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, M) || s[7] != '-' ||

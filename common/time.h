@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,5 +18,8 @@ std::string format_rfc3339(int64_t ms);
 bool parse_time_or_age(std::string_view s, int64_t now_ms, int64_t& ms);
 // ms as RFC 3339 at this UTC offset: 2026-12-02T09:40:00.000+08:00.
 std::string local_rfc3339(int64_t ms, int offset_minutes);
+// A length of time as a set file writes it: "90s", "10m", "24h", "7d" -> milliseconds;
+// nullopt when malformed or not positive.
+std::optional<int64_t> parse_duration(std::string_view s);
 
 }  // namespace yuqing::common

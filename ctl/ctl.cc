@@ -30,6 +30,7 @@
 #include "matchers/matcher.h"
 #include "precision/text.h"
 #include "precision/verdicts.h"
+#include "sets/checks.h"
 #include "storage/store.h"
 
 namespace {
@@ -159,7 +160,7 @@ int hits(const std::string& db, const std::string& topic, const std::string& set
 // Errors first, then warnings (as `falco -V`); exit 1 on errors, and with --strict on
 // warnings too.
 int check(const std::string& path, bool as_json, bool strict) {
-  const auto r = matchers::load_directory(path);
+  const auto r = matchers::load_directory(path, sets::checked_options());
   size_t warnings = 0;
   for (const auto& c : r.results)
     for (const auto& d : c.diagnostics) warnings += d.warning ? 1 : 0;
@@ -201,7 +202,7 @@ int check(const std::string& path, bool as_json, bool strict) {
 
 int test(const std::string& set_file, const std::string& text, const std::string& file,
          bool as_json) {
-  auto c = matchers::compiled_set::load(set_file);
+  auto c = matchers::compiled_set::load(set_file, sets::checked_options());
   if (!c.set) {
     std::cerr << c.to_text();
     return 1;
@@ -322,7 +323,7 @@ void print_backtest_alerts(const json& report) {
 int backtest(const api& a, const std::string& set_file, const std::string& since, size_t examples,
              bool as_json) {
   // Check locally first: errors then name the real file.
-  auto local = matchers::compiled_set::load(set_file);
+  auto local = matchers::compiled_set::load(set_file, sets::checked_options());
   if (!local.ok()) {
     std::cerr << local.to_text();
     return 1;

@@ -95,7 +95,7 @@ std::string read_alert_query(const http::http_request& r, alerting::alert_query&
   static const std::set<std::string> states = {"open", "acknowledged", "handled", "closed"};
   if (!q.state.empty() && !states.count(q.state)) return "state: open, acknowledged, handled or closed";
   if (!q.condition.empty() && !alerting::parse_alert_condition(q.condition)) return "condition: firing or cleared";
-  if (!q.level.empty() && !matchers::parse_alert_level(q.level)) return "level: blue, yellow, orange or red";
+  if (!q.level.empty() && !alerting::parse_alert_level(q.level)) return "level: blue, yellow, orange or red";
   static const std::set<std::string> kinds = {"immediate", "threshold", "spike", "spread", "due_soon",
                                               "overdue", "concentrated_issue", "same_text", "messages_lost", "rule_tuning",
                                               "risk_level"};

@@ -228,7 +228,7 @@ struct app::impl : components {
 
   status start_alerting() {
     if (!cfg.alerting_enabled) return ok_status();
-    alerts_svc = std::make_unique<alerting::service>(cfg, bootstrap, *store, [this] { return sets->current(); },
+    alerts_svc = std::make_unique<alerting::service>(cfg, bootstrap, *store, [this] { return sets->rules(); },
                                                      plan, *al_probe, *alert_sink, alert_stream, clk);
     if (auto st = alerts_svc->start(); !st) return st;
     precision->set_alerts(alerts_svc.get());

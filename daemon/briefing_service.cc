@@ -383,7 +383,7 @@ briefing::input briefing_service::assemble(const bf::period& p) const {
         auto a = alerting::alert::from_json(text);
         if (!a) continue;
         const int64_t t = a->first_hit_ms > 0 ? a->first_hit_ms : a->fired_ms;
-        if (t >= pp.p->from_ms && t < pp.p->to_ms) ++pp.f->alerts[matchers::to_string(a->level)];
+        if (t >= pp.p->from_ms && t < pp.p->to_ms) ++pp.f->alerts[alerting::to_string(a->level)];
       }
     }
 

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "matchers/normalizer.h"
+#include "common/utf8.h"
 
 namespace yuqing::http {
 
@@ -44,7 +44,7 @@ bool url_decode(std::string_view s, std::string& out, bool plus_is_space) {
     out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
     i += 2;
   }
-  return matchers::is_valid_utf8(out);
+  return common::is_valid_utf8(out);
 }
 
 // Method, path, decoded query, lower-case headers and body of a parsed request; false when

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "matchers/normalizer.h"
+#include "common/utf8.h"
 
 namespace yuqing::ingest {
 namespace {
@@ -116,7 +116,7 @@ decode_error decoder::decode(std::string_view payload, const storage::kafka_posi
   if (static_cast<int64_t>(payload.size()) > max_bytes_) return decode_error::oversize;
 
   if (channel_.format == config::channel_format::text) {
-    if (!matchers::is_valid_utf8(payload)) return decode_error::invalid_utf8;
+    if (!common::is_valid_utf8(payload)) return decode_error::invalid_utf8;
     out.key = message_key(pos, {});
     out.text.emplace_back("content", std::string(payload));
     return decode_error::none;

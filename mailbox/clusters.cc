@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "common/utf8.h"
 #include "matchers/normalizer.h"
 
 namespace yuqing::mailbox {
@@ -51,7 +52,7 @@ signature sign(std::string_view text) {
   cps.clear();
   for (size_t i = 0; i < n.text.size() && cps.size() < 2000;) {
     uint32_t cp = 0;
-    int len = matchers::decode_utf8(n.text, i, cp);
+    int len = common::decode_utf8(n.text, i, cp);
     if (len <= 0) {
       cp = 0x110000u + static_cast<unsigned char>(n.text[i]);
       len = 1;

@@ -702,7 +702,7 @@ alerting::alert service::issue_alert(const concentrated_issue& i) const {
   al.fingerprint = i.fingerprint;
   al.origin = same_text ? "clusters" : "mailbox";
   al.kind = same_text ? "same_text" : "concentrated_issue";
-  al.level = matchers::parse_alert_level(same_text ? cfg_.same_text_level : cfg_.mailbox_concentrated_level)
+  al.level = alerting::parse_alert_level(same_text ? cfg_.same_text_level : cfg_.mailbox_concentrated_level)
                  .value_or(alerting::alert_level::orange);
   al.topic = same_text ? i.topic : i.by == "topic" ? i.what : "";
   al.set_id = same_text ? "clusters" : "mailbox";
@@ -750,7 +750,7 @@ alerting::alert service::case_alert(const mailbox_case& c, const std::string& ki
   a.fingerprint = "mailbox/" + kind + "/" + c.id;
   a.origin = "mailbox";
   a.kind = kind;
-  a.level = matchers::parse_alert_level(kind == "overdue" ? cfg_.mailbox_overdue_level : cfg_.mailbox_due_soon_level)
+  a.level = alerting::parse_alert_level(kind == "overdue" ? cfg_.mailbox_overdue_level : cfg_.mailbox_due_soon_level)
                 .value_or(alerting::alert_level::yellow);
   a.topic = c.topics.empty() ? "" : c.topics.front();
   a.set_id = "mailbox";

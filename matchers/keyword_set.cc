@@ -15,38 +15,6 @@
 
 namespace yuqing::matchers {
 
-const char* to_string(alert_level l) {
-  switch (l) {
-    case alert_level::blue: return "blue";
-    case alert_level::yellow: return "yellow";
-    case alert_level::orange: return "orange";
-    case alert_level::red: return "red";
-  }
-  return "?";
-}
-
-std::optional<alert_level> parse_alert_level(const std::string& s) {
-  if (s == "blue") return alert_level::blue;
-  if (s == "yellow") return alert_level::yellow;
-  if (s == "orange") return alert_level::orange;
-  if (s == "red") return alert_level::red;
-  return std::nullopt;
-}
-
-std::optional<int64_t> parse_duration(const std::string& s) {
-  if (s.size() < 2) return std::nullopt;
-  const char unit = s.back();
-  const int64_t mult = unit == 's' ? 1000 : unit == 'm' ? 60000 : unit == 'h' ? 3600000 : unit == 'd' ? 86400000 : 0;
-  if (mult == 0) return std::nullopt;
-  const std::string digits = s.substr(0, s.size() - 1);
-  if (digits.empty() || digits.size() > 9 ||
-      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::nullopt;
-  const int64_t v = std::stoll(digits) * mult;
-  if (v <= 0) return std::nullopt;
-  return v;
-}
-
 namespace {
 
 source_pos pos_of(const YAML::Node& n) {
@@ -166,9 +134,7 @@ class parser {
     }
     if (const auto s = n["severity"]) {
       const auto v = s.Scalar();
-      if (v == "info") r.level = severity::info;
-      else if (v == "warning") r.level = severity::warning;
-      else if (v == "critical") r.level = severity::critical;
+      if (const auto level = common::parse_severity(v)) r.level = *level;
       else fail(s, r.id, "severity must be info, warning or critical, is " + quote_token(v));
     }
     if (const auto t = n["tags"]) {
@@ -181,86 +147,6 @@ class parser {
     const size_t parts = (r.any.empty() ? 0 : 1) + r.all.size() + (r.regex ? 1 : 0);
     if (r.within > 0 && parts < 2) warn(n["within"], r.id, "within has no effect on a rule with one part");
     set.rules.push_back(std::move(r));
-  }
-
-  void parse_alert(const YAML::Node& n, keyword_set& set) {
-    if (!n.IsMap() || !n["kind"]) {
-      fail(n, "", "an alert needs a kind (immediate, threshold, spike, spread)");
-      return;
-    }
-    alert_rule a;
-    a.pos = pos_of(n);
-    a.kind = n["kind"].Scalar();
-    static const std::map<std::string, std::set<std::string>> params = {
-        {"immediate", {"min_severity"}},
-        {"threshold", {"window", "count"}},
-        {"spike", {"window", "baseline", "factor", "min_count"}},
-        {"spread", {"window", "count", "distinct"}}};
-    const auto kind = params.find(a.kind);
-    if (kind == params.end()) {
-      fail(n["kind"], "",
-           "unknown alert kind " + quote_token(a.kind) + " (immediate, threshold, spike, spread)");
-      return;
-    }
-    a.id = a.kind + "-" + std::to_string(set.alerts.size() + 1);
-    const size_t errors = out_.error_count();
-    for (const auto& kv : n) {
-      const std::string key = kv.first.Scalar();
-      const YAML::Node& v = kv.second;
-      if (key == "kind") continue;
-      if (!v.IsScalar()) {
-        fail(v, "", "alert parameter " + quote_token(key) + " must be a scalar");
-        continue;
-      }
-      const std::string s = v.Scalar();
-      auto duration = [&](int64_t& out) {
-        if (auto d = parse_duration(s)) out = *d;
-        else fail(v, "", key + ": a duration like 90s, 10m, 24h or 7d");
-      };
-      auto positive = [&](uint64_t& out) {
-        long long x = 0;
-        if (YAML::convert<long long>::decode(v, x) && x > 0) out = static_cast<uint64_t>(x);
-        else fail(v, "", key + ": a whole number above 0");
-      };
-      if (key == "id") {
-        a.id = s;
-      } else if (key == "level") {
-        if (auto l = parse_alert_level(s)) a.level = *l;
-        else fail(v, "", "level must be blue, yellow, orange or red");
-      } else if (key == "rule") {
-        a.rule = s;
-      } else if (key == "resolve_after") {
-        duration(a.resolve_after_ms);
-      } else if (!kind->second.count(key)) {
-        fail(kv.first, "", "alert kind " + a.kind + " has no parameter " + quote_token(key));
-      } else if (key == "min_severity") {
-        if (s == "info") a.min_severity = severity::info;
-        else if (s == "warning") a.min_severity = severity::warning;
-        else if (s == "critical") a.min_severity = severity::critical;
-        else fail(v, "", "min_severity must be info, warning or critical");
-      } else if (key == "window") {
-        duration(a.window_ms);
-      } else if (key == "baseline") {
-        duration(a.baseline_ms);
-      } else if (key == "count" || key == "min_count") {
-        positive(a.count);
-      } else if (key == "factor") {
-        if (!YAML::convert<double>::decode(v, a.factor) || !(a.factor > 0))
-          fail(v, "", "factor: a number above 0");
-      } else if (key == "distinct") {
-        if (s != "author" && s != "source") fail(v, "", "distinct must be author or source");
-        a.distinct = s;
-      }
-    }
-    for (const auto& need : kind->second) {
-      if (need == "min_severity" || need == "distinct" || n[need]) continue;
-      fail(n, "", "alert kind " + a.kind + " needs " + need);
-    }
-    if (a.kind == "spike" && a.baseline_ms > 0 && a.baseline_ms < a.window_ms)
-      fail(n["baseline"], "", "baseline must be at least as long as window");
-    for (const auto& other : set.alerts)
-      if (other.id == a.id) fail(n, "", "alert id " + quote_token(a.id) + " is used twice");
-    if (out_.error_count() == errors) set.alerts.push_back(std::move(a));
   }
 
   // plan_item, normalize, whole_words, allow and the precision settings of a set.
@@ -294,24 +180,6 @@ class parser {
   }
   }
 
-  // The set's alert rules, each naming a rule of the set (or none: every rule).
-  void parse_alerts(const YAML::Node& root, keyword_set& set) {
-  if (const auto alerts = root["alerts"]) {
-    if (!alerts.IsSequence()) fail(alerts, "", "alerts: expected a list");
-    else for (const auto& a : alerts) parse_alert(a, set);
-    for (size_t i = 0; i < set.alerts.size(); ++i) {
-      const auto& a = set.alerts[i];
-      const bool known = a.rule.empty() || std::any_of(set.rules.begin(), set.rules.end(),
-                                                       [&](const rule& r) { return r.id == a.rule; });
-      if (!known)
-        out_.diagnostics.push_back({file_, a.pos, "",
-                                    "alert " + quote_token(a.id) + ": no rule " +
-                                        quote_token(a.rule) + " in this set",
-                                    false});
-    }
-  }
-  }
-
   void parse(const std::string& text) {
     YAML::Node root;
     try {
@@ -333,7 +201,7 @@ class parser {
     try {
       check_keys(root,
                  {"id", "name", "topic", "plan_item", "normalize", "whole_words", "allow", "rules",
-                  "alerts", "precision_threshold", "precision_min_judged"},
+                  "alerts", "precision_threshold", "precision_min_judged"},  // alerts: alerting/rules.h
                  "", "set");
       static const std::regex id_re("[A-Za-z0-9][A-Za-z0-9._-]*");
       if (!root["id"] || !root["id"].IsScalar() ||
@@ -353,7 +221,6 @@ class parser {
         std::set<std::string> ids;
         for (const auto& r : rules) parse_rule(r, set, ids);
       }
-      parse_alerts(root, set);
     } catch (const YAML::Exception& e) {
       out_.diagnostics.push_back(
           {file_, {e.mark.line + 1, e.mark.column + 1}, "", "YAML: " + e.msg, false});
@@ -374,29 +241,9 @@ const char* to_string(boundary_mode m) {
   return names[static_cast<int>(m)];
 }
 
-const char* to_string(severity s) {
-  switch (s) {
-    case severity::info: return "info";
-    case severity::warning: return "warning";
-    case severity::critical: return "critical";
-  }
-  return "?";
-}
-
-std::string diagnostic::to_text() const {
-  std::string s = file;
-  if (pos.line) s += ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
-  s += warning ? ": warning: " : ": error: ";
-  if (!rule.empty()) s += "[rule " + rule + "] ";
-  return s + message;
-}
-
 bool load_result::ok() const { return set.has_value() && error_count() == 0; }
 
-size_t load_result::error_count() const {
-  return std::count_if(diagnostics.begin(), diagnostics.end(),
-                       [](const diagnostic& d) { return !d.warning; });
-}
+size_t load_result::error_count() const { return common::error_count(diagnostics); }
 
 std::string load_result::to_text() const {
   std::string s;
@@ -471,18 +318,6 @@ std::string refused_set_file(const std::filesystem::path& dir, const std::filesy
   if (!fs::is_regular_file(target, ec))
     return "a link to something that is not a regular file; not read";
   return "";
-}
-
-std::string quote_token(std::string_view text) {
-  constexpr size_t max_bytes = 64;
-  std::string_view t = text.substr(0, text.find_first_of("\r\n"));
-  const bool cut = t.size() < text.size() || t.size() > max_bytes;
-  if (t.size() > max_bytes) {
-    size_t end = max_bytes;
-    while (end > 0 && (static_cast<unsigned char>(t[end]) & 0xC0) == 0x80) --end;
-    t = t.substr(0, end);
-  }
-  return "'" + std::string(t) + (cut ? "…'" : "'");
 }
 
 }  // namespace yuqing::matchers

@@ -2,7 +2,9 @@
 //
 // A set is one YAML file (schema in matchers/README.md): id, name, topic, plan_item,
 // normalize, whole_words, allow, rules (id, any, all, none, within, regex, severity, tags)
-// and alerts. Only `id` and `rules` are required.
+// and alerts. Only `id` and `rules` are required. The `alerts` section belongs to the alert
+// rules (alerting/rules.h): this parser accepts the key and leaves its content to them; the
+// keyword sets (sets/) check both.
 //
 // Errors: parsing never throws. It returns a load_result in the manner of Falco's: every
 // error and warning with file, line, column and rule id, printable as text or JSON. A
@@ -16,16 +18,16 @@
 #include <string>
 #include <vector>
 
+#include "common/diagnostic.h"
+
 namespace yuqing::matchers {
 
-enum class severity { info = 0, warning = 1, critical = 2 };
-const char* to_string(severity s);
-
-struct source_pos {
-  int line = 0;  // 1-based; 0 when unknown
-  int column = 0;
-  bool operator==(const source_pos&) const = default;
-};
+// The vocabulary of diagnostics and of a rule's severity, shared with the alert rules.
+using common::diagnostic;
+using common::quote_token;
+using common::severity;
+using common::source_pos;
+using common::to_string;
 
 // A keyword as written, with its position in the file.
 struct term {
@@ -51,38 +53,6 @@ struct rule {
   boundary_mode boundary = boundary_mode::score;
 };
 
-// Alert levels of the command center, lowest first.
-enum class alert_level { blue = 0, yellow = 1, orange = 2, red = 3 };
-const char* to_string(alert_level l);
-std::optional<alert_level> parse_alert_level(const std::string& s);
-
-// An alert rule of the set (validated here; the alerting component evaluates it):
-//   immediate  a hit of at least min_severity
-//   threshold  at least `count` matching messages within `window`
-//   spike      at least min_count messages within `window` and `factor` times the rate of
-//              the `baseline` window before it
-//   spread     at least `count` distinct authors (or sources) within `window`
-// Common: id (default "<kind>-<position>"), level (default yellow), rule (only hits of this
-// keyword rule; default any rule of the set), resolve_after (how long the condition must
-// stay clear before the alert resolves; default 10m).
-struct alert_rule {
-  std::string id;
-  std::string kind;
-  alert_level level = alert_level::yellow;
-  std::string rule;
-  severity min_severity = severity::critical;
-  int64_t window_ms = 0;
-  int64_t baseline_ms = 0;
-  double factor = 0;
-  uint64_t count = 0;  // threshold, spread; spike: min_count
-  std::string distinct = "author";  // spread: author | source
-  int64_t resolve_after_ms = 10 * 60 * 1000;
-  source_pos pos;
-};
-
-// "90s", "10m", "24h", "7d" -> milliseconds; nullopt when malformed or not positive.
-std::optional<int64_t> parse_duration(const std::string& s);
-
 struct keyword_set {
   std::string id;
   std::string name;
@@ -92,7 +62,6 @@ struct keyword_set {
   bool whole_words = true;  // Latin keywords match whole words
   std::vector<term> allow;
   std::vector<rule> rules;
-  std::vector<alert_rule> alerts;
   // A rule whose precision from analysts' verdicts falls under this (0: never) once it has
   // precision_min_judged relevant or false verdicts needs tuning (yuqing::precision).
   double precision_threshold = 0;
@@ -100,16 +69,6 @@ struct keyword_set {
   std::string file;
   std::string version;   // content hash (16 hex digits)
   std::string text;      // the file as parsed (its content hash is `version`)
-};
-
-struct diagnostic {
-  std::string file;
-  source_pos pos;
-  std::string rule;  // rule id, empty for set-level problems
-  std::string message;
-  bool warning = false;
-
-  std::string to_text() const;  // "FILE:LINE:COL: error: [rule R] MESSAGE"
 };
 
 struct load_result {
@@ -135,9 +94,5 @@ std::vector<std::filesystem::path> keyword_set_files(const std::filesystem::path
 // ConfigMap volume's links). A directory, a device, a dangling link or a link leading out
 // of `dir` (to /etc/shadow, say) is refused without being opened.
 std::string refused_set_file(const std::filesystem::path& dir, const std::filesystem::path& file);
-
-// `text` quoted for a diagnostic: its first line, at most 64 bytes (cut at a character
-// boundary, "…" where cut), so that a message never carries more of a file than its token.
-std::string quote_token(std::string_view text);
 
 }  // namespace yuqing::matchers

@@ -489,7 +489,7 @@ struct compiled_set::builder {
       d.file = set.file;
       d.message += " (remembered: this content is not compiled again)";
     }
-    res.diagnostics = std::move(*errors);
+    res.diagnostics.insert(res.diagnostics.end(), errors->begin(), errors->end());
     res.remembered = true;
     return true;
   }
@@ -646,6 +646,10 @@ struct compiled_set::builder {
 compile_result compiled_set::compile(keyword_set def, const compile_options& options) {
   const auto started = std::chrono::steady_clock::now();
   compile_result res;
+  if (options.section_checks) {
+    res.diagnostics = options.section_checks(def);
+    if (common::error_count(res.diagnostics) > 0) return res;
+  }
   std::unique_ptr<compiled_set> cs(new compiled_set());
   cs->set_ = std::move(def);
   cs->impl_ = std::make_unique<impl>();

@@ -98,6 +98,10 @@ struct compile_options {
   int time_limit_ms = 0;
   // Where Hyperscan's failures are remembered; null: nowhere.
   std::shared_ptr<compile_failures> failures;
+  // Checks of the sections this library does not read (the alert rules: sets/checks.h),
+  // run by compile() before anything is built: an error refuses the set as a parse error
+  // does. Empty: none.
+  std::function<std::vector<diagnostic>(const keyword_set&)> section_checks;
 };
 
 struct compile_result {

@@ -111,35 +111,6 @@ bool is_cjk(uint32_t cp) {
   return (cp >= 0x2E80 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) || cp >= 0x20000;
 }
 
-// decode_utf8 on raw bytes, inlined into the normalizer's loop.
-[[gnu::always_inline]] inline int decode_at(const unsigned char* p, size_t n, size_t i, uint32_t& cp) {
-  const unsigned char c = p[i];
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  auto cont = [&](size_t k) { return i + k < n && (p[i + k] & 0xC0) == 0x80; };
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
-    if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return 3;
-  }
-  if (c >= 0xC2 && c <= 0xDF) {
-    if (!cont(1)) return 0;
-    cp = ((c & 0x1Fu) << 6) | (p[i + 1] & 0x3Fu);
-    return 2;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    cp = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3Fu) << 12) | ((p[i + 2] & 0x3Fu) << 6) |
-         (p[i + 3] & 0x3Fu);
-    if (cp < 0x10000 || cp > 0x10FFFF) return 0;
-    return 4;
-  }
-  return 0;
-}
-
 // normalize()'s `shift` when no copy segment is open.
 constexpr int64_t no_segment = std::numeric_limits<int64_t>::min();
 
@@ -300,38 +271,6 @@ std::vector<std::string> normalize_option_names(uint32_t flags) {
   for (const auto& [n, f] : option_names)
     if (flags & f) v.emplace_back(n);
   return v;
-}
-
-int decode_utf8(std::string_view s, size_t i, uint32_t& cp) {
-  return decode_at(reinterpret_cast<const unsigned char*>(s.data()), s.size(), i, cp);
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-bool is_valid_utf8(std::string_view s) {
-  uint32_t cp;
-  for (size_t i = 0; i < s.size();) {
-    const int len = decode_utf8(s, i, cp);
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
 }
 
 std::shared_ptr<const normalizer> normalizer::get(uint32_t flags) {
@@ -552,7 +491,7 @@ size_t normalizer::normalize_at(std::string_view in, std::string& buffer, size_t
       if (i > start) continue;
     }
     uint32_t cp;
-    const int len = decode_at(p, n, i, cp);
+    const int len = common::decode_utf8_at(p, n, i, cp);  // inlined
     if (len == 0) {  // invalid byte
       if (!noise) {
         static const char bad = '\xFF';

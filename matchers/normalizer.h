@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/utf8.h"
 #include "config/result.h"
 
 namespace yuqing::matchers {
@@ -158,10 +159,9 @@ class normalizer {
   entry identity_{0, 0, 0, 1, 0};    // marker for code points beyond the table
 };
 
-// Decodes one UTF-8 code point at s[i]; returns its length (1..4), or 0 when the bytes
-// at i are not valid UTF-8 (then cp is unspecified).
-int decode_utf8(std::string_view s, size_t i, uint32_t& cp);
-void append_utf8(std::string& out, uint32_t cp);
-bool is_valid_utf8(std::string_view s);
+// UTF-8 as the normalizer reads and writes it (common/utf8.h).
+using common::append_utf8;
+using common::decode_utf8;
+using common::is_valid_utf8;
 
 }  // namespace yuqing::matchers

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "matchers/normalizer.h"
+#include "common/utf8.h"
 #include "risk/text.h"
 
 namespace yuqing::risk {
@@ -46,7 +46,7 @@ result<gazetteer> gazetteer::parse(const std::string& yaml, const std::string& n
   gazetteer g;
   std::string problems;
   auto claim = [&](const std::string& word, const std::string& region, const YAML::Node& where) {
-    if (word.empty() || !matchers::is_valid_utf8(word)) {
+    if (word.empty() || !common::is_valid_utf8(word)) {
       problems += at(name, yaml, where) + "an empty name or alias, or invalid UTF-8\n";
       return;
     }

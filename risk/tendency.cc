@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/utf8.h"
 #include "matchers/normalizer.h"
 #include "risk/text.h"
 
@@ -66,7 +67,7 @@ struct lexicon_loader {
   static size_t invalid_at(std::string_view line) {
     for (size_t i = 0; i < line.size();) {
       uint32_t cp;
-      const int len = matchers::decode_utf8(line, i, cp);
+      const int len = common::decode_utf8(line, i, cp);
       if (len <= 0) return i;
       i += static_cast<size_t>(len);
     }

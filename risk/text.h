@@ -5,14 +5,14 @@
 #include <string_view>
 #include <vector>
 
-#include "matchers/normalizer.h"
+#include "common/utf8.h"
 
 namespace yuqing::risk::detail {
 
 // The byte after the code point that starts at s[i].
 inline size_t next_char(std::string_view s, size_t i) {
   uint32_t cp;
-  const int len = matchers::decode_utf8(s, i, cp);
+  const int len = common::decode_utf8(s, i, cp);
   return i + (len > 0 ? static_cast<size_t>(len) : 1);
 }
 

@@ -3,11 +3,15 @@
 #include <algorithm>
 
 #include "alerting/evaluator.h"
+#include "sets/checks.h"
 
 namespace yuqing::sets {
 
+alert_simulation::alert_simulation(const matchers::keyword_set& set)
+    : set_(set), rules_(alert_rules_of(set).rules) {}
+
 void alert_simulation::add(const storage::message_record& m, const std::vector<matchers::hit>& hits) {
-  if (set_.alerts.empty()) return;
+  if (rules_.empty()) return;
   alerting::hit_event e;
   for (const auto& h : hits) {
     if (h.set_id != set_.id) continue;
@@ -41,14 +45,14 @@ std::vector<simulated_alert> alert_simulation::alerts() const {
     for (const auto& n : notes) {
       if (n.why != alerting::reason::fired && n.why != alerting::reason::fired_again) continue;
       const auto& a = n.snapshot;
-      out.push_back({a.alert_rule, a.kind, matchers::to_string(a.level), a.keyword_rule, a.summary(),
+      out.push_back({a.alert_rule, a.kind, alerting::to_string(a.level), a.keyword_rule, a.summary(),
                      n.why == alerting::reason::fired ? a.fired_ms : a.last_hit_ms, a.count,
                      n.why == alerting::reason::fired_again, a.examples.empty() ? "" : a.examples.back().text});
     }
   };
   for (const auto* e : order) {
     keep(ev.tick(e->time_ms));
-    keep(ev.on_hit(*e, set_.alerts, e->time_ms, false, {}, set_.name));
+    keep(ev.on_hit(*e, rules_, e->time_ms, false, {}, set_.name));
   }
   return out;
 }

@@ -30,7 +30,7 @@ struct simulated_alert {
 
 class alert_simulation {
  public:
-  explicit alert_simulation(const matchers::keyword_set& set) : set_(set) {}
+  explicit alert_simulation(const matchers::keyword_set& set);
   // The set's hits on message m (hits of other sets are ignored).
   void add(const storage::message_record& m, const std::vector<matchers::hit>& hits);
   std::vector<simulated_alert> alerts() const;
@@ -38,6 +38,7 @@ class alert_simulation {
 
  private:
   const matchers::keyword_set& set_;
+  std::vector<alerting::alert_rule> rules_;  // the set's alert rules
   std::vector<alerting::hit_event> events_;
 };
 

@@ -1,5 +1,7 @@
 #include "sets/keyword_sets.h"
 
+#include "sets/checks.h"
+
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
@@ -37,9 +39,10 @@ struct keyword_sets::impl {
   sets::probe& probe;
   const clock& clk;
 
-  mutable std::mutex mu;  // guards matcher, info, last, authors
+  mutable std::mutex mu;  // guards matcher, rules, info, last, authors
   std::shared_ptr<const matchers::matcher> matcher =
       std::make_shared<const matchers::matcher>(std::vector<std::shared_ptr<const matchers::compiled_set>>{});
+  std::shared_ptr<const alerting::rule_book> rules = std::make_shared<const alerting::rule_book>();
   std::map<std::string, loaded_set> info;  // by set id
   std::optional<reload_outcome> last;
   std::map<std::pair<std::string, std::string>, std::string> authors;  // (set, version) -> who
@@ -63,7 +66,7 @@ struct keyword_sets::impl {
 
   matchers::compile_options compile_options(std::shared_ptr<const matchers::matcher> reuse,
                                             std::filesystem::path cache) const {
-    return {std::move(cache), std::move(reuse), opt.compile_time_limit_ms, failures};
+    return checked_options({std::move(cache), std::move(reuse), opt.compile_time_limit_ms, failures});
   }
   reload_outcome load(const std::string& trigger);
   bool note_diagnostics(const matchers::directory_result& loaded, const std::string& trigger, reload_outcome& out);
@@ -170,9 +173,14 @@ void keyword_sets::impl::publish(reload_outcome& out, std::vector<std::shared_pt
   out.sets = next.size();
   for (const auto& [id, l] : next_info)
     probe.set_in_force(id, l.set->definition().version, l.set->definition().rules.size(), l.loaded_ms);
+  auto next_matcher = out.changed ? std::make_shared<const matchers::matcher>(std::move(next)) : nullptr;
+  auto next_rules = next_matcher ? rule_book_of(*next_matcher) : nullptr;
   {
     std::lock_guard lock(mu);
-    if (out.changed) matcher = std::make_shared<const matchers::matcher>(std::move(next));
+    if (next_matcher) {
+      matcher = std::move(next_matcher);
+      rules = std::move(next_rules);
+    }
     info = std::move(next_info);
   }
   record_versions(fresh);
@@ -439,6 +447,11 @@ void keyword_sets::note_author(const std::string& set_id, const std::string& ver
 std::shared_ptr<const matchers::matcher> keyword_sets::current() const {
   std::lock_guard lock(impl_->mu);
   return impl_->matcher;
+}
+
+std::shared_ptr<const alerting::rule_book> keyword_sets::rules() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->rules;
 }
 
 std::vector<loaded_set> keyword_sets::sets() const {

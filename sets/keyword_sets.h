@@ -1,7 +1,7 @@
 // keyword_sets: the keyword sets in force, their reloads and their recorded versions.
 //
 // Operation: a reload loads the keyword-set directory with the code of `yuqingctl check`
-// (matchers::load_directory), reusing the compiled sets whose file is unchanged and the
+// (matchers::load_directory with sets/checks.h's alert-rule checks), reusing the compiled sets whose file is unchanged and the
 // Hyperscan cache for the others. A file with errors keeps its previous set in force; a
 // removed file removes its set. The new matcher replaces the old one with one pointer
 // swap: ingest picks it up at its next batch, a batch in progress finishes with the old one.
@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/rules.h"
 #include "config/clock.h"
 #include "config/result.h"
 #include "sets/probe.h"
@@ -96,6 +97,8 @@ class keyword_sets {
   void note_author(const std::string& set_id, const std::string& version, std::string who);
 
   std::shared_ptr<const matchers::matcher> current() const;
+  // The alert rules of the sets in force (swapped with the matcher at each reload).
+  std::shared_ptr<const alerting::rule_book> rules() const;
   std::vector<loaded_set> sets() const;
   std::optional<reload_outcome> last_outcome() const;
 

@@ -37,7 +37,7 @@ double seconds_since(steady::time_point t0) {
 std::string to_json_nlohmann(const alerting::hit_event& e) {
   json rs = json::array();
   for (const auto& r : e.rules)
-    rs.push_back({{"rule", r.rule}, {"severity", matchers::to_string(r.level)}, {"excerpt", r.excerpt}});
+    rs.push_back({{"rule", r.rule}, {"severity", common::to_string(r.level)}, {"excerpt", r.excerpt}});
   return json{{"topic", e.topic},         {"set", e.set_id},       {"set_version", e.set_version},
               {"plan_item", e.plan_item}, {"message_key", e.message_key}, {"time_ms", e.time_ms},
               {"author", e.author},       {"source", e.source},    {"channel", e.channel},
@@ -61,9 +61,7 @@ size_t from_json_nlohmann(const std::string& text) {
   for (const auto& r : j.at("rules")) {
     const std::string sev = r.value("severity", "warning");
     e.rules.push_back({r.at("rule"),
-                       sev == "critical" ? matchers::severity::critical
-                       : sev == "info"   ? matchers::severity::info
-                                         : matchers::severity::warning,
+                       common::parse_severity(sev).value_or(common::severity::warning),
                        r.value("excerpt", "")});
   }
   return e.rules.size();
@@ -96,8 +94,8 @@ int main(int argc, char** argv) {
     size_t cut = std::min<size_t>(text.size(), 120);  // at a character's start, as highlight() cuts
     while (cut > 0 && cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
     const std::string excerpt = "…" + std::string(text.substr(0, cut)) + "…";
-    e.rules.push_back({"words", matchers::severity::warning, excerpt});
-    if (i % 3 == 0) e.rules.push_back({"w" + std::to_string(i % 200), matchers::severity::critical, excerpt});
+    e.rules.push_back({"words", common::severity::warning, excerpt});
+    if (i % 3 == 0) e.rules.push_back({"w" + std::to_string(i % 200), common::severity::critical, excerpt});
     events.push_back(std::move(e));
   }
 
@@ -133,13 +131,13 @@ int main(int argc, char** argv) {
 
   // The evaluator on a spread rule.
   const size_t hits = n / 10;
-  matchers::alert_rule spread;
+  alerting::alert_rule spread;
   spread.id = "spread";
   spread.kind = "spread";
   spread.window_ms = 3600 * 1000;
   spread.count = 4000;  // distinct authors
   spread.level = alerting::alert_level::yellow;
-  const std::vector<matchers::alert_rule> rules = {spread};
+  const std::vector<alerting::alert_rule> rules = {spread};
   auto author = [](size_t i) { return "user" + std::to_string((i * 7919) % 5000); };
   auto time_of = [](size_t i) { return int64_t{1764300000000} + static_cast<int64_t>(i) * 100; };
   alerting::evaluator ev({});

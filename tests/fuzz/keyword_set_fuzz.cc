@@ -1,11 +1,12 @@
-// Fuzz target: the keyword-set loader and compiler. Any input must come back as a set or
-// as diagnostics with a position, never a crash; a set that compiles is matched against
-// the input itself.
+// Fuzz target: the keyword-set loader and compiler, with the alert rules checked as the
+// daemon checks them (sets/checks.h). Any input must come back as a set or as diagnostics
+// with a position, never a crash; a set that compiles is matched against the input itself.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include "matchers/matcher.h"
+#include "sets/checks.h"
 
 using namespace yuqing::matchers;
 
@@ -17,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (parsed.diagnostics.empty()) std::abort();  // a refusal always says why
     return 0;
   }
-  auto compiled = compiled_set::compile(std::move(*parsed.set));
+  auto compiled = compiled_set::compile(std::move(*parsed.set), yuqing::sets::checked_options());
   if (!compiled.set) {
     if (compiled.diagnostics.empty()) std::abort();
     return 0;

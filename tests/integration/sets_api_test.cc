@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <fstream>
 
 #include "matchers/keyword_set.h"
 #include "tests/support/yuqing.h"
@@ -99,6 +100,20 @@ TEST_CASE("set API: a check gives errors and warnings at their line, and refuses
   CHECK_FALSE(regex["ok"].get<bool>());
   CHECK(regex["diagnostics"][0]["rule"] == "R");
   CHECK(regex["diagnostics"][0]["line"] == 3);
+
+  // A broken alert rule is refused as a broken keyword is, at its line: by the API and by
+  // `yuqingctl check` (the alert rules are alerting's, checked beside the matcher's).
+  const std::string alert_typo =
+      "id: r\nrules:\n  - {id: R, any: [疫情]}\nalerts:\n  - {kind: threshold, window: 10m, count: 5, rule: Q}\n";
+  const auto alert = body_of(http_post(t.port, "/api/v1/keyword-sets/check", alert_typo, analyst_token));
+  CHECK_FALSE(alert["ok"].get<bool>());
+  REQUIRE(alert["diagnostics"].size() == 1);
+  CHECK(alert["diagnostics"][0]["line"] == 5);
+  CHECK(alert["diagnostics"][0]["message"] == "alert 'threshold-1': no rule 'Q' in this set");
+  std::ofstream(t.dir.path / "r.yaml") << alert_typo;
+  const auto [check_rc, check_out] = shell(std::string(YUQINGCTL) + " check " + (t.dir.path / "r.yaml").string() + " 2>&1");
+  CHECK(check_rc != 0);
+  CHECK_THAT(check_out, Catch::Contains("r.yaml:5:5: error: alert 'threshold-1': no rule 'Q' in this set"));
 
   const auto empty = http_post(t.port, "/api/v1/keyword-sets/check", "", analyst_token);
   CHECK(empty.status == 400);

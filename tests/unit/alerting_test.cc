@@ -11,8 +11,8 @@
 
 using namespace yuqing;
 using namespace yuqing::alerting;
-using matchers::alert_rule;
-using matchers::severity;
+using alerting::alert_rule;
+using alerting::severity;
 
 namespace {
 
@@ -436,7 +436,7 @@ TEST_CASE("hit events: the JSON is what nlohmann writes, read back field for fie
   e.rules = {{"r1", severity::critical, "…古代集中【热势力】同年…"}, {"r2", severity::info, ""}};
   json rules = json::array();
   for (const auto& r : e.rules)
-    rules.push_back({{"rule", r.rule}, {"severity", matchers::to_string(r.level)}, {"excerpt", r.excerpt}});
+    rules.push_back({{"rule", r.rule}, {"severity", common::to_string(r.level)}, {"excerpt", r.excerpt}});
   const json expected = {{"topic", e.topic}, {"set", e.set_id}, {"set_version", e.set_version},
                          {"plan_item", e.plan_item}, {"message_key", e.message_key},
                          {"time_ms", e.time_ms}, {"author", e.author}, {"source", e.source},

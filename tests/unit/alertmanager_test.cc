@@ -16,7 +16,7 @@ TEST_CASE("Alertmanager: open alerts fire whatever their condition, acknowledged
   alerting::alert a;
   a.id = "al-1";
   a.kind = "immediate";
-  a.level = matchers::alert_level::red;
+  a.level = alerting::alert_level::red;
   a.lead_units = {"宣传科"};
   a.fired_ms = 1000;
   a.condition = alerting::alert_condition::cleared;

@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include "common/logging.h"
+#include "common/diagnostic.h"
 #include "common/time.h"
+#include "common/utf8.h"
 
 #include <nlohmann/json.hpp>
 
@@ -48,4 +50,33 @@ TEST_CASE("log lines as JSON keep every key=value, quoted values whole", "[loggi
       R"(event=kafka_log message="say "hi" twice" x=1)", "t", "warn"));
   CHECK(k["message"] == R"(say "hi" twice)");
   CHECK(k["x"] == "1");
+}
+
+TEST_CASE("UTF-8 is read strictly, durations as set files write them, diagnostics as compilers do", "[common]") {
+  uint32_t cp = 0;
+  CHECK(decode_utf8("疫", 0, cp) == 3);
+  CHECK(cp == 0x75AB);
+  std::string out;
+  append_utf8(out, 0x1F600);
+  CHECK(decode_utf8(out, 0, cp) == 4);
+  CHECK(cp == 0x1F600);
+  CHECK(is_valid_utf8("江门 ok"));
+  CHECK_FALSE(is_valid_utf8("\xC0\xAF"));          // overlong '/'
+  CHECK_FALSE(is_valid_utf8("\xED\xA0\x80"));      // a surrogate
+  CHECK_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+  CHECK_FALSE(is_valid_utf8("\xE7\x96"));          // cut short
+
+  CHECK(parse_duration("90s") == 90000);
+  CHECK(parse_duration("10m") == 600000);
+  CHECK(parse_duration("7d") == 7 * 86400000LL);
+  for (const char* bad : {"", "m", "0s", "10x", "-5m", "1.5h", "1234567890s"}) CHECK_FALSE(parse_duration(bad));
+
+  const std::vector<diagnostic> d = {{"a.yaml", {5, 31}, "", "window: a duration", false},
+                                     {"a.yaml", {}, "r1", "never matches", true}};
+  CHECK(d[0].to_text() == "a.yaml:5:31: error: window: a duration");
+  CHECK(d[1].to_text() == "a.yaml: warning: [rule r1] never matches");
+  CHECK(error_count(d) == 1);
+  CHECK(parse_severity("critical") == severity::critical);
+  CHECK_FALSE(parse_severity("urgent"));
+  CHECK(std::string(to_string(severity::info)) == "info");
 }

@@ -515,7 +515,7 @@ run_outcome run_sample(const std::function<size_t()>& next_size) {
   mailbox::service mb(cfg, **store, cn(), std::make_shared<const config::plan>(std::move(*plan)), probe, clk);
   run_outcome out;
   case_alert_sink sink;
-  sink.raise = [&](alerting::alert a) { out.raised.insert({a.fingerprint, matchers::to_string(a.level)}); };
+  sink.raise = [&](alerting::alert a) { out.raised.insert({a.fingerprint, alerting::to_string(a.level)}); };
   sink.resolve = [&](const std::string& fp, const std::string&) {
     out.resolved.insert(fp);
     return true;

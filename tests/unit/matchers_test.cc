@@ -528,45 +528,33 @@ rules:
   }
 }
 
-TEST_CASE("alert rules are validated with their position", "[matchers][alerts]") {
-  auto errors = [](const std::string& alerts) {
-    auto r = parse_keyword_set("id: a\nrules:\n  - {id: r1, any: [疫情]}\nalerts:\n" + alerts, "a.yaml");
-    return r.to_text();
-  };
-  auto ok = parse_keyword_set(R"(id: a
-rules:
-  - {id: r1, any: [疫情]}
-alerts:
-  - {kind: threshold, window: 10m, count: 20, level: orange}
-  - {kind: spike, window: 15m, baseline: 24h, factor: 3, min_count: 10, rule: r1}
-  - {kind: immediate, min_severity: warning, level: red, id: now}
-  - {kind: spread, window: 30m, distinct: source, count: 5, resolve_after: 1h}
-)", "a.yaml");
-  INFO(ok.to_text());
-  REQUIRE(ok.ok());
-  const auto& a = ok.set->alerts;
-  REQUIRE(a.size() == 4);
-  CHECK(a[0].id == "threshold-1");
-  CHECK(a[0].level == alert_level::orange);
-  CHECK(a[0].window_ms == 600000);
-  CHECK(a[0].count == 20);
-  CHECK(a[1].baseline_ms == 86400000);
-  CHECK(a[1].factor == 3);
-  CHECK(a[1].count == 10);
-  CHECK(a[1].rule == "r1");
-  CHECK(a[2].id == "now");
-  CHECK(a[2].min_severity == severity::warning);
-  CHECK(a[3].distinct == "source");
-  CHECK(a[3].resolve_after_ms == 3600000);
+TEST_CASE("the alerts section is left to the section checks, which refuse the set as a parse error does",
+          "[matchers][alerts]") {
+  // The matcher reads no alert rule: an alerts section it cannot judge parses.
+  const std::string text = "id: a\nrules:\n  - {id: r1, any: [疫情]}\nalerts:\n  - {kind: sometimes}\n";
+  auto parsed = parse_keyword_set(text, "a.yaml");
+  INFO(parsed.to_text());
+  REQUIRE(parsed.ok());
+  CHECK(compiled_set::compile(*parsed.set).ok());
 
-  CHECK_THAT(errors("  - {kind: threshold, window: 10x, count: 2}\n"),
-             Catch::Contains("a.yaml:5:31: error: window: a duration"));
-  CHECK_THAT(errors("  - {kind: threshold, window: 10m}\n"), Catch::Contains("needs count"));
-  CHECK_THAT(errors("  - {kind: spike, window: 1h, baseline: 10m, factor: 2, min_count: 1}\n"),
-             Catch::Contains("baseline must be at least as long as window"));
-  CHECK_THAT(errors("  - {kind: immediate, level: purple}\n"), Catch::Contains("level must be"));
-  CHECK_THAT(errors("  - {kind: immediate, rule: nope}\n"), Catch::Contains("no rule 'nope'"));
-  CHECK_THAT(errors("  - {kind: immediate, count: 3}\n"),
-             Catch::Contains("alert kind immediate has no parameter 'count'"));
-  CHECK_THAT(errors("  - {kind: sometimes}\n"), Catch::Contains("unknown alert kind"));
+  // With section checks (sets/checks.h passes the alert rules'), their error refuses the
+  // set before anything is built, and their warnings stay beside the set.
+  std::vector<std::string> seen;
+  compile_options refuse;
+  refuse.section_checks = [&](const keyword_set& s) {
+    seen.push_back(s.text);
+    return std::vector<diagnostic>{{s.file, {5, 5}, "", "unknown alert kind 'sometimes'", false}};
+  };
+  auto c = compiled_set::compile(*parsed.set, refuse);
+  CHECK_FALSE(c.ok());
+  CHECK(seen == std::vector<std::string>{text});
+  CHECK(c.to_text() == "a.yaml:5:5: error: unknown alert kind 'sometimes'\n");
+
+  compile_options warn;
+  warn.section_checks = [](const keyword_set& s) {
+    return std::vector<diagnostic>{{s.file, {4, 1}, "", "a warning", true}};
+  };
+  auto w = compiled_set::compile(*parsed.set, warn);
+  CHECK(w.ok());
+  CHECK(w.to_text() == "a.yaml:4:1: warning: a warning\n");
 }

@@ -13,7 +13,7 @@ TEST_CASE("Alertmanager body: labels, annotations, times and the link of each al
   alerting::alert a;
   a.id = "al-7";
   a.kind = "threshold";
-  a.level = matchers::alert_level::orange;
+  a.level = alerting::alert_level::orange;
   a.topic = "疫情防控";
   a.set_id = "epidemic";
   a.alert_rule = "burst";
