@@ -2,8 +2,11 @@
 
 #include "common/logging.h"
 #include "kafka/kafka.h"
+#include "tests/support/process.h"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <stdlib.h>
@@ -28,4 +31,49 @@ TEST_CASE("a rejected Kafka property quotes no piece of a long value", "[kafka][
   CHECK(why.find("security.protocol") != std::string::npos);
   for (size_t i = 0; i + yuqing::common::min_secret_fragment <= secret.size(); ++i)
     REQUIRE(why.find(secret.substr(i, yuqing::common::min_secret_fragment)) == std::string::npos);
+}
+
+TEST_CASE("librdkafka's lines: a lost connection is a warning, the whole cluster unreachable an error", "[kafka]") {
+  CHECK(kafka_log_level(3, "FAIL") == 4);
+  CHECK(kafka_log_level(3, "REQTMOUT") == 4);
+  CHECK(kafka_log_level(3, "COMMITFAIL") == 7);
+  CHECK(kafka_log_level(3, "SSL") == 3);
+  CHECK(kafka_log_level(6, "FAIL") == 6);
+  CHECK(kafka_error_is_error(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, false));
+  CHECK_FALSE(kafka_error_is_error(RD_KAFKA_RESP_ERR__TRANSPORT, false));
+  CHECK_FALSE(kafka_error_is_error(RD_KAFKA_RESP_ERR__TIMED_OUT, false));
+  CHECK(kafka_error_is_error(RD_KAFKA_RESP_ERR__TRANSPORT, true));
+
+  // A real client at a port where nothing listens: its failed connections are warnings,
+  // and the cluster being unreachable is one error line that names it.
+  // librdkafka logs from its own threads: the ring buffer sink reads back under its lock.
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
+  auto text = [&] {
+    std::string all;
+    for (const auto& line : sink->last_formatted()) all += line;
+    return all;
+  };
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>("t", sink);
+  logger->set_pattern("%l %v");
+  spdlog::set_default_logger(logger);
+  const auto port = testing::free_port();
+  auto conf = make_kafka_conf("127.0.0.1:" + std::to_string(port), {{"reconnect.backoff.ms", "50"}});
+  REQUIRE(conf.ok());
+  char err[256];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof err);
+  REQUIRE(rk != nullptr);
+  const bool down = testing::eventually([&] {
+    rd_kafka_poll(rk, 50);
+    return text().find("_ALL_BROKERS_DOWN") != std::string::npos;
+  }, std::chrono::seconds(20));
+  rd_kafka_destroy(rk);
+  spdlog::set_default_logger(previous);
+  const std::string log = text();
+  INFO(log);
+  REQUIRE(down);
+  CHECK(log.find("error event=kafka_error client=") != std::string::npos);
+  CHECK(log.find("facility=FAIL") != std::string::npos);
+  CHECK(log.find("error event=kafka_log facility=FAIL") == std::string::npos);
+  CHECK(log.find("warning event=kafka_log facility=FAIL") != std::string::npos);
 }
