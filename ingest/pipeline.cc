@@ -60,14 +60,23 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
                                  std::vector<rejected_message>& rejected,
                                  std::vector<double>* latency_seconds,
                                  std::vector<alerting::hit_event>* events) {
-  build_stats stats;
   // Three passes: decode, match (timed as a whole: two clock reads a batch, not two a
   // message), then the records of the hits.
+  build_stats stats;
+  const size_t first = out.messages.size();
+  decode_all(messages, now_ms, out, rejected, latency_seconds, stats);
+  match_all(m, out, first, stats);
+  record_hits(out, first, events);
+  return stats;
+}
+
+void batch_builder::decode_all(const std::vector<raw_message>& messages, int64_t now_ms, storage::batch& out,
+                               std::vector<rejected_message>& rejected, std::vector<double>* latency_seconds,
+                               build_stats& stats) {
   std::map<std::pair<std::string_view, int32_t>, int64_t> next;
   batch_before_.swap(this_batch_);
   this_batch_.clear();
-  const size_t first = out.messages.size();
-  out.messages.reserve(first + messages.size());  // no regrowth moving the records
+  out.messages.reserve(out.messages.size() + messages.size());  // no regrowth moving the records
   for (size_t i = 0; i < messages.size(); ++i) {
     const raw_message& msg = messages[i];
     next[{msg.topic, msg.partition}] = msg.offset + 1;
@@ -86,7 +95,11 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
     if (rec.time_ms > now_ms + max_skew_ms_) stats.future.emplace_back(static_cast<size_t>(ch), out.messages.size());
     out.messages.push_back(std::move(rec));
   }
+  for (const auto& [tp, off] : next) out.offsets.push_back({std::string(tp.first), tp.second, off});
+}
 
+void batch_builder::match_all(const matchers::matcher& m, const storage::batch& out, size_t first,
+                              build_stats& stats) {
   found_all_.clear();
   found_end_.clear();
   fields_.clear();
@@ -101,55 +114,66 @@ build_stats batch_builder::build(const std::vector<raw_message>& messages, const
   const auto t0 = std::chrono::steady_clock::now();
   m.append_batch(fields_, field_begin_, found_all_, found_end_);
   stats.match_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  out.hits.reserve(out.hits.size() + found_all_.size());
+}
 
+namespace {
+
+// Appends hit h of message rec to the hit events: a new event for a new (message, set).
+void append_event(std::vector<alerting::hit_event>& events, const storage::message_record& rec,
+                  const matchers::hit& h) {
+  if (events.empty() || events.back().message_key != rec.key || events.back().set_id != h.set_id) {
+    alerting::hit_event e;
+    e.topic = h.topic;
+    e.set_id = h.set_id;
+    e.set_version = h.set_version;
+    e.plan_item = h.plan_item;
+    e.message_key = rec.key;
+    e.time_ms = rec.time_ms;
+    e.author = rec.author;
+    e.source = rec.source_name;
+    e.channel = rec.channel;
+    e.title = rec.title;
+    events.push_back(std::move(e));
+  }
+  const uint32_t f = h.spans.empty() ? 0 : h.spans.front().field;
+  events.back().rules.push_back(
+      {std::string(h.rule_id), h.level,
+       f < rec.text.size() ? matchers::highlight(rec.text[f].second, h.spans, f, "【", "】", 40) : ""});
+}
+
+storage::hit_record hit_record_of(const storage::message_record& rec, const matchers::hit& h) {
+  storage::hit_record r;
+  r.topic = h.topic;
+  r.time_ms = rec.time_ms;
+  r.message_key = rec.key;
+  r.set_id = h.set_id;
+  r.set_version = h.set_version;
+  r.rule_id = h.rule_id;
+  r.severity = matchers::to_string(h.level);
+  r.plan_item = h.plan_item;
+  r.channel = rec.channel;
+  r.source = rec.source;
+  r.author = rec.author;
+  r.title = rec.title;
+  r.boundary = segment::to_string(h.boundary);
+  for (const auto& s : h.spans) {
+    const auto& [name, text] = rec.text[s.field];
+    r.spans.push_back({name, s.begin, s.end, text.substr(s.begin, s.end - s.begin)});
+  }
+  return r;
+}
+
+}  // namespace
+
+void batch_builder::record_hits(storage::batch& out, size_t first, std::vector<alerting::hit_event>* events) const {
+  out.hits.reserve(out.hits.size() + found_all_.size());
   for (size_t k = first, h_at = 0; k < out.messages.size(); ++k) {
     const storage::message_record& rec = out.messages[k];
     for (; h_at < found_end_[k - first]; ++h_at) {
-      const matchers::hit& h = found_all_[h_at];
-      if (events) {
-        if (events->empty() || events->back().message_key != rec.key || events->back().set_id != h.set_id) {
-          alerting::hit_event e;
-          e.topic = h.topic;
-          e.set_id = h.set_id;
-          e.set_version = h.set_version;
-          e.plan_item = h.plan_item;
-          e.message_key = rec.key;
-          e.time_ms = rec.time_ms;
-          e.author = rec.author;
-          e.source = rec.source_name;
-          e.channel = rec.channel;
-          e.title = rec.title;
-          events->push_back(std::move(e));
-        }
-        const uint32_t f = h.spans.empty() ? 0 : h.spans.front().field;
-        events->back().rules.push_back(
-            {std::string(h.rule_id), h.level,
-             f < rec.text.size() ? matchers::highlight(rec.text[f].second, h.spans, f, "【", "】", 40) : ""});
-      }
-      storage::hit_record r;
-      r.topic = h.topic;
-      r.time_ms = rec.time_ms;
-      r.message_key = rec.key;
-      r.set_id = h.set_id;
-      r.set_version = h.set_version;
-      r.rule_id = h.rule_id;
-      r.severity = matchers::to_string(h.level);
-      r.plan_item = h.plan_item;
-      r.channel = rec.channel;
-      r.source = rec.source;
-      r.author = rec.author;
-      r.title = rec.title;
-      r.boundary = segment::to_string(h.boundary);
-      for (const auto& s : h.spans) {
-        const auto& [name, text] = rec.text[s.field];
-        r.spans.push_back({name, s.begin, s.end, text.substr(s.begin, s.end - s.begin)});
-      }
-      out.hits.push_back(std::move(r));
+      if (events) append_event(*events, rec, found_all_[h_at]);
+      out.hits.push_back(hit_record_of(rec, found_all_[h_at]));
     }
   }
-  for (const auto& [tp, off] : next) out.offsets.push_back({std::string(tp.first), tp.second, off});
-  return stats;
 }
 
 batch_writer::batch_writer(storage::store& store) : store_(store), thread_([this] { run(); }) {}

@@ -96,6 +96,14 @@ class batch_builder {
   std::vector<std::string_view> fields_;  // every decoded message's text fields, in order
   std::vector<size_t> field_begin_;       // where each message's fields start in fields_
 
+  // The passes of build(): decode the messages into out.messages (from index `first`) and
+  // their offsets; match them; append their hit records (and events).
+  void decode_all(const std::vector<raw_message>& messages, int64_t now_ms, storage::batch& out,
+                  std::vector<rejected_message>& rejected, std::vector<double>* latency_seconds,
+                  build_stats& stats);
+  void match_all(const matchers::matcher& m, const storage::batch& out, size_t first, build_stats& stats);
+  void record_hits(storage::batch& out, size_t first, std::vector<alerting::hit_event>* events) const;
+
   // Sets the key a decoded message with an id is stored under (see set_stored_lookup);
   // false for a duplicate, which is left out.
   bool place(storage::message_record& rec, size_t channel, build_stats& stats);
