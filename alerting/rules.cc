@@ -57,8 +57,8 @@ class parser {
       const YAML::Node root = YAML::Load(text);
       if (!root.IsMap() || !root["alerts"]) return;
       alerts = root["alerts"];
-      if (!alerts.IsSequence()) return fail(alerts, "alerts: expected a list");
-      for (const auto& a : alerts) parse_rule(a);
+      if (!alerts.IsSequence()) return fail(alerts, "alerts: expected a list of alert rules");
+      for (size_t i = 0; i < alerts.size(); ++i) parse_rule(alerts[i], i + 1);
     } catch (const YAML::Exception& e) {
       out_.diagnostics.push_back(
           {file_, {e.mark.line + 1, e.mark.column + 1}, "", "YAML: " + e.msg, false});
@@ -71,6 +71,10 @@ class parser {
           {file_, a.pos, "", "alert " + quote_token(a.id) + ": no rule " + quote_token(a.rule) + " in this set",
            false});
     }
+    // In the order of the file, as a reader fixes them.
+    std::stable_sort(out_.diagnostics.begin(), out_.diagnostics.end(), [](const auto& x, const auto& y) {
+      return std::pair(x.pos.line, x.pos.column) < std::pair(y.pos.line, y.pos.column);
+    });
   }
 
  private:
@@ -78,15 +82,17 @@ class parser {
     out_.diagnostics.push_back({file_, pos_of(at), "", msg, false});
   }
 
-  void parse_rule(const YAML::Node& n) {
-    if (!n.IsMap() || !n["kind"]) return fail(n, "an alert needs a kind (immediate, threshold, spike, spread)");
+  // The alert rule at `position` (1-based) of the list.
+  void parse_rule(const YAML::Node& n, size_t position) {
+    if (!n.IsMap()) return fail(n, "an alert rule is a map with a kind, e.g. {kind: immediate, level: red}");
+    if (!n["kind"]) return fail(n, "an alert rule needs a kind (immediate, threshold, spike, spread)");
     alert_rule a;
     a.pos = pos_of(n);
     a.kind = n["kind"].Scalar();
     const auto kind = kind_parameters().find(a.kind);
     if (kind == kind_parameters().end())
       return fail(n["kind"], "unknown alert kind " + quote_token(a.kind) + " (immediate, threshold, spike, spread)");
-    a.id = a.kind + "-" + std::to_string(out_.rules.size() + 1);
+    a.id = a.kind + "-" + std::to_string(position);
     const size_t errors = common::error_count(out_.diagnostics);
     for (const auto& kv : n) {
       const std::string key = kv.first.Scalar();
@@ -103,13 +109,15 @@ class parser {
     if (a.kind == "spike" && a.baseline_ms > 0 && a.baseline_ms < a.window_ms)
       fail(n["baseline"], "baseline must be at least as long as window");
     for (const auto& other : out_.rules)
-      if (other.id == a.id) fail(n, "alert id " + quote_token(a.id) + " is used twice");
+      if (other.id == a.id)
+        fail(n["id"] ? n["id"] : n, "alert id " + quote_token(a.id) + " is used twice" +
+                                        (n["id"] ? "" : " (the default id <kind>-<position>: give this rule an id)"));
     if (common::error_count(out_.diagnostics) == errors) out_.rules.push_back(std::move(a));
   }
 
   void duration(const std::string& key, const YAML::Node& v, int64_t& out) {
     if (auto d = common::parse_duration(v.Scalar())) out = *d;
-    else fail(v, key + ": a duration like 90s, 10m, 24h or 7d");
+    else fail(v, key + ": a duration like 90s, 10m, 24h or 7d, is " + quote_token(v.Scalar()));
   }
 
   // id, level, rule, resolve_after; false when `key` is none of them.
@@ -118,7 +126,7 @@ class parser {
       a.id = v.Scalar();
     } else if (key == "level") {
       if (auto l = parse_alert_level(v.Scalar())) a.level = *l;
-      else fail(v, "level must be blue, yellow, orange or red");
+      else fail(v, "level must be blue, yellow, orange or red, is " + quote_token(v.Scalar()));
     } else if (key == "rule") {
       a.rule = v.Scalar();
     } else if (key == "resolve_after") {
@@ -134,7 +142,7 @@ class parser {
     const std::string s = v.Scalar();
     if (key == "min_severity") {
       if (auto level = common::parse_severity(s)) a.min_severity = *level;
-      else fail(v, "min_severity must be info, warning or critical");
+      else fail(v, "min_severity must be info, warning or critical, is " + quote_token(s));
     } else if (key == "window") {
       duration(key, v, a.window_ms);
     } else if (key == "baseline") {
@@ -142,11 +150,12 @@ class parser {
     } else if (key == "count" || key == "min_count") {
       long long x = 0;
       if (YAML::convert<long long>::decode(v, x) && x > 0) a.count = static_cast<uint64_t>(x);
-      else fail(v, key + ": a whole number above 0");
+      else fail(v, key + ": a whole number above 0, is " + quote_token(s));
     } else if (key == "factor") {
-      if (!YAML::convert<double>::decode(v, a.factor) || !(a.factor > 0)) fail(v, "factor: a number above 0");
+      if (!YAML::convert<double>::decode(v, a.factor) || !(a.factor > 0))
+        fail(v, "factor: a number above 0, is " + quote_token(s));
     } else if (key == "distinct") {
-      if (s != "author" && s != "source") fail(v, "distinct must be author or source");
+      if (s != "author" && s != "source") fail(v, "distinct must be author or source, is " + quote_token(s));
       a.distinct = s;
     }
   }

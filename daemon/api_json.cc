@@ -6,6 +6,7 @@
 
 #include "common/time.h"
 #include "config/clock.h"
+#include "sets/checks.h"
 #include "segment/segmenter.h"
 
 namespace yuqing::daemon {
@@ -121,7 +122,7 @@ json outcome_json(const sets::reload_outcome& o) {
 // still compiles (answer still_compiling(); posted again, the same compile answers).
 result<std::shared_ptr<const matchers::compiled_set>> posted_set(sets::keyword_sets& sets,
                                                                  const std::string& yaml) {
-  auto parsed = matchers::parse_keyword_set(yaml, "(posted)");
+  auto parsed = sets::parse_set(yaml, "(posted)");
   if (!parsed.ok()) return error{parsed.to_text()};
   constexpr auto wait = std::chrono::seconds(1);  // /healthz and the rest wait no longer
   auto f = sets.compile(std::move(*parsed.set));

@@ -14,9 +14,13 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <fstream>
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include "ingest/decoder.h"
+#include "sets/checks.h"
 #include "sets/set_diff.h"
 #include "matchers/keyword_set.h"
 
@@ -65,7 +69,7 @@ struct checked {
 
 checked check_text(sets::keyword_sets& sets, const std::string& text, const std::string& file) {
   checked out;
-  auto parsed = matchers::parse_keyword_set(text, file);
+  auto parsed = sets::parse_set(text, file);
   out.diagnostics = parsed.diagnostics;
   if (!parsed.ok()) return out;
   auto f = sets.compile(std::move(*parsed.set));
@@ -376,17 +380,27 @@ class set_file_api {
                             {"added", d.added}, {"removed", d.removed}, {"unified", d.unified}});
   }
 
-  // Where a save of `name` goes: the file of the set in force, else NAME.yaml in the set
-  // directory unless that file holds another set. "" and the reason when refused.
+  // Where a save of `name` goes: the file of the set in force, else the file in the set
+  // directory that declares it (one refused for its errors: the save repairs it, and no
+  // second file gets the same id), else NAME.yaml unless that file declares another set.
+  // "" and the reason when refused.
   std::pair<std::filesystem::path, std::string> target_of(const std::string& name) const {
     if (const auto s = running(name)) return {s->definition().file, ""};
+    for (const auto& f : matchers::keyword_set_files(ctx_.dir))
+      if (matchers::refused_set_file(ctx_.dir, f).empty() && declared_id(f) == name) return {f, ""};
     const auto file = ctx_.dir / (name + ".yaml");
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) return {file, ""};
-    const auto there = matchers::load_keyword_set_file(file);
-    if (there.set && there.set->id != name)
-      return {{}, "NAME: " + file.filename().string() + " holds the set " + there.set->id + ", not " + name};
-    return {file, ""};  // a broken file of this set: the save repairs it
+    if (const auto id = declared_id(file); id && *id != name)
+      return {{}, "NAME: " + file.filename().string() + " holds the set " + *id + ", not " + name};
+    return {file, ""};  // no id readable: the save repairs it
+  }
+
+  static std::optional<std::string> declared_id(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return in ? matchers::declared_set_id(text.str()) : std::nullopt;
   }
 
   http::http_response save(const std::string& name, const std::string& text, const std::string& who,

@@ -36,7 +36,8 @@ std::string content_hash(const std::string& s) {
 
 class parser {
  public:
-  parser(std::string file, load_result& out) : file_(std::move(file)), out_(out) {}
+  parser(std::string file, load_result& out, const section_check& checks)
+      : file_(std::move(file)), out_(out), checks_(checks) {}
 
   void fail(const YAML::Node& at, const std::string& rule, const std::string& msg) {
     out_.diagnostics.push_back({file_, pos_of(at), rule, msg, false});
@@ -221,6 +222,10 @@ class parser {
         std::set<std::string> ids;
         for (const auto& r : rules) parse_rule(r, set, ids);
       }
+      if (checks_) {
+        auto more = checks_(set);
+        out_.diagnostics.insert(out_.diagnostics.end(), more.begin(), more.end());
+      }
     } catch (const YAML::Exception& e) {
       out_.diagnostics.push_back(
           {file_, {e.mark.line + 1, e.mark.column + 1}, "", "YAML: " + e.msg, false});
@@ -232,6 +237,7 @@ class parser {
  private:
   std::string file_;
   load_result& out_;
+  const section_check& checks_;
 };
 
 }  // namespace
@@ -269,13 +275,23 @@ std::string load_result::to_json() const {
   return j.dump();
 }
 
-load_result parse_keyword_set(const std::string& yaml, const std::string& file) {
+load_result parse_keyword_set(const std::string& yaml, const std::string& file, const section_check& checks) {
   load_result r;
-  parser(file, r).parse(yaml);
+  parser(file, r, checks).parse(yaml);
   return r;
 }
 
-load_result load_keyword_set_file(const std::filesystem::path& file) {
+std::optional<std::string> declared_set_id(const std::string& yaml) {
+  try {
+    const YAML::Node root = YAML::Load(yaml);
+    if (root.IsMap() && root["id"] && root["id"].IsScalar() && !root["id"].Scalar().empty())
+      return root["id"].Scalar();
+  } catch (const YAML::Exception&) {
+  }
+  return std::nullopt;
+}
+
+load_result load_keyword_set_file(const std::filesystem::path& file, const section_check& checks) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     load_result r;
@@ -284,7 +300,7 @@ load_result load_keyword_set_file(const std::filesystem::path& file) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_keyword_set(ss.str(), file.string());
+  return parse_keyword_set(ss.str(), file.string(), checks);
 }
 
 std::vector<std::filesystem::path> keyword_set_files(const std::filesystem::path& p) {

@@ -3,8 +3,10 @@
 // A set is one YAML file (schema in matchers/README.md): id, name, topic, plan_item,
 // normalize, whole_words, allow, rules (id, any, all, none, within, regex, severity, tags)
 // and alerts. Only `id` and `rules` are required. The `alerts` section belongs to the alert
-// rules (alerting/rules.h): this parser accepts the key and leaves its content to them; the
-// keyword sets (sets/) check both.
+// rules (alerting/rules.h): this parser accepts the key and leaves its content to the
+// section checks its caller passes (sets/checks.h passes the alert rules' on every path
+// that loads a set), run on what could be read even when the keyword part has errors, so
+// that a file's errors come all at once.
 //
 // Errors: parsing never throws. It returns a load_result in the manner of Falco's: every
 // error and warning with file, line, column and rule id, printable as text or JSON. A
@@ -13,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -81,8 +84,17 @@ struct load_result {
   std::string to_json() const;
 };
 
-load_result parse_keyword_set(const std::string& yaml, const std::string& file);
-load_result load_keyword_set_file(const std::filesystem::path& file);
+// Checks of a section this library does not read, given the set as far as it was read
+// (its text, file and the rules that could be read); their diagnostics join the parser's.
+using section_check = std::function<std::vector<diagnostic>(const keyword_set&)>;
+
+load_result parse_keyword_set(const std::string& yaml, const std::string& file,
+                              const section_check& checks = {});
+load_result load_keyword_set_file(const std::filesystem::path& file, const section_check& checks = {});
+
+// The id a set file declares, read even when the file has other errors; nullopt when its
+// YAML cannot be read or it declares none.
+std::optional<std::string> declared_set_id(const std::string& yaml);
 
 // The *.yaml and *.yml entries of a directory whatever their type (names starting with
 // '.' left out: editors' lock files, a ConfigMap volume's internals), sorted; a file path

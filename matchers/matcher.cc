@@ -436,7 +436,7 @@ std::string compile_result::to_text() const {
 
 compile_result compiled_set::load(const std::filesystem::path& file,
                                    const compile_options& options) {
-  auto parsed = load_keyword_set_file(file);
+  auto parsed = load_keyword_set_file(file, options.section_checks);
   if (!parsed.ok()) {
     compile_result r;
     r.diagnostics = std::move(parsed.diagnostics);
@@ -646,10 +646,6 @@ struct compiled_set::builder {
 compile_result compiled_set::compile(keyword_set def, const compile_options& options) {
   const auto started = std::chrono::steady_clock::now();
   compile_result res;
-  if (options.section_checks) {
-    res.diagnostics = options.section_checks(def);
-    if (common::error_count(res.diagnostics) > 0) return res;
-  }
   std::unique_ptr<compiled_set> cs(new compiled_set());
   cs->set_ = std::move(def);
   cs->impl_ = std::make_unique<impl>();

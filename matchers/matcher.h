@@ -99,9 +99,9 @@ struct compile_options {
   // Where Hyperscan's failures are remembered; null: nowhere.
   std::shared_ptr<compile_failures> failures;
   // Checks of the sections this library does not read (the alert rules: sets/checks.h),
-  // run by compile() before anything is built: an error refuses the set as a parse error
-  // does. Empty: none.
-  std::function<std::vector<diagnostic>(const keyword_set&)> section_checks;
+  // passed by load() to the parser: an error refuses the set as a parse error does.
+  // Empty: none.
+  section_check section_checks;
 };
 
 struct compile_result {

@@ -18,6 +18,10 @@ matchers::compile_options checked_options(matchers::compile_options options) {
   return options;
 }
 
+matchers::load_result parse_set(const std::string& yaml, const std::string& file) {
+  return matchers::parse_keyword_set(yaml, file, check_sections);
+}
+
 std::shared_ptr<const alerting::rule_book> rule_book_of(const matchers::matcher& m) {
   auto book = std::make_shared<alerting::rule_book>();
   for (const auto& s : m.sets()) {

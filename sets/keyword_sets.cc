@@ -12,10 +12,12 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace yuqing::sets {
@@ -76,6 +78,9 @@ struct keyword_sets::impl {
   void note_removed(const std::map<std::string, loaded_set>& previous_info,
                     const std::map<std::string, loaded_set>& next_info, const std::string& trigger,
                     reload_outcome& out);
+  // The version of the set `file` declares that was recorded last, compiled: for a file
+  // with errors at start-up, when no set of it is in force yet. nullopt when there is none.
+  std::optional<loaded_set> recorded_set(const std::string& file, const std::string& trigger, int64_t now);
   void run_compiles();
   void record_versions(const std::vector<loaded_set>& fresh);
   void watch_loop();
@@ -245,8 +250,9 @@ reload_outcome keyword_sets::impl::load(const std::string& trigger) {
       next.push_back(r.set);
       continue;
     }
-    // A file with errors keeps the set it had.
+    // A file with errors keeps the set it had; at start-up, the version recorded last.
     const std::string file = r.diagnostics.empty() ? "" : r.diagnostics.front().file;
+    bool kept = false;
     for (const auto& old : previous->sets()) {
       const auto& d = old->definition();
       if (d.file != file || next_info.count(d.id)) continue;
@@ -254,12 +260,42 @@ reload_outcome keyword_sets::impl::load(const std::string& trigger) {
         spdlog::warn("event=keyword_set_kept set={} version={} file={}", d.id, d.version, file);
       next.push_back(old);
       next_info[d.id] = previous_info[d.id];
+      kept = true;
+    }
+    if (auto l = kept || trigger != "startup" ? std::nullopt : recorded_set(file, trigger, now);
+        l && !next_info.count(l->set->definition().id)) {
+      next.push_back(l->set);
+      next_info[l->set->definition().id] = *l;
+      out.changed = true;
     }
   }
 
   note_removed(previous_info, next_info, trigger, out);
   publish(out, std::move(next), std::move(next_info), fresh, started);
   return out;
+}
+
+std::optional<loaded_set> keyword_sets::impl::recorded_set(const std::string& file, const std::string& trigger,
+                                                           int64_t now) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto id = in && store ? matchers::declared_set_id(text.str()) : std::nullopt;
+  if (!id) return std::nullopt;
+  const auto latest = store->set_versions(*id, 1);
+  if (!latest || latest->empty()) return std::nullopt;
+  const auto& v = latest->back();
+  const auto recorded = store->set_text(*id, v.version);
+  if (!recorded || !*recorded) return std::nullopt;
+  auto parsed = parse_set(**recorded, file);
+  if (!parsed.ok()) return std::nullopt;
+  auto c = matchers::compiled_set::compile(std::move(*parsed.set), compile_options(nullptr, opt.cache_dir));
+  if (!c.ok()) return std::nullopt;
+  c.set->prepare_boundaries();
+  spdlog::warn("event=keyword_set_kept set={} version={} file={} from=store recorded_ms={} "
+               "effect=\"the file has errors: the version recorded last is in force\"",
+               *id, c.set->definition().version, file, v.loaded_ms);
+  return loaded_set{c.set, now, c.compile_seconds * 1000, c.from_cache, trigger};
 }
 
 void keyword_sets::impl::run_compiles() {

@@ -20,7 +20,10 @@
 // content hash: the same content is refused again at once, without compiling.
 //
 // Errors: every diagnostic is logged once (an unchanged broken file is not logged again at
-// each reload) with file, line, column and rule; a reload with errors counts as failed. Only
+// each reload) with file, line, column and rule; a reload with errors counts as failed. A
+// file with errors at start-up puts the version of its set recorded last in the store in
+// force (event=keyword_set_kept from=store), so a restart does not drop a set whose file
+// was broken while the daemon ran. Only
 // regular files (or links to them inside the directory) are read: any other entry named
 // *.yaml is an error that keeps its previous set.
 //

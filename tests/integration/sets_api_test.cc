@@ -161,6 +161,29 @@ TEST_CASE("set API: a save with a typo is refused and the set in force stays, a 
   CHECK(std::filesystem::exists(t.sets / "n.yaml"));
 }
 
+TEST_CASE("set API: a file broken while the daemon was down keeps the version recorded last in force, a save repairs that file",
+          "[integration][sets_api]") {
+  sets_daemon t;
+  const auto v1_hash = version_of(v1), v2_hash = version_of(v2);
+  REQUIRE(t.running_version() == v1_hash);
+  REQUIRE(t.d->stop() == 0);
+  // Edited by hand while the daemon was down, and under a name that is not the set's id.
+  std::filesystem::remove(t.sets / "s.yaml");
+  write_file(t.sets / "epidemic.yaml", typo);
+  t.d->start();
+  t.port = t.d->port();
+  CHECK(t.running_version() == v1_hash);
+  CHECK(t.d->log().find("event=keyword_set_kept set=s version=" + v1_hash) != std::string::npos);
+  CHECK(t.d->log().find("epidemic.yaml:6:") != std::string::npos);  // the error is still reported
+
+  // A save goes to the file that declares the set, not to a second file s.yaml.
+  const auto saved = t.put("/api/v1/keyword-sets/s", v2);
+  REQUIRE(saved.status == 200);
+  CHECK(t.running_version() == v2_hash);
+  CHECK(read_file(t.sets / "epidemic.yaml") == v2);
+  CHECK_FALSE(std::filesystem::exists(t.sets / "s.yaml"));
+}
+
 TEST_CASE("set API: versions with who saved them, a version's text, a diff and a rollback",
           "[integration][sets_api]") {
   sets_daemon t;

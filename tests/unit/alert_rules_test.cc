@@ -41,7 +41,7 @@ alerts:
   CHECK(a[3].resolve_after_ms == 3600000);
 
   CHECK_THAT(errors("  - {kind: threshold, window: 10x, count: 2}\n"),
-             Catch::Contains("a.yaml:5:31: error: window: a duration"));
+             Catch::Contains("a.yaml:5:31: error: window: a duration like 90s, 10m, 24h or 7d, is '10x'"));
   CHECK_THAT(errors("  - {kind: threshold, window: 10m}\n"), Catch::Contains("needs count"));
   CHECK_THAT(errors("  - {kind: spike, window: 1h, baseline: 10m, factor: 2, min_count: 1}\n"),
              Catch::Contains("baseline must be at least as long as window"));
@@ -53,6 +53,15 @@ alerts:
   CHECK_THAT(errors("  - {kind: immediate, id: x}\n  - {kind: immediate, id: x}\n"),
              Catch::Contains("alert id 'x' is used twice"));
   CHECK_THAT(errors("  {kind: immediate}\n"), Catch::Contains("alerts: expected a list"));
+  CHECK_THAT(errors("  - immediate\n"), Catch::Contains("a.yaml:5:5: error: an alert rule is a map with a kind"));
+  CHECK_THAT(errors("  - {kind: immediate, id: immediate-2}\n  - {kind: immediate}\n"),
+             Catch::Contains("a.yaml:6:5: error: alert id 'immediate-2' is used twice (the default id"));
+  // Default ids are positions in the list, invalid entries counted; errors in file order.
+  CHECK(errors("  - {kind: sometimes}\n  - {kind: threshold, window: 10m, count: 2, rule: nope}\n"
+               "  - {kind: immediate, level: purple}\n") ==
+        "a.yaml:5:12: error: unknown alert kind 'sometimes' (immediate, threshold, spike, spread)\n"
+        "a.yaml:6:5: error: alert 'threshold-2': no rule 'nope' in this set\n"
+        "a.yaml:7:30: error: level must be blue, yellow, orange or red, is 'purple'\n");
   // An error keeps the rule out; the valid rules beside it stay.
   const auto mixed = parse_alert_rules(head + "  - {kind: immediate, level: red}\n  - {kind: sometimes}\n", "a.yaml", {"r1"});
   CHECK_FALSE(mixed.ok());

@@ -2,6 +2,7 @@
 // that loads or compiles it, and the alert rules in force follow the sets in force.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
 
 #include "config/clock.h"
 #include "sets/checks.h"
@@ -64,10 +65,57 @@ TEST_CASE("a broken alert rule refuses the set on every path, and the rules in f
   REQUIRE(registry.rules()->count("a") == 1);
   CHECK(registry.rules()->at("a").rules.empty());
 
-  // A set posted to the API (check, save, backtest) is compiled with the same checks.
-  auto posted = matchers::parse_keyword_set(broken, "a.yaml");
-  REQUIRE(posted.ok());  // the keyword rules alone are fine
-  const auto compiled = registry.compile(*posted.set).get();
-  CHECK_FALSE(compiled.ok());
-  CHECK_THAT(compiled.to_text(), Catch::Contains(broken_error));
+  // A set posted to the API (check, save, backtest, test) is parsed with the same checks;
+  // the keyword rules alone are fine.
+  CHECK(matchers::parse_keyword_set(broken, "a.yaml").ok());
+  const auto posted = sets::parse_set(broken, "a.yaml");
+  CHECK_FALSE(posted.ok());
+  CHECK_THAT(posted.to_text(), Catch::Contains(broken_error));
+  // A keyword error and an alert error come in one answer, in file order.
+  const auto both = sets::parse_set("id: a\nrules:\n  - {id: r1, any: [abc], severity: urgent}\nalerts:\n"
+                                    "  - {kind: immediate, min_severity: urgent}\n", "a.yaml");
+  CHECK(both.error_count() == 2);
+  CHECK_THAT(both.to_text(), Catch::Contains("a.yaml:3:36: error: [rule r1] severity must be"));
+  CHECK_THAT(both.to_text(), Catch::Contains("a.yaml:5:37: error: min_severity must be info, warning or critical, is 'urgent'"));
+}
+
+TEST_CASE("a set file broken while the daemon was down: the restart puts the version recorded last in force",
+          "[keyword_sets]") {
+  temp_dir dir;
+  const auto sets_dir = dir.path / "sets";
+  std::filesystem::create_directories(sets_dir);
+  write_file(sets_dir / "a.yaml", good);
+  write_file(sets_dir / "b.yaml", "id: b\nrules:\n  - {id: r1, any: [口罩]}\n");
+  auto store = storage::store::open({dir.path / "db", false, false});
+  REQUIRE(store.ok());
+  metrics::registry m;
+  sets::probe probe(m);
+  system_clock clk;
+  std::string recorded;
+  {
+    sets::keyword_sets first({sets_dir, "", 50, false}, store->get(), probe, clk);
+    REQUIRE(first.load("startup").ok);
+    for (const auto& s : first.current()->sets())
+      if (s->definition().id == "a") recorded = s->definition().version;
+  }
+  write_file(sets_dir / "a.yaml", broken);
+  write_file(sets_dir / "b.yaml", "id: b\nrules:\n  - {id: r1, anyy: [口罩]}\n");
+  write_file(sets_dir / "c.yaml", "id: c\nrules:\n  - {id: r1, anyy: [口罩]}\n");  // never loaded
+
+  sets::keyword_sets again({sets_dir, "", 50, false}, store->get(), probe, clk);
+  const auto restarted = again.load("startup");
+  CHECK_FALSE(restarted.ok);  // the errors are still reported
+  CHECK(restarted.errors.size() == 5);  // b and c have two each
+  std::map<std::string, std::string> in_force;
+  for (const auto& s : again.current()->sets()) in_force[s->definition().id] = s->definition().version;
+  CHECK(in_force.size() == 2);  // a and b as recorded; c has no recorded version
+  CHECK(in_force["a"] == recorded);
+  CHECK(again.rules()->at("a").rules.size() == 1);  // its alert rules too
+
+  // Fixed, the file's own version replaces the recorded one.
+  write_file(sets_dir / "a.yaml", "id: a\nrules:\n  - {id: r1, any: [疫情]}\n  - {id: r2, any: [封城]}\n");
+  REQUIRE(again.load("SIGHUP").errors.size() == 4);
+  CHECK(again.current()->sets().size() == 2);  // b kept
+  for (const auto& s : again.current()->sets())
+    if (s->definition().id == "a") CHECK(s->definition().rules.size() == 2);
 }

@@ -538,23 +538,35 @@ TEST_CASE("the alerts section is left to the section checks, which refuse the se
   CHECK(compiled_set::compile(*parsed.set).ok());
 
   // With section checks (sets/checks.h passes the alert rules'), their error refuses the
-  // set before anything is built, and their warnings stay beside the set.
-  std::vector<std::string> seen;
-  compile_options refuse;
-  refuse.section_checks = [&](const keyword_set& s) {
-    seen.push_back(s.text);
+  // set as a parse error does; they see the set as far as it was read, so that a file with
+  // a keyword error too gets both at once; their warnings stay beside the set.
+  std::vector<std::vector<std::string>> seen;
+  section_check refuse = [&](const keyword_set& s) {
+    std::vector<std::string> ids;
+    for (const auto& r : s.rules) ids.push_back(r.id);
+    seen.push_back(ids);
     return std::vector<diagnostic>{{s.file, {5, 5}, "", "unknown alert kind 'sometimes'", false}};
   };
-  auto c = compiled_set::compile(*parsed.set, refuse);
-  CHECK_FALSE(c.ok());
-  CHECK(seen == std::vector<std::string>{text});
-  CHECK(c.to_text() == "a.yaml:5:5: error: unknown alert kind 'sometimes'\n");
+  auto refused = parse_keyword_set(text, "a.yaml", refuse);
+  CHECK_FALSE(refused.ok());
+  CHECK(refused.to_text() == "a.yaml:5:5: error: unknown alert kind 'sometimes'\n");
+  const std::string both = "id: a\nrules:\n  - {id: r1, anyy: [疫情]}\n  - {id: r2, any: [封城]}\nalerts:\n  - {kind: sometimes}\n";
+  auto two = parse_keyword_set(both, "a.yaml", refuse);
+  CHECK(two.error_count() == 3);  // anyy unknown, r1 has no part, the alert
+  CHECK_THAT(two.to_text(), Catch::Contains("unknown alert kind"));
+  CHECK(seen.back() == std::vector<std::string>{"r2"});
+  // load() and load_directory() pass compile_options::section_checks to the parser.
+  yuqing::testing::temp_dir dir;
+  std::ofstream(dir.path / "a.yaml") << text;
+  compile_options options;
+  options.section_checks = refuse;
+  CHECK_FALSE(compiled_set::load(dir.path / "a.yaml", options).ok());
+  CHECK(load_directory(dir.path, options).error_count() == 1);
 
-  compile_options warn;
-  warn.section_checks = [](const keyword_set& s) {
+  section_check warn = [](const keyword_set& s) {
     return std::vector<diagnostic>{{s.file, {4, 1}, "", "a warning", true}};
   };
-  auto w = compiled_set::compile(*parsed.set, warn);
-  CHECK(w.ok());
-  CHECK(w.to_text() == "a.yaml:4:1: warning: a warning\n");
+  auto warned = parse_keyword_set(text, "a.yaml", warn);
+  CHECK(warned.ok());
+  CHECK(warned.to_text() == "a.yaml:4:1: warning: a warning\n");
 }
