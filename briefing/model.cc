@@ -101,22 +101,11 @@ std::string briefing::topic_name(const std::string& topic) const {
   return it == topic_names.end() ? topic : it->second;
 }
 
-briefing build(const input& in) {
-  briefing b;
-  for (const auto* f : {&in.previous, &in.now})
-    for (const auto& t : f->topics)
-      if (!t.name.empty()) b.topic_names[t.topic] = t.name;
-  b.p = in.p;
-  b.id = in.p.id();
-  b.title = in.opts.organisation + "舆情" + to_chinese(in.p.kind) + "（" + in.p.label() + "）";
-  b.generated_ms = in.generated_ms;
-  b.opts = in.opts;
-  b.now = in.now;
-  b.previous = in.previous;
-  const bool daily = in.p.kind == period_kind::daily;
-  const std::string this_p = daily ? "本日" : "本周", last_p = daily ? "前一日" : "上周";
+namespace {
 
-  // Topics: each with its arrow against the previous period's peak.
+// Each topic of the period with its arrow against the previous period's peak, highest
+// index first; the topics the previous period did not have go to new_topics too.
+void compare_topics(const input& in, briefing& b) {
   std::map<std::string, const topic_figures*> before;
   for (const auto& t : in.previous.topics) before[t.topic] = &t;
   for (const auto& t : in.now.topics) {
@@ -137,8 +126,10 @@ briefing build(const input& in) {
   std::stable_sort(b.topics.begin(), b.topics.end(), [](const topic_row& x, const topic_row& y) {
     return x.now.index != y.now.index ? x.now.index > y.now.index : x.now.topic < y.now.topic;
   });
+}
 
-  // Regions that rose most (index points, then messages); only those that rose.
+// The regions that rose most (index points, then messages); only those that rose.
+void rising_regions(const input& in, briefing& b) {
   std::map<std::string, const region_figures*> regions_before;
   for (const auto& r : in.previous.regions) regions_before[r.region] = &r;
   for (const auto& r : in.now.regions) {
@@ -161,8 +152,10 @@ briefing build(const input& in) {
     return x.now.region < y.now.region;
   });
   if (b.regions.size() > in.opts.top_regions) b.regions.resize(in.opts.top_regions);
+}
 
-  // Clusters, largest first; 新 when the previous period did not have them.
+// Clusters, largest first; 新 when the previous period did not have them.
+void largest_clusters(const input& in, briefing& b) {
   std::set<std::string> clusters_before;
   for (const auto& c : in.previous.clusters) clusters_before.insert(c.id);
   for (const auto& c : in.now.clusters) b.clusters.push_back({c, !clusters_before.count(c.id)});
@@ -170,11 +163,17 @@ briefing build(const input& in) {
     return x.c.count != y.c.count ? x.c.count > y.c.count : x.c.first_ms < y.c.first_ms;
   });
   if (b.clusters.size() > in.opts.top_clusters) b.clusters.resize(in.opts.top_clusters);
+}
 
+// The mailbox's concentrated issues, largest first, marked for 二次解读 past the threshold.
+void mailbox_issues(const input& in, briefing& b) {
   for (const auto& i : in.now.mailbox.issues) b.issues.push_back({i, i.count >= in.opts.reinterpret_count});
   std::stable_sort(b.issues.begin(), b.issues.end(),
                    [](const issue_row& x, const issue_row& y) { return x.i.count > y.i.count; });
+}
 
+// The rules with false hits, the most first.
+void false_hit_rules(const input& in, briefing& b) {
   for (const auto& r : in.now.rules) {
     if (r.false_hits == 0) continue;
     const uint64_t decided = r.relevant + r.false_hits;
@@ -186,8 +185,13 @@ briefing build(const input& in) {
     return x.r.set + "/" + x.r.rule < y.r.set + "/" + y.r.rule;
   });
   if (b.rules.size() > in.opts.top_rules) b.rules.resize(in.opts.top_rules);
+}
 
-  // 要点
+// 要点: the messages, the topic with the highest index, the new topics, the alerts and
+// the mailbox, a sentence each.
+void summarise(const input& in, briefing& b) {
+  const bool daily = in.p.kind == period_kind::daily;
+  const std::string this_p = daily ? "本日" : "本周", last_p = daily ? "前一日" : "上周";
   {
     std::string s = this_p + "共监测信息 " + std::to_string(in.now.messages) + " 条";
     if (auto pc = percent_change(in.now.messages, in.previous.messages); !pc.empty()) s += "（较" + last_p + " " + pc + "）";
@@ -228,6 +232,28 @@ briefing build(const input& in) {
     if (reinterpret)
       b.summary.push_back("建议对 " + std::to_string(reinterpret) + " 个集中诉求开展二次解读（见“政府信箱”一节）。");
   }
+}
+
+}  // namespace
+
+briefing build(const input& in) {
+  briefing b;
+  for (const auto* f : {&in.previous, &in.now})
+    for (const auto& t : f->topics)
+      if (!t.name.empty()) b.topic_names[t.topic] = t.name;
+  b.p = in.p;
+  b.id = in.p.id();
+  b.title = in.opts.organisation + "舆情" + to_chinese(in.p.kind) + "（" + in.p.label() + "）";
+  b.generated_ms = in.generated_ms;
+  b.opts = in.opts;
+  b.now = in.now;
+  b.previous = in.previous;
+  compare_topics(in, b);
+  rising_regions(in, b);
+  largest_clusters(in, b);
+  mailbox_issues(in, b);
+  false_hit_rules(in, b);
+  summarise(in, b);
   return b;
 }
 
