@@ -128,120 +128,144 @@ std::string issue_what(const briefing& b, const issue_figures& i) {
   return i.by == "topic" ? b.topic_name(i.what) : i.what;
 }
 
+// 本日 or 本周, and the period it is compared with: 前一日 or 上周.
+std::string this_period(const briefing& b) { return daily(b) ? "本日" : "本周"; }
+std::string last_period(const briefing& b) { return daily(b) ? "前一日" : "上周"; }
+
+// A row of 二、总体情况: what is counted, in this period and in the one before.
+struct overview_row {
+  std::string what, now, before;
+};
+
+std::vector<overview_row> overview_rows(const briefing& b) {
+  std::vector<overview_row> rows = {
+      {"监测信息（条）", num(b.now.messages), num(b.previous.messages)},
+      {"命中关键词信息（条）", num(b.now.hit_messages), num(b.previous.hit_messages)},
+      {"命中次数", num(b.now.hits), num(b.previous.hits)},
+      {"预警（红/橙/黄/蓝）", alerts_text(b.now.alerts), alerts_text(b.previous.alerts)}};
+  if (b.now.mailbox.present) {
+    rows.push_back({"信箱收到留言（件）", num(b.now.mailbox.received), num(b.previous.mailbox.received)});
+    rows.push_back({"按期答复（件）", num(b.now.mailbox.on_time), num(b.previous.mailbox.on_time)});
+    rows.push_back({"超期未复（件）", num(b.now.mailbox.overdue), num(b.previous.mailbox.overdue)});
+  }
+  return rows;
+}
+
+// The mailbox's figures in a sentence, without its full stop.
+std::string mailbox_text(const mailbox_figures& m) {
+  return "收到留言 " + num(m.received) + " 件，按期答复 " + num(m.on_time) + " 件，逾期答复 " + num(m.late) +
+         " 件，办理中 " + num(m.open) + " 件，超期未复 " + num(m.overdue) + " 件" +
+         (m.on_time + m.late ? "，答复用时中位数 " + fixed1(m.median_reply_hours) + " 小时" : std::string());
+}
+
 }  // namespace
 
 // ---- Markdown ----------------------------------------------------------------------------
 
-std::string to_markdown(const briefing& b) {
-  const int off = b.p.utc_offset_minutes;
-  const std::string this_p = daily(b) ? "本日" : "本周", last_p = daily(b) ? "前一日" : "上周";
-  std::string o;
-  o += "# " + b.title + "\n\n";
-  o += period_line(b) + "\n\n";
+namespace {
 
-  o += "## 一、要点\n\n";
+std::string markdown_summary(const briefing& b) {
+  std::string o = "## 一、要点\n\n";
   for (const auto& s : b.summary) o += "- " + s + "\n";
-  o += "\n";
+  return o + "\n";
+}
 
-  o += "## 二、总体情况\n\n";
-  o += "| 项目 | " + this_p + " | " + last_p + " |\n|---|---:|---:|\n";
-  o += "| 监测信息（条） | " + num(b.now.messages) + " | " + num(b.previous.messages) + " |\n";
-  o += "| 命中关键词信息（条） | " + num(b.now.hit_messages) + " | " + num(b.previous.hit_messages) + " |\n";
-  o += "| 命中次数 | " + num(b.now.hits) + " | " + num(b.previous.hits) + " |\n";
-  o += "| 预警（红/橙/黄/蓝） | " + alerts_text(b.now.alerts) + " | " + alerts_text(b.previous.alerts) + " |\n";
-  if (b.now.mailbox.present) {
-    o += "| 信箱收到留言（件） | " + num(b.now.mailbox.received) + " | " + num(b.previous.mailbox.received) + " |\n";
-    o += "| 按期答复（件） | " + num(b.now.mailbox.on_time) + " | " + num(b.previous.mailbox.on_time) + " |\n";
-    o += "| 超期未复（件） | " + num(b.now.mailbox.overdue) + " | " + num(b.previous.mailbox.overdue) + " |\n";
+std::string markdown_overview(const briefing& b) {
+  std::string o = "## 二、总体情况\n\n";
+  o += "| 项目 | " + this_period(b) + " | " + last_period(b) + " |\n|---|---:|---:|\n";
+  for (const auto& r : overview_rows(b)) o += "| " + r.what + " | " + r.now + " | " + r.before + " |\n";
+  return o + "\n";
+}
+
+std::string markdown_topic_row(const briefing& b, const topic_row& t) {
+  const int off = b.p.utc_offset_minutes;
+  return "| " + md_text(name_of(t.now), 40) + " | " + fixed1(t.now.index) + " | " + level_chinese(t.now.level) +
+         " | " + arrow(t.t) + " | " + (t.previous ? signed1(t.change) : std::string("—")) + " | " +
+         (t.now.peak_ms ? local_clock(t.now.peak_ms, off, daily(b)) : std::string("—")) + " | " +
+         parts_text(t.now.parts) + " | " + num(t.now.messages) + " |\n";
+}
+
+// The topics table, with a note on the parts of the index left out.
+std::string markdown_topics(const briefing& b) {
+  const std::string this_p = this_period(b), last_p = last_period(b);
+  std::string o = "## 三、话题风险指数\n\n";
+  if (b.topics.empty()) return o + this_p + "无政策话题命中。\n\n";
+  o += "指数为" + this_p + "全市峰值（0–100），趋势对比" + last_p + "峰值（±" + fixed1(b.opts.arrow_points) +
+       " 点以内为 →），新 为" + this_p + "新出现话题。\n\n";
+  o += "| 话题 | 指数 | 等级 | 趋势 | 较" + last_p + " | 峰值时间 | 指数构成 | 信息（条） |\n";
+  o += "|---|---:|---|:---:|---:|---|---|---:|\n";
+  for (const auto& t : b.topics) o += markdown_topic_row(b, t);
+  std::string unknown;
+  for (const auto& t : b.topics)
+    if (auto u = unknown_parts(t.now.parts); !u.empty()) unknown = u;
+  if (!unknown.empty()) o += "\n注：" + unknown + "暂无数据（未配置倾向词表或基线不足），未计入指数。\n";
+  return o + "\n";
+}
+
+std::string markdown_clusters(const briefing& b) {
+  std::string o = "## 四、热点聚类\n\n";
+  if (b.clusters.empty()) return o + this_period(b) + "未发现集中诉求或同文多发。\n\n";
+  for (size_t i = 0; i < b.clusters.size(); ++i) {
+    const auto& c = b.clusters[i];
+    o += std::to_string(i + 1) + ". " + (c.fresh ? "【新】" : "") + cluster_kind(c.c.kind) +
+         (c.c.topic.empty() ? "" : " · " + md_text(b.topic_name(c.c.topic), 40)) + " · " + num(c.c.count) + " 条（" +
+         span_text(b, c.c.first_ms, c.c.last_ms) + "）\n";
+    o += "   > " + md_text(c.c.text) + "\n";
   }
-  o += "\n";
+  return o + "\n";
+}
 
-  o += "## 三、话题风险指数\n\n";
-  if (b.topics.empty()) {
-    o += this_p + "无政策话题命中。\n\n";
-  } else {
-    o += "指数为" + this_p + "全市峰值（0–100），趋势对比" + last_p + "峰值（±" + fixed1(b.opts.arrow_points) +
-         " 点以内为 →），新 为" + this_p + "新出现话题。\n\n";
-    o += "| 话题 | 指数 | 等级 | 趋势 | 较" + last_p + " | 峰值时间 | 指数构成 | 信息（条） |\n";
-    o += "|---|---:|---|:---:|---:|---|---|---:|\n";
-    for (const auto& t : b.topics) {
-      o += "| " + md_text(name_of(t.now), 40) + " | " + fixed1(t.now.index) + " | " + level_chinese(t.now.level) +
-           " | " + arrow(t.t) + " | " + (t.previous ? signed1(t.change) : std::string("—")) + " | " +
-           (t.now.peak_ms ? local_clock(t.now.peak_ms, off, daily(b)) : std::string("—")) + " | " +
-           parts_text(t.now.parts) + " | " + num(t.now.messages) + " |\n";
-    }
-    std::string unknown;
-    for (const auto& t : b.topics)
-      if (auto u = unknown_parts(t.now.parts); !u.empty()) unknown = u;
-    if (!unknown.empty()) o += "\n注：" + unknown + "暂无数据（未配置倾向词表或基线不足），未计入指数。\n";
-    o += "\n";
+std::string markdown_regions(const briefing& b) {
+  std::string o = "## 五、上升较快的地区\n\n";
+  if (b.regions.empty()) return o + "各地区风险指数较" + last_period(b) + "无上升。\n\n";
+  o += "| 地区 | 指数 | 上升 | 主要话题 | 信息（条） | 增减 |\n|---|---:|---:|---|---:|---:|\n";
+  for (const auto& r : b.regions) {
+    o += "| " + md_text(r.now.region, 40) + (r.previous ? "" : " 新") + " | " + fixed1(r.now.index) + " | " +
+         signed1(r.rise) + " | " + md_text(b.topic_name(r.now.topic), 40) + " | " + num(r.now.messages) + " | " +
+         (r.message_change >= 0 ? "+" : "") + std::to_string(r.message_change) + " |\n";
   }
+  return o + "\n";
+}
 
-  o += "## 四、热点聚类\n\n";
-  if (b.clusters.empty()) {
-    o += this_p + "未发现集中诉求或同文多发。\n\n";
-  } else {
-    for (size_t i = 0; i < b.clusters.size(); ++i) {
-      const auto& c = b.clusters[i];
-      o += std::to_string(i + 1) + ". " + (c.fresh ? "【新】" : "") + cluster_kind(c.c.kind) +
-           (c.c.topic.empty() ? "" : " · " + md_text(b.topic_name(c.c.topic), 40)) + " · " + num(c.c.count) + " 条（" +
-           span_text(b, c.c.first_ms, c.c.last_ms) + "）\n";
-      o += "   > " + md_text(c.c.text) + "\n";
-    }
-    o += "\n";
-  }
+std::string markdown_units(const std::vector<unit_figures>& units) {
+  std::string o = "| 责任单位 | 收到 | 按期答复 | 逾期答复 | 办理中 | 超期未复 |\n|---|---:|---:|---:|---:|---:|\n";
+  for (const auto& u : units)
+    o += "| " + md_text(u.unit, 40) + " | " + num(u.received) + " | " + num(u.on_time) + " | " + num(u.late) +
+         " | " + num(u.open) + " | " + (u.overdue ? "**" + num(u.overdue) + "**" : num(u.overdue)) + " |\n";
+  return o + "\n";
+}
 
-  o += "## 五、上升较快的地区\n\n";
-  if (b.regions.empty()) {
-    o += "各地区风险指数较" + last_p + "无上升。\n\n";
-  } else {
-    o += "| 地区 | 指数 | 上升 | 主要话题 | 信息（条） | 增减 |\n|---|---:|---:|---|---:|---:|\n";
-    for (const auto& r : b.regions) {
-      o += "| " + md_text(r.now.region, 40) + (r.previous ? "" : " 新") + " | " + fixed1(r.now.index) + " | " +
-           signed1(r.rise) + " | " + md_text(b.topic_name(r.now.topic), 40) + " | " + num(r.now.messages) + " | " +
-           (r.message_change >= 0 ? "+" : "") + std::to_string(r.message_change) + " |\n";
-    }
-    o += "\n";
-  }
-
-  o += "## 六、政府信箱\n\n";
+// The mailbox's figures, its units table and the concentrated issues.
+std::string markdown_mailbox(const briefing& b) {
+  std::string o = "## 六、政府信箱\n\n";
   const auto& m = b.now.mailbox;
-  if (!m.present) {
-    o += "未接入省长留言信箱。\n\n";
-  } else {
-    o += "收到留言 " + num(m.received) + " 件，按期答复 " + num(m.on_time) + " 件，逾期答复 " + num(m.late) +
-         " 件，办理中 " + num(m.open) + " 件，超期未复 " + num(m.overdue) + " 件";
-    if (m.on_time + m.late) o += "，答复用时中位数 " + fixed1(m.median_reply_hours) + " 小时";
-    o += "。\n\n";
-    if (!m.units.empty()) {
-      o += "| 责任单位 | 收到 | 按期答复 | 逾期答复 | 办理中 | 超期未复 |\n|---|---:|---:|---:|---:|---:|\n";
-      for (const auto& u : m.units)
-        o += "| " + md_text(u.unit, 40) + " | " + num(u.received) + " | " + num(u.on_time) + " | " + num(u.late) +
-             " | " + num(u.open) + " | " + (u.overdue ? "**" + num(u.overdue) + "**" : num(u.overdue)) + " |\n";
-      o += "\n";
-    }
-    if (b.issues.empty()) {
-      o += "无集中诉求。\n\n";
-    } else {
-      o += "集中诉求（" + num(b.opts.reinterpret_count) + " 件及以上建议二次解读）：\n\n";
-      for (const auto& i : b.issues) {
-        o += "- " + std::string(issue_by(i.i.by)) + "「" + md_text(issue_what(b, i.i), 60) + "」" + num(i.i.count) + " 件（上期 " +
-             num(i.i.previous) + " 件）" + (i.reinterpret ? "——**建议二次解读**" : "") + "\n";
-      }
-      o += "\n";
-    }
+  if (!m.present) return o + "未接入省长留言信箱。\n\n";
+  o += mailbox_text(m) + "。\n\n";
+  if (!m.units.empty()) o += markdown_units(m.units);
+  if (b.issues.empty()) return o + "无集中诉求。\n\n";
+  o += "集中诉求（" + num(b.opts.reinterpret_count) + " 件及以上建议二次解读）：\n\n";
+  for (const auto& i : b.issues) {
+    o += "- " + std::string(issue_by(i.i.by)) + "「" + md_text(issue_what(b, i.i), 60) + "」" + num(i.i.count) + " 件（上期 " +
+         num(i.i.previous) + " 件）" + (i.reinterpret ? "——**建议二次解读**" : "") + "\n";
   }
+  return o + "\n";
+}
 
-  o += "## 七、误报较多的规则\n\n";
-  if (b.rules.empty()) {
-    o += this_p + "无研判为误报的命中。\n";
-  } else {
-    o += "| 关键词集/规则 | 命中 | 已研判 | 误报 | 准确率 |\n|---|---:|---:|---:|---:|\n";
-    for (const auto& r : b.rules)
-      o += "| " + md_text(r.r.set + "/" + r.r.rule, 60) + " | " + num(r.r.hits) + " | " + num(r.r.judged) + " | " +
-           num(r.r.false_hits) + " | " + fixed1(r.precision * 100) + "% |\n";
-  }
+std::string markdown_rules(const briefing& b) {
+  std::string o = "## 七、误报较多的规则\n\n";
+  if (b.rules.empty()) return o + this_period(b) + "无研判为误报的命中。\n";
+  o += "| 关键词集/规则 | 命中 | 已研判 | 误报 | 准确率 |\n|---|---:|---:|---:|---:|\n";
+  for (const auto& r : b.rules)
+    o += "| " + md_text(r.r.set + "/" + r.r.rule, 60) + " | " + num(r.r.hits) + " | " + num(r.r.judged) + " | " +
+         num(r.r.false_hits) + " | " + fixed1(r.precision * 100) + "% |\n";
   return o;
+}
+
+}  // namespace
+
+std::string to_markdown(const briefing& b) {
+  return "# " + b.title + "\n\n" + period_line(b) + "\n\n" + markdown_summary(b) + markdown_overview(b) +
+         markdown_topics(b) + markdown_clusters(b) + markdown_regions(b) + markdown_mailbox(b) + markdown_rules(b);
 }
 
 // ---- HTML --------------------------------------------------------------------------------
@@ -344,161 +368,151 @@ std::string arrow_html(trend t) {
   }
 }
 
+// The document up to the title and the period line, with the style sheet.
+std::string html_head(const briefing& b) {
+  const std::string o = "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                        "<title>" + html_escape(b.title) + "</title><style>" + css + "</style></head><body>\n";
+  return o + "<h1>" + html_escape(b.title) + "</h1>\n<p class=\"meta\">" + html_escape(period_line(b)) + "</p>\n";
+}
+
+std::string html_summary(const briefing& b) {
+  std::string o = "<h2>一、要点</h2>\n<ul>";
+  for (const auto& s : b.summary) o += "<li>" + html_escape(s) + "</li>";
+  return o + "</ul>\n";
+}
+
+// The overview table and the chart of messages per hour or day.
+std::string html_overview(const briefing& b) {
+  std::string o = "<h2>二、总体情况</h2>\n<table><tr><th>项目</th><th>" + this_period(b) + "</th><th>" + last_period(b) +
+                  "</th></tr>";
+  for (const auto& r : overview_rows(b)) o += "<tr>" + td(r.what) + td(r.now, true) + td(r.before, true) + "</tr>";
+  o += "</table>\n";
+  return o + "<p class=\"note\">" + std::string(daily(b) ? "每小时信息量" : "每日信息量") + "</p>" + volume_chart(b) + "\n";
+}
+
+std::string html_topic_row(const briefing& b, const topic_row& t) {
+  const int off = b.p.utc_offset_minutes;
+  return "<tr>" + td(html_escape(name_of(t.now))) + td(fixed1(t.now.index), true) +
+         td("<span class=\"lvl\" style=\"background:" + std::string(level_color(t.now.level)) + "\">" +
+            level_chinese(t.now.level) + "</span>") +
+         td(arrow_html(t.t)) + td(t.previous ? signed1(t.change) : "—", true) +
+         td(t.now.peak_ms ? local_clock(t.now.peak_ms, off, daily(b)) : "—") + td(html_escape(parts_text(t.now.parts))) +
+         td(num(t.now.messages), true) + "</tr>";
+}
+
+// The chart of the topics' indexes and the topics table.
+std::string html_topics(const briefing& b) {
+  std::string o = "<h2>三、话题风险指数</h2>\n";
+  if (b.topics.empty()) return o + "<p>" + this_period(b) + "无政策话题命中。</p>\n";
+  o += index_chart(b);
+  o += "<p class=\"note\">指数为" + this_period(b) + "全市峰值（0–100），虚线为" + last_period(b) + "峰值；趋势 ±" +
+       fixed1(b.opts.arrow_points) + " 点以内为 →。</p>\n";
+  o += "<table><tr><th>话题</th><th>指数</th><th>等级</th><th>趋势</th><th>较" + last_period(b) +
+       "</th><th>峰值时间</th><th>指数构成</th><th>信息（条）</th></tr>";
+  for (const auto& t : b.topics) o += html_topic_row(b, t);
+  return o + "</table>\n";
+}
+
+std::string html_clusters(const briefing& b) {
+  std::string o = "<h2>四、热点聚类</h2>\n";
+  if (b.clusters.empty()) return o + "<p>" + this_period(b) + "未发现集中诉求或同文多发。</p>\n";
+  o += "<ol>";
+  for (const auto& c : b.clusters) {
+    o += "<li>" + std::string(c.fresh ? "<span class=\"new\">新</span> " : "") + cluster_kind(c.c.kind) +
+         (c.c.topic.empty() ? "" : " · " + html_escape(b.topic_name(c.c.topic))) + " · " + num(c.c.count) + " 条（" +
+         span_text(b, c.c.first_ms, c.c.last_ms) + "）<blockquote>" +
+         html_escape(one_line(c.c.text, 200)) + "</blockquote></li>";
+  }
+  return o + "</ol>\n";
+}
+
+std::string html_regions(const briefing& b) {
+  std::string o = "<h2>五、上升较快的地区</h2>\n";
+  if (b.regions.empty()) return o + "<p>各地区风险指数较" + last_period(b) + "无上升。</p>\n";
+  o += "<table><tr><th>地区</th><th>指数</th><th>上升</th><th>主要话题</th><th>信息（条）</th><th>增减</th></tr>";
+  for (const auto& r : b.regions)
+    o += "<tr>" + td(html_escape(r.now.region) + (r.previous ? "" : " <span class=\"new\">新</span>")) +
+         td(fixed1(r.now.index), true) + td(signed1(r.rise), true) + td(html_escape(b.topic_name(r.now.topic))) +
+         td(num(r.now.messages), true) +
+         td((r.message_change >= 0 ? "+" : "") + std::to_string(r.message_change), true) + "</tr>";
+  return o + "</table>\n";
+}
+
+std::string html_units(const std::vector<unit_figures>& units) {
+  std::string o = "<table><tr><th>责任单位</th><th>收到</th><th>按期答复</th><th>逾期答复</th><th>办理中</th><th>超期未复</th></tr>";
+  for (const auto& u : units)
+    o += "<tr>" + td(html_escape(u.unit)) + td(num(u.received), true) + td(num(u.on_time), true) +
+         td(num(u.late), true) + td(num(u.open), true) +
+         td(u.overdue ? "<b>" + num(u.overdue) + "</b>" : num(u.overdue), true) + "</tr>";
+  return o + "</table>\n";
+}
+
+// The mailbox's figures, its units table and the concentrated issues.
+std::string html_mailbox(const briefing& b) {
+  std::string o = "<h2>六、政府信箱</h2>\n";
+  const auto& m = b.now.mailbox;
+  if (!m.present) return o + "<p>未接入省长留言信箱。</p>\n";
+  o += "<p>" + mailbox_text(m) + "。</p>\n";
+  if (!m.units.empty()) o += html_units(m.units);
+  if (b.issues.empty()) return o + "<p>无集中诉求。</p>\n";
+  o += "<p>集中诉求（" + num(b.opts.reinterpret_count) + " 件及以上建议二次解读）：</p><ul>";
+  for (const auto& i : b.issues)
+    o += "<li>" + std::string(issue_by(i.i.by)) + "「" + html_escape(one_line(issue_what(b, i.i), 100)) + "」" +
+         num(i.i.count) + " 件（上期 " + num(i.i.previous) + " 件）" +
+         (i.reinterpret ? "——<span class=\"suggest\">建议二次解读</span>" : "") + "</li>";
+  return o + "</ul>\n";
+}
+
+std::string html_rules(const briefing& b) {
+  std::string o = "<h2>七、误报较多的规则</h2>\n";
+  if (b.rules.empty()) return o + "<p>" + this_period(b) + "无研判为误报的命中。</p>\n";
+  o += "<table><tr><th>关键词集/规则</th><th>命中</th><th>已研判</th><th>误报</th><th>准确率</th></tr>";
+  for (const auto& r : b.rules)
+    o += "<tr>" + td(html_escape(r.r.set + "/" + r.r.rule)) + td(num(r.r.hits), true) + td(num(r.r.judged), true) +
+         td(num(r.r.false_hits), true) + td(fixed1(r.precision * 100) + "%", true) + "</tr>";
+  return o + "</table>\n";
+}
+
 }  // namespace
 
 std::string to_html(const briefing& b) {
-  const int off = b.p.utc_offset_minutes;
-  const std::string this_p = daily(b) ? "本日" : "本周", last_p = daily(b) ? "前一日" : "上周";
-  std::string o = "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                  "<title>" + html_escape(b.title) + "</title><style>" + css + "</style></head><body>\n";
-  o += "<h1>" + html_escape(b.title) + "</h1>\n<p class=\"meta\">" + html_escape(period_line(b)) + "</p>\n";
-
-  o += "<h2>一、要点</h2>\n<ul>";
-  for (const auto& s : b.summary) o += "<li>" + html_escape(s) + "</li>";
-  o += "</ul>\n";
-
-  o += "<h2>二、总体情况</h2>\n<table><tr><th>项目</th><th>" + this_p + "</th><th>" + last_p + "</th></tr>";
-  auto row2 = [&](const std::string& k, const std::string& a, const std::string& c) {
-    o += "<tr>" + td(k) + td(a, true) + td(c, true) + "</tr>";
-  };
-  row2("监测信息（条）", num(b.now.messages), num(b.previous.messages));
-  row2("命中关键词信息（条）", num(b.now.hit_messages), num(b.previous.hit_messages));
-  row2("命中次数", num(b.now.hits), num(b.previous.hits));
-  row2("预警（红/橙/黄/蓝）", alerts_text(b.now.alerts), alerts_text(b.previous.alerts));
-  if (b.now.mailbox.present) {
-    row2("信箱收到留言（件）", num(b.now.mailbox.received), num(b.previous.mailbox.received));
-    row2("按期答复（件）", num(b.now.mailbox.on_time), num(b.previous.mailbox.on_time));
-    row2("超期未复（件）", num(b.now.mailbox.overdue), num(b.previous.mailbox.overdue));
-  }
-  o += "</table>\n";
-  o += "<p class=\"note\">" + std::string(daily(b) ? "每小时信息量" : "每日信息量") + "</p>" + volume_chart(b) + "\n";
-
-  o += "<h2>三、话题风险指数</h2>\n";
-  if (b.topics.empty()) {
-    o += "<p>" + this_p + "无政策话题命中。</p>\n";
-  } else {
-    o += index_chart(b);
-    o += "<p class=\"note\">指数为" + this_p + "全市峰值（0–100），虚线为" + last_p + "峰值；趋势 ±" +
-         fixed1(b.opts.arrow_points) + " 点以内为 →。</p>\n";
-    o += "<table><tr><th>话题</th><th>指数</th><th>等级</th><th>趋势</th><th>较" + last_p +
-         "</th><th>峰值时间</th><th>指数构成</th><th>信息（条）</th></tr>";
-    for (const auto& t : b.topics) {
-      o += "<tr>" + td(html_escape(name_of(t.now))) + td(fixed1(t.now.index), true) +
-           td("<span class=\"lvl\" style=\"background:" + std::string(level_color(t.now.level)) + "\">" +
-              level_chinese(t.now.level) + "</span>") +
-           td(arrow_html(t.t)) + td(t.previous ? signed1(t.change) : "—", true) +
-           td(t.now.peak_ms ? local_clock(t.now.peak_ms, off, daily(b)) : "—") + td(html_escape(parts_text(t.now.parts))) +
-           td(num(t.now.messages), true) + "</tr>";
-    }
-    o += "</table>\n";
-  }
-
-  o += "<h2>四、热点聚类</h2>\n";
-  if (b.clusters.empty()) {
-    o += "<p>" + this_p + "未发现集中诉求或同文多发。</p>\n";
-  } else {
-    o += "<ol>";
-    for (const auto& c : b.clusters) {
-      o += "<li>" + std::string(c.fresh ? "<span class=\"new\">新</span> " : "") + cluster_kind(c.c.kind) +
-           (c.c.topic.empty() ? "" : " · " + html_escape(b.topic_name(c.c.topic))) + " · " + num(c.c.count) + " 条（" +
-           span_text(b, c.c.first_ms, c.c.last_ms) + "）<blockquote>" +
-           html_escape(one_line(c.c.text, 200)) + "</blockquote></li>";
-    }
-    o += "</ol>\n";
-  }
-
-  o += "<h2>五、上升较快的地区</h2>\n";
-  if (b.regions.empty()) {
-    o += "<p>各地区风险指数较" + last_p + "无上升。</p>\n";
-  } else {
-    o += "<table><tr><th>地区</th><th>指数</th><th>上升</th><th>主要话题</th><th>信息（条）</th><th>增减</th></tr>";
-    for (const auto& r : b.regions)
-      o += "<tr>" + td(html_escape(r.now.region) + (r.previous ? "" : " <span class=\"new\">新</span>")) +
-           td(fixed1(r.now.index), true) + td(signed1(r.rise), true) + td(html_escape(b.topic_name(r.now.topic))) +
-           td(num(r.now.messages), true) +
-           td((r.message_change >= 0 ? "+" : "") + std::to_string(r.message_change), true) + "</tr>";
-    o += "</table>\n";
-  }
-
-  o += "<h2>六、政府信箱</h2>\n";
-  const auto& m = b.now.mailbox;
-  if (!m.present) {
-    o += "<p>未接入省长留言信箱。</p>\n";
-  } else {
-    o += "<p>收到留言 " + num(m.received) + " 件，按期答复 " + num(m.on_time) + " 件，逾期答复 " + num(m.late) +
-         " 件，办理中 " + num(m.open) + " 件，超期未复 " + num(m.overdue) + " 件" +
-         (m.on_time + m.late ? "，答复用时中位数 " + fixed1(m.median_reply_hours) + " 小时" : std::string()) + "。</p>\n";
-    if (!m.units.empty()) {
-      o += "<table><tr><th>责任单位</th><th>收到</th><th>按期答复</th><th>逾期答复</th><th>办理中</th><th>超期未复</th></tr>";
-      for (const auto& u : m.units)
-        o += "<tr>" + td(html_escape(u.unit)) + td(num(u.received), true) + td(num(u.on_time), true) +
-             td(num(u.late), true) + td(num(u.open), true) +
-             td(u.overdue ? "<b>" + num(u.overdue) + "</b>" : num(u.overdue), true) + "</tr>";
-      o += "</table>\n";
-    }
-    if (b.issues.empty()) {
-      o += "<p>无集中诉求。</p>\n";
-    } else {
-      o += "<p>集中诉求（" + num(b.opts.reinterpret_count) + " 件及以上建议二次解读）：</p><ul>";
-      for (const auto& i : b.issues)
-        o += "<li>" + std::string(issue_by(i.i.by)) + "「" + html_escape(one_line(issue_what(b, i.i), 100)) + "」" +
-             num(i.i.count) + " 件（上期 " + num(i.i.previous) + " 件）" +
-             (i.reinterpret ? "——<span class=\"suggest\">建议二次解读</span>" : "") + "</li>";
-      o += "</ul>\n";
-    }
-  }
-
-  o += "<h2>七、误报较多的规则</h2>\n";
-  if (b.rules.empty()) {
-    o += "<p>" + this_p + "无研判为误报的命中。</p>\n";
-  } else {
-    o += "<table><tr><th>关键词集/规则</th><th>命中</th><th>已研判</th><th>误报</th><th>准确率</th></tr>";
-    for (const auto& r : b.rules)
-      o += "<tr>" + td(html_escape(r.r.set + "/" + r.r.rule)) + td(num(r.r.hits), true) + td(num(r.r.judged), true) +
-           td(num(r.r.false_hits), true) + td(fixed1(r.precision * 100) + "%", true) + "</tr>";
-    o += "</table>\n";
-  }
-  o += "<footer>" + html_escape(b.opts.organisation) + " · yuqing 舆情监测 · " + html_escape(b.id) + "</footer>\n";
-  return o + "</body></html>\n";
+  return html_head(b) + html_summary(b) + html_overview(b) + html_topics(b) + html_clusters(b) + html_regions(b) +
+         html_mailbox(b) + html_rules(b) + "<footer>" + html_escape(b.opts.organisation) + " · yuqing 舆情监测 · " +
+         html_escape(b.id) + "</footer>\n</body></html>\n";
 }
 
 // ---- JSON --------------------------------------------------------------------------------
 
-std::string to_json(const briefing& b) {
+namespace {
+
+// RFC 3339 in the briefing's offset: "2022-11-21T00:00:00+08:00".
+std::string rfc3339(const briefing& b, int64_t ms) {
   const int off = b.p.utc_offset_minutes;
-  auto t3339 = [off](int64_t ms) {
-    std::string s = local_clock(ms, off);
-    s[10] = 'T';
-    char z[16];
-    const int a = off < 0 ? -off : off;
-    std::snprintf(z, sizeof z, ":00%c%02d:%02d", off < 0 ? '-' : '+', a / 60, a % 60);
-    return s + z;
-  };
-  auto overview = [](const period_figures& f) {
-    ordered_json j{{"messages", f.messages}, {"hit_messages", f.hit_messages}, {"hits", f.hits}};
-    ordered_json alerts = ordered_json::object();
-    for (const char* l : {"red", "orange", "yellow", "blue"}) {
-      auto it = f.alerts.find(l);
-      alerts[l] = it == f.alerts.end() ? 0 : it->second;
-    }
-    j["alerts"] = alerts;
-    if (f.mailbox.present)
-      j["mailbox"] = {{"received", f.mailbox.received}, {"on_time", f.mailbox.on_time}, {"late", f.mailbox.late},
-                      {"open", f.mailbox.open}, {"overdue", f.mailbox.overdue}};
-    return j;
-  };
-  ordered_json j;
-  j["id"] = b.id;
-  j["kind"] = to_string(b.p.kind);
-  j["title"] = b.title;
-  j["from"] = t3339(b.p.from_ms);
-  j["to"] = t3339(b.p.to_ms);
-  j["generated"] = t3339(b.generated_ms);
-  j["utc_offset_minutes"] = off;
-  j["summary"] = b.summary;
-  j["overview"] = {{"now", overview(b.now)}, {"previous", overview(b.previous)}};
-  j["messages_by_slot"] = {{"slot", daily(b) ? "hour" : "day"}, {"counts", b.now.messages_by_slot}};
+  std::string s = local_clock(ms, off);
+  s[10] = 'T';
+  char z[16];
+  const int a = off < 0 ? -off : off;
+  std::snprintf(z, sizeof z, ":00%c%02d:%02d", off < 0 ? '-' : '+', a / 60, a % 60);
+  return s + z;
+}
+
+// One period's messages, hits, alerts by level and, with a mailbox channel, mailbox figures.
+ordered_json json_overview(const period_figures& f) {
+  ordered_json j{{"messages", f.messages}, {"hit_messages", f.hit_messages}, {"hits", f.hits}};
+  ordered_json alerts = ordered_json::object();
+  for (const char* l : {"red", "orange", "yellow", "blue"}) {
+    auto it = f.alerts.find(l);
+    alerts[l] = it == f.alerts.end() ? 0 : it->second;
+  }
+  j["alerts"] = alerts;
+  if (f.mailbox.present)
+    j["mailbox"] = {{"received", f.mailbox.received}, {"on_time", f.mailbox.on_time}, {"late", f.mailbox.late},
+                    {"open", f.mailbox.open}, {"overdue", f.mailbox.overdue}};
+  return j;
+}
+
+ordered_json json_topics(const briefing& b) {
   ordered_json topics = ordered_json::array();
   for (const auto& t : b.topics) {
     ordered_json parts = ordered_json::array();
@@ -508,21 +522,26 @@ std::string to_json(const briefing& b) {
                      {"new", t.t == trend::fresh}};
     row["previous"] = t.previous ? ordered_json(*t.previous) : ordered_json(nullptr);
     row["change"] = t.previous ? ordered_json(std::round(t.change * 10) / 10) : ordered_json(nullptr);
-    row["peak_at"] = t.now.peak_ms ? ordered_json(t3339(t.now.peak_ms)) : ordered_json(nullptr);
+    row["peak_at"] = t.now.peak_ms ? ordered_json(rfc3339(b, t.now.peak_ms)) : ordered_json(nullptr);
     row["end_index"] = t.now.end_index;
     row["parts"] = parts;
     row["messages"] = t.now.messages;
     row["hits"] = t.now.hits;
     topics.push_back(row);
   }
-  j["topics"] = topics;
-  j["new_topics"] = b.new_topics;
+  return topics;
+}
+
+ordered_json json_clusters(const briefing& b) {
   ordered_json clusters = ordered_json::array();
   for (const auto& c : b.clusters)
     clusters.push_back({{"id", c.c.id}, {"kind", c.c.kind}, {"topic", c.c.topic}, {"count", c.c.count},
-                        {"new", c.fresh}, {"first", t3339(c.c.first_ms)}, {"last", t3339(c.c.last_ms)},
+                        {"new", c.fresh}, {"first", rfc3339(b, c.c.first_ms)}, {"last", rfc3339(b, c.c.last_ms)},
                         {"text", valid_utf8(c.c.text)}});
-  j["clusters"] = clusters;
+  return clusters;
+}
+
+ordered_json json_regions(const briefing& b) {
   ordered_json regions = ordered_json::array();
   for (const auto& r : b.regions) {
     ordered_json row{{"region", r.now.region}, {"index", r.now.index}};
@@ -533,29 +552,55 @@ std::string to_json(const briefing& b) {
     row["message_change"] = r.message_change;
     regions.push_back(row);
   }
-  j["regions_rising"] = regions;
+  return regions;
+}
+
+// The mailbox's figures, units and issues; null without a mailbox channel.
+ordered_json json_mailbox(const briefing& b) {
   const auto& m = b.now.mailbox;
-  if (m.present) {
-    ordered_json units = ordered_json::array();
-    for (const auto& u : m.units)
-      units.push_back({{"unit", u.unit}, {"received", u.received}, {"on_time", u.on_time}, {"late", u.late},
-                       {"open", u.open}, {"overdue", u.overdue}});
-    ordered_json issues = ordered_json::array();
-    for (const auto& i : b.issues)
-      issues.push_back({{"id", i.i.id}, {"by", i.i.by}, {"what", valid_utf8(i.i.what)}, {"count", i.i.count},
-                        {"previous", i.i.previous}, {"reinterpret", i.reinterpret}});
-    j["mailbox"] = {{"received", m.received}, {"on_time", m.on_time}, {"late", m.late}, {"open", m.open},
-                    {"overdue", m.overdue}, {"median_reply_hours", std::round(m.median_reply_hours * 10) / 10},
-                    {"reinterpret_from", b.opts.reinterpret_count}, {"units", units}, {"issues", issues}};
-  } else {
-    j["mailbox"] = nullptr;
-  }
+  if (!m.present) return nullptr;
+  ordered_json units = ordered_json::array();
+  for (const auto& u : m.units)
+    units.push_back({{"unit", u.unit}, {"received", u.received}, {"on_time", u.on_time}, {"late", u.late},
+                     {"open", u.open}, {"overdue", u.overdue}});
+  ordered_json issues = ordered_json::array();
+  for (const auto& i : b.issues)
+    issues.push_back({{"id", i.i.id}, {"by", i.i.by}, {"what", valid_utf8(i.i.what)}, {"count", i.i.count},
+                      {"previous", i.i.previous}, {"reinterpret", i.reinterpret}});
+  return {{"received", m.received}, {"on_time", m.on_time}, {"late", m.late}, {"open", m.open},
+          {"overdue", m.overdue}, {"median_reply_hours", std::round(m.median_reply_hours * 10) / 10},
+          {"reinterpret_from", b.opts.reinterpret_count}, {"units", units}, {"issues", issues}};
+}
+
+ordered_json json_rules(const briefing& b) {
   ordered_json rules = ordered_json::array();
   for (const auto& r : b.rules)
     rules.push_back({{"set", r.r.set}, {"rule", r.r.rule}, {"hits", r.r.hits}, {"judged", r.r.judged},
                      {"relevant", r.r.relevant}, {"false_hits", r.r.false_hits},
                      {"precision", std::round(r.precision * 1000) / 1000}});
-  j["false_hit_rules"] = rules;
+  return rules;
+}
+
+}  // namespace
+
+std::string to_json(const briefing& b) {
+  ordered_json j;
+  j["id"] = b.id;
+  j["kind"] = to_string(b.p.kind);
+  j["title"] = b.title;
+  j["from"] = rfc3339(b, b.p.from_ms);
+  j["to"] = rfc3339(b, b.p.to_ms);
+  j["generated"] = rfc3339(b, b.generated_ms);
+  j["utc_offset_minutes"] = b.p.utc_offset_minutes;
+  j["summary"] = b.summary;
+  j["overview"] = {{"now", json_overview(b.now)}, {"previous", json_overview(b.previous)}};
+  j["messages_by_slot"] = {{"slot", daily(b) ? "hour" : "day"}, {"counts", b.now.messages_by_slot}};
+  j["topics"] = json_topics(b);
+  j["new_topics"] = b.new_topics;
+  j["clusters"] = json_clusters(b);
+  j["regions_rising"] = json_regions(b);
+  j["mailbox"] = json_mailbox(b);
+  j["false_hit_rules"] = json_rules(b);
   return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
