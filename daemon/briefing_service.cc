@@ -294,43 +294,45 @@ void briefing_service::deliver(stored_briefing& b) {
 
 // ---- assembling the figures ------------------------------------------------------------
 
-briefing::input briefing_service::assemble(const bf::period& p) const {
-  const int off = cfg_.mailbox_utc_offset_minutes;
-  bf::input in;
-  in.p = p;
-  in.generated_ms = clk_.now_ms();
-  in.opts.organisation = cfg_.briefing_organisation;
-  in.opts.top_clusters = static_cast<size_t>(cfg_.briefing_top_clusters);
-  in.opts.top_regions = static_cast<size_t>(cfg_.briefing_top_regions);
-  in.opts.top_rules = static_cast<size_t>(cfg_.briefing_top_rules);
-  in.opts.reinterpret_count = static_cast<uint64_t>(cfg_.briefing_reinterpret_count);
-  const bf::period prev = p.previous();
-  std::map<std::string, std::string> names;  // topic -> the name of its first set
-  if (auto sets = src_.sets ? src_.sets() : nullptr)
+namespace {
+
+// The briefing.* settings.
+bf::options options_of(const config::daemon_config& cfg) {
+  bf::options o;
+  o.organisation = cfg.briefing_organisation;
+  o.top_clusters = static_cast<size_t>(cfg.briefing_top_clusters);
+  o.top_regions = static_cast<size_t>(cfg.briefing_top_regions);
+  o.top_rules = static_cast<size_t>(cfg.briefing_top_rules);
+  o.reinterpret_count = static_cast<uint64_t>(cfg.briefing_reinterpret_count);
+  return o;
+}
+
+// topic -> the name of its first set
+std::map<std::string, std::string> topic_names(const briefing_sources& src) {
+  std::map<std::string, std::string> names;
+  if (auto sets = src.sets ? src.sets() : nullptr)
     for (const auto& s : sets->sets())
       if (!s->definition().topic.empty()) names.emplace(s->definition().topic, s->definition().name);
-  const bool mailbox = std::any_of(cfg_.channels.begin(), cfg_.channels.end(), [](const config::channel& c) {
+  return names;
+}
+
+bool has_mailbox_channel(const config::daemon_config& cfg) {
+  return std::any_of(cfg.channels.begin(), cfg.channels.end(), [](const config::channel& c) {
     return c.kind == config::channel_kind::mailbox || c.kind == config::channel_kind::mailbox_reply;
   });
-  const risk::engine* engine = src_.risk && src_.risk->ready() ? &src_.risk->engine() : nullptr;
+}
+
+// Messages (every stored one whose time falls in the period or the one before), page by
+// page; those of the period per hour or day too.
+void count_messages(storage::store& store, bf::input& in) {
+  const bf::period& p = in.p;
+  const bf::period prev = p.previous();
   const size_t slots = p.kind == bf::period_kind::daily ? 24 : 7;
   const int64_t slot_ms = (p.to_ms - p.from_ms) / static_cast<int64_t>(slots);
-
-  struct per_period {
-    const bf::period* p;
-    bf::period_figures* f;
-    std::map<std::string, std::set<std::string>> topic_messages;   // topic -> keys
-    std::map<std::string, uint64_t> topic_hits;
-    std::map<std::string, std::set<std::string>> region_messages;  // region -> keys
-    std::set<std::string> hit_messages;
-  };
-  per_period both[2] = {{&p, &in.now, {}, {}, {}, {}}, {&prev, &in.previous, {}, {}, {}, {}}};
   in.now.messages_by_slot.assign(slots, 0);
-
-  // Messages (every stored one whose time falls in a period), page by page.
   std::string after;
   for (;;) {
-    auto page = store_.scan_messages(after, 2000);
+    auto page = store.scan_messages(after, 2000);
     if (!page) {
       spdlog::warn("event=briefing_messages_unread error=\"{}\"", page.error_message());
       break;
@@ -347,134 +349,185 @@ briefing::input briefing_service::assemble(const bf::period& p) const {
     if (page->done || page->last_key.empty()) break;
     after = page->last_key;
   }
+}
 
-  for (auto& pp : both) {
-    // Hits: per topic and region.
-    storage::hit_query q;
-    q.since_ms = pp.p->from_ms;
-    q.until_ms = pp.p->to_ms;
-    q.limit = 2000000;
-    std::map<std::string, std::string> region_of;  // message key -> region
-    if (auto hits = store_.hits(q)) {
-      for (const auto& h : *hits) {
-        ++pp.f->hits;
-        pp.hit_messages.insert(h.message_key);
-        pp.topic_messages[h.topic].insert(h.message_key);
-        ++pp.topic_hits[h.topic];
-        auto it = region_of.find(h.message_key);
-        if (it == region_of.end()) {
-          std::string region = risk::unplaced;
-          if (engine)
-            if (auto m = store_.message(h.message_key); m && m->has_value()) region = engine->region_of(**m);
-          it = region_of.emplace(h.message_key, region).first;
-        }
-        pp.region_messages[it->second].insert(h.message_key);
+// A period's hits by topic and region (the region of each hit's message, by the risk
+// engine's gazetteer; unplaced without the engine).
+struct hit_tally {
+  std::map<std::string, std::set<std::string>> topic_messages;   // topic -> keys
+  std::map<std::string, uint64_t> topic_hits;
+  std::map<std::string, std::set<std::string>> region_messages;  // region -> keys
+};
+
+// Counts the hits of the period into f (hits, messages with a hit) and the tally.
+hit_tally count_hits(storage::store& store, const risk::engine* engine, const bf::period& p,
+                     bf::period_figures& f) {
+  hit_tally tally;
+  std::set<std::string> hit_messages;
+  storage::hit_query q;
+  q.since_ms = p.from_ms;
+  q.until_ms = p.to_ms;
+  q.limit = 2000000;
+  std::map<std::string, std::string> region_of;  // message key -> region
+  if (auto hits = store.hits(q)) {
+    for (const auto& h : *hits) {
+      ++f.hits;
+      hit_messages.insert(h.message_key);
+      tally.topic_messages[h.topic].insert(h.message_key);
+      ++tally.topic_hits[h.topic];
+      auto it = region_of.find(h.message_key);
+      if (it == region_of.end()) {
+        std::string region = risk::unplaced;
+        if (engine)
+          if (auto m = store.message(h.message_key); m && m->has_value()) region = engine->region_of(**m);
+        it = region_of.emplace(h.message_key, region).first;
       }
-    } else {
-      spdlog::warn("event=briefing_hits_unread error=\"{}\"", hits.error_message());
+      tally.region_messages[it->second].insert(h.message_key);
     }
-    pp.f->hit_messages = pp.hit_messages.size();
+  } else {
+    spdlog::warn("event=briefing_hits_unread error=\"{}\"", hits.error_message());
+  }
+  f.hit_messages = hit_messages.size();
+  return tally;
+}
 
-    // Alerts of the period, by level: placed by the time of their first hit (message time,
-    // so a backlog read later counts in the period its messages belong to), else when they
-    // fired (mailbox deadlines, losses).
-    if (auto alerts = alerting::stored_alert_texts(store_)) {
-      for (const auto& text : *alerts) {
-        auto a = alerting::alert::from_json(text);
-        if (!a) continue;
-        const int64_t t = a->first_hit_ms > 0 ? a->first_hit_ms : a->fired_ms;
-        if (t >= pp.p->from_ms && t < pp.p->to_ms) ++pp.f->alerts[alerting::to_string(a->level)];
-      }
-    }
-
-    // The risk index: each topic's (全市) and region's peak within the period.
-    std::map<std::string, bf::topic_figures> topics;
-    for (const auto& [topic, keys] : pp.topic_messages) {
-      auto& t = topics[topic];
-      t.topic = topic;
-      t.messages = keys.size();
-      t.hits = pp.topic_hits[topic];
-    }
-    std::map<std::string, bf::region_figures> regions;
-    if (engine) {
-      const auto snap = engine->snapshot_of(pp.p->from_ms, pp.p->to_ms);
-      for (const auto& row : snap.rows) {
-        if (row.now.region == risk::all_regions) {
-          if (!topics.count(row.now.topic) && row.peak <= 0) continue;
-          auto& t = topics[row.now.topic];
-          t.topic = row.now.topic;
-          t.index = std::round(row.peak * 10) / 10;
-          t.level = risk::to_string(row.peak_level);
-          t.peak_ms = row.peak_ms;
-          t.end_index = row.now.value;
-          const auto at = row.peak_ms ? engine->at(row.peak_ms, {row.now.topic, risk::all_regions})
-                                      : std::vector<risk::reading>{};
-          const auto& parts = at.empty() ? row.now.parts : at.front().parts;
-          for (const auto& part : parts) t.parts.push_back({part.label, part.points, part.known});
-        } else if (row.peak > 0) {
-          auto& r = regions[row.now.region];
-          r.region = row.now.region;
-          if (row.peak > r.index) {
-            r.index = std::round(row.peak * 10) / 10;
-            r.topic = row.now.topic;
-          }
-        }
-      }
-    }
-    for (auto& [region, keys] : pp.region_messages) {
-      auto& r = regions[region];
-      r.region = region;
-      r.messages = keys.size();
-    }
-    for (auto& [topic, t] : topics) {
-      auto n = names.find(topic);
-      if (n != names.end()) t.name = n->second;
-      pp.f->topics.push_back(std::move(t));
-    }
-    for (auto& [region, r] : regions) pp.f->regions.push_back(std::move(r));
-
-    // The mailbox report: figures by unit, concentrated issues and the clusters.
-    if (auto rep = mailbox::build_report(store_, pp.p->from_ms, pp.p->to_ms, std::min(pp.p->to_ms, in.generated_ms))) {
-      auto& mb = pp.f->mailbox;
-      mb.present = mailbox;
-      mb.received = rep->total.received;
-      mb.on_time = rep->total.on_time;
-      mb.late = rep->total.late;
-      mb.open = rep->total.open;
-      mb.overdue = rep->total.overdue;
-      mb.median_reply_hours = rep->total.median_hours();
-      for (const auto& [unit, f] : rep->by_unit) mb.units.push_back({unit, f.received, f.on_time, f.late, f.open, f.overdue});
-      auto cluster_of = [](const mailbox::concentrated_issue& i, const char* kind) {
-        bf::cluster_figures c;
-        c.id = i.fingerprint;
-        c.kind = kind;
-        c.topic = i.topic;
-        c.text = i.examples.empty() ? i.what : i.examples.front();
-        c.count = i.count;
-        c.first_ms = i.first_ms;
-        c.last_ms = i.last_ms;
-        return c;
-      };
-      for (const auto& i : rep->issues) {
-        mb.issues.push_back({i.fingerprint, i.by, i.what, i.count, i.previous});
-        if (i.by == "text") pp.f->clusters.push_back(cluster_of(i, "mailbox"));
-      }
-      for (const auto& i : rep->same_text) pp.f->clusters.push_back(cluster_of(i, "same_text"));
-    } else {
-      spdlog::warn("event=briefing_report_failed error=\"{}\"", rep.error_message());
-    }
-
-    // Rules with false hits (the analysts' verdicts on the period's hits).
-    precision::verdict_book book(store_);
-    precision::precision_query pq;
-    pq.from_ms = pp.p->from_ms;
-    pq.to_ms = pp.p->to_ms;
-    if (auto rep = precision::compute_precision(store_, book, pq)) {
-      for (const auto& r : rep->rules)
-        if (r.false_hits > 0) pp.f->rules.push_back({r.set, r.rule, r.hits, r.judged, r.relevant, r.false_hits});
+// Alerts of the period, by level: placed by the time of their first hit (message time, so
+// a backlog read later counts in the period its messages belong to), else when they fired
+// (mailbox deadlines, losses).
+void count_alerts(storage::store& store, const bf::period& p, bf::period_figures& f) {
+  if (auto alerts = alerting::stored_alert_texts(store)) {
+    for (const auto& text : *alerts) {
+      auto a = alerting::alert::from_json(text);
+      if (!a) continue;
+      const int64_t t = a->first_hit_ms > 0 ? a->first_hit_ms : a->fired_ms;
+      if (t >= p.from_ms && t < p.to_ms) ++f.alerts[alerting::to_string(a->level)];
     }
   }
-  (void)off;
+}
+
+// A topic's 全市 peak within the period: its index, level and the parts at the peak.
+void set_topic_peak(const risk::engine& engine, const risk::snapshot_row& row, bf::topic_figures& t) {
+  t.topic = row.now.topic;
+  t.index = std::round(row.peak * 10) / 10;
+  t.level = risk::to_string(row.peak_level);
+  t.peak_ms = row.peak_ms;
+  t.end_index = row.now.value;
+  const auto at = row.peak_ms ? engine.at(row.peak_ms, {row.now.topic, risk::all_regions})
+                              : std::vector<risk::reading>{};
+  const auto& parts = at.empty() ? row.now.parts : at.front().parts;
+  for (const auto& part : parts) t.parts.push_back({part.label, part.points, part.known});
+}
+
+// The topics and regions of the period: their messages and hits, with the risk index
+// (each topic's (全市) and region's peak within the period) when the engine is ready.
+void add_topics_and_regions(const risk::engine* engine, const bf::period& p, const hit_tally& tally,
+                            const std::map<std::string, std::string>& names, bf::period_figures& f) {
+  std::map<std::string, bf::topic_figures> topics;
+  for (const auto& [topic, keys] : tally.topic_messages) {
+    auto& t = topics[topic];
+    t.topic = topic;
+    t.messages = keys.size();
+    t.hits = tally.topic_hits.at(topic);
+  }
+  std::map<std::string, bf::region_figures> regions;
+  if (engine) {
+    const auto snap = engine->snapshot_of(p.from_ms, p.to_ms);
+    for (const auto& row : snap.rows) {
+      if (row.now.region == risk::all_regions) {
+        if (!topics.count(row.now.topic) && row.peak <= 0) continue;
+        set_topic_peak(*engine, row, topics[row.now.topic]);
+      } else if (row.peak > 0) {
+        auto& r = regions[row.now.region];
+        r.region = row.now.region;
+        if (row.peak > r.index) {
+          r.index = std::round(row.peak * 10) / 10;
+          r.topic = row.now.topic;
+        }
+      }
+    }
+  }
+  for (const auto& [region, keys] : tally.region_messages) {
+    auto& r = regions[region];
+    r.region = region;
+    r.messages = keys.size();
+  }
+  for (auto& [topic, t] : topics) {
+    auto n = names.find(topic);
+    if (n != names.end()) t.name = n->second;
+    f.topics.push_back(std::move(t));
+  }
+  for (auto& [region, r] : regions) f.regions.push_back(std::move(r));
+}
+
+bf::cluster_figures cluster_of(const mailbox::concentrated_issue& i, const char* kind) {
+  bf::cluster_figures c;
+  c.id = i.fingerprint;
+  c.kind = kind;
+  c.topic = i.topic;
+  c.text = i.examples.empty() ? i.what : i.examples.front();
+  c.count = i.count;
+  c.first_ms = i.first_ms;
+  c.last_ms = i.last_ms;
+  return c;
+}
+
+// The mailbox report: figures by unit, concentrated issues and the clusters.
+void add_mailbox_report(storage::store& store, const bf::period& p, int64_t generated_ms, bool present,
+                        bf::period_figures& f) {
+  auto rep = mailbox::build_report(store, p.from_ms, p.to_ms, std::min(p.to_ms, generated_ms));
+  if (!rep) {
+    spdlog::warn("event=briefing_report_failed error=\"{}\"", rep.error_message());
+    return;
+  }
+  auto& mb = f.mailbox;
+  mb.present = present;
+  mb.received = rep->total.received;
+  mb.on_time = rep->total.on_time;
+  mb.late = rep->total.late;
+  mb.open = rep->total.open;
+  mb.overdue = rep->total.overdue;
+  mb.median_reply_hours = rep->total.median_hours();
+  for (const auto& [unit, u] : rep->by_unit) mb.units.push_back({unit, u.received, u.on_time, u.late, u.open, u.overdue});
+  for (const auto& i : rep->issues) {
+    mb.issues.push_back({i.fingerprint, i.by, i.what, i.count, i.previous});
+    if (i.by == "text") f.clusters.push_back(cluster_of(i, "mailbox"));
+  }
+  for (const auto& i : rep->same_text) f.clusters.push_back(cluster_of(i, "same_text"));
+}
+
+// Rules with false hits (the analysts' verdicts on the period's hits).
+void add_false_hit_rules(storage::store& store, const bf::period& p, bf::period_figures& f) {
+  precision::verdict_book book(store);
+  precision::precision_query pq;
+  pq.from_ms = p.from_ms;
+  pq.to_ms = p.to_ms;
+  if (auto rep = precision::compute_precision(store, book, pq)) {
+    for (const auto& r : rep->rules)
+      if (r.false_hits > 0) f.rules.push_back({r.set, r.rule, r.hits, r.judged, r.relevant, r.false_hits});
+  }
+}
+
+}  // namespace
+
+briefing::input briefing_service::assemble(const bf::period& p) const {
+  bf::input in;
+  in.p = p;
+  in.generated_ms = clk_.now_ms();
+  in.opts = options_of(cfg_);
+  const bf::period prev = p.previous();
+  const auto names = topic_names(src_);
+  const bool mailbox = has_mailbox_channel(cfg_);
+  const risk::engine* engine = src_.risk && src_.risk->ready() ? &src_.risk->engine() : nullptr;
+  count_messages(store_, in);
+  auto add_figures = [&](const bf::period& q, bf::period_figures& f) {
+    const auto tally = count_hits(store_, engine, q, f);
+    count_alerts(store_, q, f);
+    add_topics_and_regions(engine, q, tally, names, f);
+    add_mailbox_report(store_, q, in.generated_ms, mailbox, f);
+    add_false_hit_rules(store_, q, f);
+  };
+  add_figures(p, in.now);
+  add_figures(prev, in.previous);
   return in;
 }
 
