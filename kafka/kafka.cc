@@ -45,40 +45,30 @@ namespace {
 // Every handle logs through here, never on raw stderr: one spdlog line each, so the
 // logging's redaction of configured secrets covers librdkafka's lines.
 void log_from_kafka(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  const int shown = kafka_log_level(level, fac);
+  const int shown = kafka_log_level(level, fac, buf);
   if (shown <= 3) spdlog::error("event=kafka_log facility={} message=\"{}\"", fac, buf);
   else if (shown <= 4) spdlog::warn("event=kafka_log facility={} message=\"{}\"", fac, buf);
   else spdlog::debug("event=kafka_log facility={} message=\"{}\"", fac, buf);
 }
-
-// librdkafka's error events (without this callback it logs them at error level, facility
-// ERROR): see kafka_error_is_error().
-void error_from_kafka(rd_kafka_t* rk, int err, const char* reason, void*) {
-  const auto code = static_cast<rd_kafka_resp_err_t>(err);
-  if (kafka_error_is_error(code, rd_kafka_fatal_error(rk, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR))
-    spdlog::error("event=kafka_error client={} error={} reason=\"{}\"", rd_kafka_name(rk), rd_kafka_err2name(code), reason);
-  else
-    spdlog::warn("event=kafka_error client={} error={} reason=\"{}\" effect=retried", rd_kafka_name(rk),
-                 rd_kafka_err2name(code), reason);
-}
 }  // namespace
 
-int kafka_log_level(int level, std::string_view facility) {
+int kafka_log_level(int level, std::string_view facility, std::string_view message) {
   if (facility == "COMMITFAIL") return 7;
-  if ((facility == "FAIL" || facility == "REQTMOUT") && level < 4) return 4;
+  if (level >= 4) return level;
+  if (facility == "FAIL" || facility == "REQTMOUT") return 4;
+  if (facility != "ERROR" || message.find("brokers are down") != std::string_view::npos) return level;
+  // librdkafka's error events (logged under ERROR when no error callback is set): one
+  // broker's transport, which librdkafka retries, is a warning.
+  for (const std::string_view transient : {"Disconnected", "Connect to ", "timed out", "Receive failed",
+                                           "Send failed", "Connection refused", "transport failure"})
+    if (message.find(transient) != std::string_view::npos) return 4;
   return level;
-}
-
-bool kafka_error_is_error(rd_kafka_resp_err_t err, bool fatal) {
-  return fatal || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
-         err == RD_KAFKA_RESP_ERR__FATAL || err == RD_KAFKA_RESP_ERR__SSL;
 }
 
 result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
                                          const std::map<std::string, std::string>& properties) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set_log_cb(conf, log_from_kafka);
-  rd_kafka_conf_set_error_cb(conf, error_from_kafka);
   char err[512];
   auto set = [&](const std::string& k, const std::string& v) -> bool {
     return rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) == RD_KAFKA_CONF_OK;
@@ -102,7 +92,6 @@ result<std::unique_ptr<embedded_kafka>> embedded_kafka::start(int brokers) {
   std::unique_ptr<embedded_kafka> k(new embedded_kafka());
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set_log_cb(conf, log_from_kafka);
-  rd_kafka_conf_set_error_cb(conf, error_from_kafka);
   char err[512];
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

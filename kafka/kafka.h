@@ -37,16 +37,17 @@ using kafka_handle = std::unique_ptr<rd_kafka_t, kafka_handle_deleter>;
 result<rd_kafka_conf_t*> make_kafka_conf(const std::string& bootstrap,
                                          const std::map<std::string, std::string>& properties);
 
-// How librdkafka's lines and error events of every handle are logged. A log line keeps its
-// level, except: COMMITFAIL is debug (the caller logs failed commits once); FAIL (a broker
-// connection lost) and REQTMOUT (a request timed out) are warnings, since librdkafka
-// reconnects and retries by itself and a rebalance storm on a busy machine has them. An
-// error event is an error line only when the client cannot go on by itself: the whole
-// cluster unreachable, authentication or TLS refused, a fatal error; any other (one
-// broker's transport, a timeout) is a warning (`event=kafka_error ... effect=retried`).
-// A lasting outage also shows in the metrics (YuqingIngestPaused, consumer lag).
-int kafka_log_level(int level, std::string_view facility);
-bool kafka_error_is_error(rd_kafka_resp_err_t err, bool fatal);
+// The level at which a line of librdkafka is logged (every handle's; its error events come
+// as lines of facility ERROR, as no error callback is set: with one, the events of a handle
+// not polled at that moment were not logged at all). A line keeps its level, except:
+// COMMITFAIL is debug (the caller logs failed commits once); FAIL (a broker connection
+// lost), REQTMOUT (a request timed out) and an ERROR line about one broker's transport
+// (disconnected, connect or send or receive failed, timed out) are warnings, since
+// librdkafka reconnects and retries by itself and a rebalance storm on a busy machine has
+// them. The whole cluster unreachable ("brokers are down"), refused authentication or TLS
+// and anything else stay errors. A lasting outage also shows in the metrics
+// (YuqingIngestPaused, consumer lag).
+int kafka_log_level(int level, std::string_view facility, std::string_view message);
 
 // The rebalance callback of a group consumer (librdkafka's rebalance_cb).
 using rebalance_fn = void (*)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
