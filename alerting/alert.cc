@@ -16,7 +16,7 @@ using nlohmann::json;
 using common::dump;
 
 const char* kind_zh(const std::string& kind) {
-  if (kind == "immediate") return "出现高危信息";
+  if (kind == "immediate") return "出现需立即关注的信息";
   if (kind == "threshold") return "相关信息达到阈值";
   if (kind == "spike") return "相关信息突增";
   if (kind == "spread") return "多人多源扩散";
@@ -233,11 +233,22 @@ std::optional<hit_event> hit_event::from_json(std::string_view text) {
   return e;
 }
 
+void hit_event::set_message(const storage::message_record& m) {
+  message_key = m.key;
+  time_ms = m.time_ms;
+  author = m.author;
+  source = m.source_name;
+  channel = m.channel;
+  title = m.title;
+}
+
 std::string alert::summary() const {
   std::string s = std::string("【") + level_zh(level) + "预警】" + (!set_name.empty() ? set_name : topic.empty() ? "省长留言信箱" : topic) +
                   "：" + kind_zh(kind) + "，" + std::to_string(count) + "条";
   if (auto it = labels.find("case"); it != labels.end()) s += "，留言" + it->second;
-  if (kind == "spread") s += "，" + std::to_string(distinct) + "个来源";
+  if (kind == "spread")
+    s += "，" + std::to_string(distinct) +
+         (distinct_by == "author" ? "个作者" : distinct_by == "source" ? "个来源" : "个作者或来源");
   if (auto it = labels.find("risk_index"); it != labels.end() && kind == "risk_level")
     s += "，风险指数" + it->second + "（" + labels.at("risk_level") + "）";
   if (!lead_units.empty()) {
@@ -273,6 +284,7 @@ std::string alert::to_json() const {
                {"condition", to_string(condition)},
                {"count", count},
                {"distinct", distinct},
+               {"distinct_by", distinct_by},
                {"baseline", baseline},
                {"window_ms", window_ms},
                {"first_hit_ms", first_hit_ms},
@@ -318,6 +330,7 @@ std::optional<alert> alert::from_json(std::string_view text) {
                       .value_or(alert_condition::firing);
     a.count = j.value("count", uint64_t{0});
     a.distinct = j.value("distinct", uint64_t{0});
+    a.distinct_by = j.value("distinct_by", "");
     a.baseline = j.value("baseline", 0.0);
     a.window_ms = j.value("window_ms", int64_t{0});
     a.first_hit_ms = j.value("first_hit_ms", int64_t{0});

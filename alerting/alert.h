@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "alerting/rules.h"
+#include "storage/records.h"
 
 namespace yuqing::alerting {
 
@@ -35,6 +36,9 @@ struct hit_event {
   int64_t time_ms = 0;  // message time
   std::string author, source, channel, title;
   std::vector<rule_hit> rules;
+
+  // Takes the message's part (key, time, author, source, channel, title) from a stored message.
+  void set_message(const storage::message_record& m);
 
   std::string to_json() const;
   static std::optional<hit_event> from_json(std::string_view text);
@@ -80,6 +84,7 @@ struct alert {
   alert_condition condition = alert_condition::firing;
   uint64_t count = 0;       // messages in the window (immediate: qualifying hits since it fired)
   uint64_t distinct = 0;    // spread: distinct authors or sources in the window
+  std::string distinct_by;  // spread: author | source (empty in records of earlier versions)
   double baseline = 0;      // spike: messages expected in the window from the baseline
   int64_t window_ms = 0;
   int64_t first_hit_ms = 0, last_hit_ms = 0;

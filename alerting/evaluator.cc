@@ -130,6 +130,7 @@ alert& evaluator::fire(series& s, const state_now& st, int64_t t, int64_t now_ms
   }
   a.count = st.count;
   a.distinct = st.distinct;
+  if (s.rule.kind == "spread") a.distinct_by = s.rule.distinct;
   a.baseline = st.baseline;
   a.window_ms = s.rule.kind == "immediate" ? s.rule.resolve_after_ms : s.rule.window_ms;
   a.first_hit_ms = t;
@@ -170,7 +171,9 @@ std::vector<notification> evaluator::on_hit(const hit_event& e,
       s.fingerprint = fp;
       s.topic = e.topic;
       s.set_id = e.set_id;
-      s.keyword_rule = keyword_rule;
+      // The keyword rule the alert is about: the hit's for immediate, the one the alert
+      // rule is restricted to for the others (not in their fingerprint: that stays as it was).
+      s.keyword_rule = keyword_rule.empty() ? rule.rule : keyword_rule;
     }
     s.rule = rule;  // the set may have been reloaded
     s.plan_item = e.plan_item;

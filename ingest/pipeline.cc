@@ -127,12 +127,7 @@ void append_event(std::vector<alerting::hit_event>& events, const storage::messa
     e.set_id = h.set_id;
     e.set_version = h.set_version;
     e.plan_item = h.plan_item;
-    e.message_key = rec.key;
-    e.time_ms = rec.time_ms;
-    e.author = rec.author;
-    e.source = rec.source_name;
-    e.channel = rec.channel;
-    e.title = rec.title;
+    e.set_message(rec);
     events.push_back(std::move(e));
   }
   const uint32_t f = h.spans.empty() ? 0 : h.spans.front().field;

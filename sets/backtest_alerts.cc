@@ -24,12 +24,7 @@ void alert_simulation::add(const storage::message_record& m, const std::vector<m
   e.set_id = set_.id;
   e.set_version = set_.version;
   e.plan_item = set_.plan_item;
-  e.message_key = m.key;
-  e.time_ms = m.time_ms;
-  e.author = m.author;
-  e.source = m.source_name;
-  e.channel = m.channel;
-  e.title = m.title;
+  e.set_message(m);
   events_.push_back(std::move(e));
 }
 

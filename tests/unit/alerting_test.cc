@@ -186,6 +186,34 @@ TEST_CASE("spread counts distinct authors or sources", "[alerting]") {
                  {r}) == 2);
 }
 
+TEST_CASE("an alert says what it counts: the keyword rule its alert rule is restricted to, authors or sources",
+          "[alerting]") {
+  auto first_fired = [](evaluator& ev, const std::vector<hit_event>& hits, const alert_rule& r) {
+    for (const auto& h : hits)
+      for (const auto& n : ev.on_hit(h, {r}, h.time_ms))
+        if (n.why == reason::fired) return n.snapshot;
+    FAIL("nothing fired");
+    return alert{};
+  };
+  alert_rule wage = rule("threshold", 10 * min, 2);
+  wage.rule = "wage";
+  evaluator ev({});
+  const auto a = first_fired(ev, {hit("1", t0, "甲", severity::warning, "wage"), hit("2", t0 + min, "乙", severity::warning, "other"),
+                                  hit("3", t0 + 2 * min, "丙", severity::warning, "wage")}, wage);
+  CHECK(a.keyword_rule == "wage");
+  CHECK(a.fingerprint.find("wage") == std::string::npos);  // fingerprints stay as they were
+  alert_rule by_author = rule("spread", 30 * min, 2);
+  evaluator ev2({});
+  const auto b = first_fired(ev2, {hit("1", t0, "甲"), hit("2", t0 + min, "乙")}, by_author);
+  CHECK(b.distinct_by == "author");
+  CHECK_THAT(b.summary(), Catch::Contains("2个作者"));
+  CHECK(alert::from_json(b.to_json())->distinct_by == "author");
+  by_author.distinct = "source";
+  evaluator ev3({});
+  CHECK_THAT(first_fired(ev3, {hit("1", t0, "甲"), hit("2", t0 + min, "乙")}, by_author).summary(),
+             Catch::Contains("2个来源"));
+}
+
 TEST_CASE("immediate fires at the first severe hit, one alert per keyword rule", "[alerting]") {
   alert_rule r = rule("immediate", 0, 0, alert_level::yellow);
   r.min_severity = severity::critical;

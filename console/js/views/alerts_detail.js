@@ -30,7 +30,7 @@ function facts(a) {
     ['预案条目', a.plan_item ? `第 ${a.plan_item} 项 ${a.plan_text || ''}` : '—'],
     ['牵头单位', (a.lead_units || []).join('、') || '—'],
     ['配合单位', (a.cooperating_units || []).join('、') || '—'],
-    ['消息数', `${a.count || 0} 条${a.window_ms ? `（${Math.round(a.window_ms / 60000)} 分钟窗口）` : ''}${a.distinct ? `，${a.distinct} 个来源` : ''}`],
+    ['消息数', `${a.count || 0} 条${a.window_ms ? `（${Math.round(a.window_ms / 60000)} 分钟窗口）` : ''}${a.distinct ? `，${a.distinct} 个${({author: '作者', source: '来源'})[a.distinct_by] || '作者或来源'}` : ''}`],
     ['首条/末条', `${formatTime(a.first_hit_ms)} / ${formatTime(a.last_hit_ms)}`],
     ['触发时间', formatTime(a.fired_ms)],
     ['签收', a.acknowledged_ms ? formatTime(a.acknowledged_ms) : '—'],
