@@ -14,10 +14,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <fstream>
-#include <optional>
 #include <set>
-#include <sstream>
 
 #include "ingest/decoder.h"
 #include "sets/checks.h"
@@ -387,20 +384,13 @@ class set_file_api {
   std::pair<std::filesystem::path, std::string> target_of(const std::string& name) const {
     if (const auto s = running(name)) return {s->definition().file, ""};
     for (const auto& f : matchers::keyword_set_files(ctx_.dir))
-      if (matchers::refused_set_file(ctx_.dir, f).empty() && declared_id(f) == name) return {f, ""};
+      if (matchers::refused_set_file(ctx_.dir, f).empty() && matchers::declared_set_id(f) == name) return {f, ""};
     const auto file = ctx_.dir / (name + ".yaml");
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) return {file, ""};
-    if (const auto id = declared_id(file); id && *id != name)
+    if (const auto id = matchers::declared_set_id(file); id && *id != name)
       return {{}, "NAME: " + file.filename().string() + " holds the set " + *id + ", not " + name};
     return {file, ""};  // no id readable: the save repairs it
-  }
-
-  static std::optional<std::string> declared_id(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return in ? matchers::declared_set_id(text.str()) : std::nullopt;
   }
 
   http::http_response save(const std::string& name, const std::string& text, const std::string& who,

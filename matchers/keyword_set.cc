@@ -281,9 +281,23 @@ load_result parse_keyword_set(const std::string& yaml, const std::string& file, 
   return r;
 }
 
-std::optional<std::string> declared_set_id(const std::string& yaml) {
+namespace {
+
+std::optional<std::string> read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::optional<std::string> declared_set_id(const std::filesystem::path& file) {
+  const auto yaml = read_file(file);
+  if (!yaml) return std::nullopt;
   try {
-    const YAML::Node root = YAML::Load(yaml);
+    const YAML::Node root = YAML::Load(*yaml);
     if (root.IsMap() && root["id"] && root["id"].IsScalar() && !root["id"].Scalar().empty())
       return root["id"].Scalar();
   } catch (const YAML::Exception&) {
@@ -292,15 +306,13 @@ std::optional<std::string> declared_set_id(const std::string& yaml) {
 }
 
 load_result load_keyword_set_file(const std::filesystem::path& file, const section_check& checks) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  const auto text = read_file(file);
+  if (!text) {
     load_result r;
     r.diagnostics.push_back({file.string(), {}, "", "cannot open", false});
     return r;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_keyword_set(ss.str(), file.string(), checks);
+  return parse_keyword_set(*text, file.string(), checks);
 }
 
 std::vector<std::filesystem::path> keyword_set_files(const std::filesystem::path& p) {

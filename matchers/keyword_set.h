@@ -92,9 +92,9 @@ load_result parse_keyword_set(const std::string& yaml, const std::string& file,
                               const section_check& checks = {});
 load_result load_keyword_set_file(const std::filesystem::path& file, const section_check& checks = {});
 
-// The id a set file declares, read even when the file has other errors; nullopt when its
-// YAML cannot be read or it declares none.
-std::optional<std::string> declared_set_id(const std::string& yaml);
+// The id a set file declares, read even when the file has other errors; nullopt when it
+// cannot be read, its YAML cannot be parsed or it declares none.
+std::optional<std::string> declared_set_id(const std::filesystem::path& file);
 
 // The *.yaml and *.yml entries of a directory whatever their type (names starting with
 // '.' left out: editors' lock files, a ConfigMap volume's internals), sorted; a file path

@@ -12,12 +12,10 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <thread>
 
 namespace yuqing::sets {
@@ -277,10 +275,7 @@ reload_outcome keyword_sets::impl::load(const std::string& trigger) {
 
 std::optional<loaded_set> keyword_sets::impl::recorded_set(const std::string& file, const std::string& trigger,
                                                            int64_t now) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto id = in && store ? matchers::declared_set_id(text.str()) : std::nullopt;
+  const auto id = store ? matchers::declared_set_id(file) : std::nullopt;
   if (!id) return std::nullopt;
   const auto latest = store->set_versions(*id, 1);
   if (!latest || latest->empty()) return std::nullopt;
